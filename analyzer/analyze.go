@@ -1,0 +1,228 @@
+// Package analyzer turns a minidump into a Report. It is a library: the CLI,
+// the worker and the tests all call Analyze.
+package analyzer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"time"
+
+	"github.com/dumptriage/dumptriage/analyzer/minidump"
+	"github.com/dumptriage/dumptriage/analyzer/report"
+)
+
+// Version identifies the analyzer that made a report; stored reports keep it
+// so they can be re-analysed when it changes.
+const Version = "0.1.0"
+
+// Report is the one report type.
+type Report = report.Report
+
+// ErrInvalidDump wraps errors for input that is not a readable minidump.
+var ErrInvalidDump = errors.New("invalid dump")
+
+// Options tune an analysis. The zero value analyses with no external symbols.
+type Options struct {
+	// SymbolPath uses _NT_SYMBOL_PATH syntax: directories and srv*cache*url
+	// elements separated by ';'. Nothing is contacted unless it is set.
+	SymbolPath string
+	// Symbols is a cache shared across analyses; nil makes a private one.
+	Symbols *SymbolCache
+	// SHA256 of the dump, when the caller already knows it.
+	SHA256 string
+	// MaxFrames bounds each thread's walk (default 1024).
+	MaxFrames int
+}
+
+// Analyze reads the dump through r and returns its report. It fails only
+// when r is not a minidump at all; damage inside the dump gives a partial
+// report whose Warnings say what could not be read.
+func Analyze(ctx context.Context, r io.ReaderAt, size int64, opts Options) (rep *Report, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			rep, err = nil, fmt.Errorf("analyzer panic: %v\n%s", p, debug.Stack())
+		}
+	}()
+	d, err := minidump.Open(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidDump, err)
+	}
+	if opts.MaxFrames <= 0 {
+		opts.MaxFrames = 1024
+	}
+	if opts.Symbols == nil {
+		opts.Symbols = NewSymbolCache(0)
+	}
+	a := &analysis{ctx: ctx, d: d, opts: opts, rep: &Report{Status: "OK", AnalyzerVersion: Version}}
+	a.run()
+	return a.rep, nil
+}
+
+// analysis holds the state of one Analyze call.
+type analysis struct {
+	ctx  context.Context
+	d    *minidump.Dump
+	opts Options
+	rep  *Report
+
+	crashIndex int // index into d.Threads of the crashing thread, or -1
+	mem        *processMemory
+	modules    map[*minidump.Module]*moduleFiles
+}
+
+func (a *analysis) warn(format string, args ...any) {
+	a.rep.Warnings = append(a.rep.Warnings, fmt.Sprintf(format, args...))
+}
+
+func (a *analysis) run() {
+	a.describeDump()
+	a.describeSystem()
+	a.describeModules()
+	a.describeProcess()
+	a.describeException()
+	a.describeThreads()
+	for _, step := range []struct {
+		name string
+		fn   func()
+	}{
+		{"stack walk", a.walkStacks},
+		{"memory summary", a.summarizeMemory},
+		{"allocation failure", a.analyzeAllocationFailure},
+		{"stack overflow", a.analyzeStackOverflow},
+		{"signature", a.makeSignature},
+	} {
+		if err := a.ctx.Err(); err != nil {
+			a.rep.Status = "incomplete: " + err.Error()
+			a.warn("analysis stopped before %s: %v", step.name, err)
+			return
+		}
+		a.guard(step.name, step.fn)
+	}
+	a.describeMissing()
+}
+
+// guard runs one analysis step; a panic in it becomes a warning, so one
+// broken analysis does not lose the rest of the report.
+func (a *analysis) guard(name string, fn func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			a.warn("%s failed: %v", name, p)
+		}
+	}()
+	fn()
+}
+
+func (a *analysis) describeDump() {
+	d := a.d
+	info := report.DumpInfo{SHA256: a.opts.SHA256, Size: d.Size(), Flags: report.Hex64(d.Header.Flags),
+		FlagNames: minidump.DumpFlags(d.Header.Flags)}
+	if d.Header.TimeDateStamp != 0 {
+		info.Time = time.Unix(int64(d.Header.TimeDateStamp), 0).UTC().Format(time.RFC3339)
+	}
+	info.Streams = []report.StreamInfo{}
+	for _, s := range d.Streams {
+		info.Streams = append(info.Streams, report.StreamInfo{Type: uint32(s.Type), Name: s.Type.String(), Size: s.Size,
+			Rva: report.Hex32(s.Rva), Known: s.Type.Known()})
+	}
+	a.rep.Dump = info
+	a.rep.Warnings = []string{}
+	for _, w := range d.Warnings {
+		a.rep.Warnings = append(a.rep.Warnings, w.Error())
+	}
+	a.rep.Comments = d.Comments
+}
+
+func (a *analysis) describeSystem() {
+	si := a.d.SystemInfo
+	if si == nil {
+		a.warn("no SystemInfo stream: OS and CPU are unknown")
+		a.rep.SystemInfo = report.SystemInfo{OS: "unknown", CPUArch: "unknown"}
+		return
+	}
+	a.rep.SystemInfo = report.SystemInfo{OS: si.OS(), OSVer: si.OSVersion(), CPUArch: a.d.Arch().String(),
+		CPUInfo: si.CPUInfo(), CPUCount: int(si.NumberOfProcessors)}
+}
+
+func (a *analysis) describeModules() {
+	a.rep.Modules = []report.Module{}
+	for i := range a.d.Modules {
+		m := &a.d.Modules[i]
+		a.rep.Modules = append(a.rep.Modules, report.Module{
+			BaseAddr: report.Addr(m.Base), EndAddr: report.Addr(m.End()), Filename: m.FileName(),
+			CodeID: m.CodeID(), DebugFile: m.DebugFile(), DebugID: m.DebugID(), Version: m.Version.FileVersion(),
+			MissingSymbols: true, Path: m.Name,
+		})
+	}
+	if len(a.d.Modules) > 0 {
+		zero := 0
+		a.rep.MainModule = &zero
+	}
+	a.rep.UnloadedModules = []report.UnloadedModule{}
+	for _, u := range a.d.UnloadedModules {
+		um := report.UnloadedModule{BaseAddr: report.Addr(u.Base), EndAddr: report.Addr(u.Base + uint64(u.Size)),
+			Filename: (&minidump.Module{Name: u.Name}).FileName()}
+		if u.TimeDateStamp != 0 || u.Size != 0 {
+			um.CodeID = fmt.Sprintf("%08X%x", u.TimeDateStamp, u.Size)
+		}
+		a.rep.UnloadedModules = append(a.rep.UnloadedModules, um)
+	}
+}
+
+func (a *analysis) describeProcess() {
+	d, p := a.d, &a.rep.Process
+	if len(d.Modules) > 0 {
+		p.Name = d.Modules[0].FileName()
+		p.Path = d.Modules[0].Name
+		p.Version = d.Modules[0].Version.FileVersion()
+	}
+	if m := d.MiscInfo; m != nil {
+		if m.Flags1&minidump.MiscProcessID != 0 {
+			pid := m.ProcessID
+			a.rep.PID = &pid
+		}
+		if m.Flags1&minidump.MiscProcessTimes != 0 && m.ProcessCreateTime != 0 {
+			p.CreateTime = time.Unix(int64(m.ProcessCreateTime), 0).UTC().Format(time.RFC3339)
+			if d.Header.TimeDateStamp >= m.ProcessCreateTime {
+				up := uint64(d.Header.TimeDateStamp - m.ProcessCreateTime)
+				a.rep.ProcessUptime = &up
+			}
+		}
+		p.BuildString = m.BuildString
+	}
+	if sm := d.SystemMemory; sm != nil {
+		p.CommitTotalBytes, p.CommitLimitBytes, p.CommitPeakBytes = u64p(sm.CommittedBytes), u64p(sm.CommitLimitBytes), u64p(sm.PeakCommitmentBytes)
+		p.PhysicalBytes = u64p(uint64(sm.NumberOfPhysicalPages) * uint64(sm.PageSize))
+	}
+	if vm := d.VmCounters; vm != nil {
+		p.PrivateBytes = u64p(vm.PrivateUsage)
+	}
+	ann := map[string]string{}
+	if c := d.Crashpad; c != nil {
+		for k, v := range c.SimpleAnnotations {
+			ann[k] = v
+		}
+		for _, ma := range c.ModuleAnnotations {
+			name := fmt.Sprintf("module[%d]", ma.ModuleIndex)
+			if int(ma.ModuleIndex) < len(d.Modules) {
+				name = d.Modules[ma.ModuleIndex].FileName()
+			}
+			for k, v := range ma.SimpleAnnotations {
+				ann[name+":"+k] = v
+			}
+			for i, v := range ma.ListAnnotations {
+				ann[fmt.Sprintf("%s:list[%d]", name, i)] = v
+			}
+		}
+	}
+	for k, v := range unrealFields(d.UnrealCrashContext) {
+		ann["unreal:"+k] = v
+	}
+	if len(ann) > 0 {
+		a.rep.Annotations = ann
+	}
+}
+
+func u64p(v uint64) *uint64 { return &v }

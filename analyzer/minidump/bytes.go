@@ -1,0 +1,114 @@
+package minidump
+
+import (
+	"encoding/binary"
+	"io"
+	"unicode/utf16"
+)
+
+var le = binary.LittleEndian
+
+// file wraps the dump's io.ReaderAt with its size, so every read can be checked
+// against the end of the file before anything is allocated.
+type file struct {
+	r    io.ReaderAt
+	size int64
+}
+
+// read returns n bytes at off, or a FormatError naming stream when they are not
+// all in the file.
+func (f *file) read(stream string, off int64, n int64) ([]byte, error) {
+	if off < 0 || n < 0 || off > f.size || n > f.size-off {
+		return nil, formatErr(stream, off, "%d bytes wanted but the file ends at %#x", n, f.size)
+	}
+	b := make([]byte, n)
+	if _, err := f.r.ReadAt(b, off); err != nil && !(err == io.EOF) {
+		return nil, formatErr(stream, off, "read: %v", err)
+	}
+	return b, nil
+}
+
+// fits reports whether count entries of entrySize bytes starting at off lie
+// within the file. It guards allocations sized by counts read from the file.
+func (f *file) fits(off int64, count uint64, entrySize uint64) bool {
+	if off < 0 || off > f.size || entrySize == 0 {
+		return off >= 0 && off <= f.size
+	}
+	avail := uint64(f.size - off)
+	return count <= avail/entrySize
+}
+
+// readString reads a MINIDUMP_STRING (ULONG32 Length in bytes, then UTF-16LE).
+func (f *file) readString(stream string, rva uint32) (string, error) {
+	if rva == 0 {
+		return "", nil
+	}
+	h, err := f.read(stream, int64(rva), 4)
+	if err != nil {
+		return "", err
+	}
+	n := le.Uint32(h)
+	if n > 64*1024 {
+		return "", formatErr(stream, int64(rva), "string length %d is implausible", n)
+	}
+	b, err := f.read(stream, int64(rva)+4, int64(n))
+	if err != nil {
+		return "", err
+	}
+	return utf16le(b), nil
+}
+
+// readUTF8String reads a Breakpad/Crashpad MinidumpUTF8String (length, bytes).
+func (f *file) readUTF8String(stream string, rva uint32) (string, error) {
+	h, err := f.read(stream, int64(rva), 4)
+	if err != nil {
+		return "", err
+	}
+	n := le.Uint32(h)
+	if n > 1<<20 {
+		return "", formatErr(stream, int64(rva), "string length %d is implausible", n)
+	}
+	b, err := f.read(stream, int64(rva)+4, int64(n))
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+func utf16le(b []byte) string {
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		u[i] = le.Uint16(b[2*i:])
+	}
+	for len(u) > 0 && u[len(u)-1] == 0 {
+		u = u[:len(u)-1]
+	}
+	return string(utf16.Decode(u))
+}
+
+// utf16z decodes a fixed-size, NUL-terminated UTF-16LE array.
+func utf16z(b []byte) string {
+	for i := 0; i+1 < len(b); i += 2 {
+		if b[i] == 0 && b[i+1] == 0 {
+			return utf16le(b[:i])
+		}
+	}
+	return utf16le(b)
+}
+
+// cursor decodes little-endian fields from a buffer already read and checked.
+type cursor struct {
+	b   []byte
+	off int
+}
+
+func (c *cursor) u8() uint8   { v := c.b[c.off]; c.off++; return v }
+func (c *cursor) u16() uint16 { v := le.Uint16(c.b[c.off:]); c.off += 2; return v }
+func (c *cursor) u32() uint32 { v := le.Uint32(c.b[c.off:]); c.off += 4; return v }
+func (c *cursor) u64() uint64 { v := le.Uint64(c.b[c.off:]); c.off += 8; return v }
+func (c *cursor) skip(n int)  { c.off += n }
+func (c *cursor) bytes(n int) []byte {
+	v := c.b[c.off : c.off+n]
+	c.off += n
+	return v
+}

@@ -1,0 +1,131 @@
+package minidump
+
+import (
+	"errors"
+	"sort"
+)
+
+// MemoryRange is captured process memory: Size bytes at virtual address
+// Start, stored at file offset Offset.
+type MemoryRange struct {
+	Start  uint64
+	Size   uint64
+	Offset int64
+}
+
+// End is the first address past the range.
+func (m MemoryRange) End() uint64 { return m.Start + m.Size }
+
+// ErrNoMemory means the address was not captured in the dump.
+var ErrNoMemory = errors.New("memory not captured in the dump")
+
+// buildMemoryIndex sorts ranges by address and drops those that overlap an
+// earlier one, so lookups can binary search.
+func buildMemoryIndex(ranges []MemoryRange) []MemoryRange {
+	sort.SliceStable(ranges, func(i, j int) bool { return ranges[i].Start < ranges[j].Start })
+	out := ranges[:0]
+	var end uint64
+	for i, r := range ranges {
+		if r.Size == 0 {
+			continue
+		}
+		if i > 0 && len(out) > 0 && r.Start < end {
+			continue
+		}
+		out = append(out, r)
+		end = r.End()
+		if end < r.Start { // wrapped
+			end = ^uint64(0)
+		}
+	}
+	return out
+}
+
+// findRange returns the index of the range containing addr, or -1.
+func findRange(ranges []MemoryRange, addr uint64) int {
+	i := sort.Search(len(ranges), func(i int) bool { return ranges[i].Start > addr }) - 1
+	if i < 0 || addr-ranges[i].Start >= ranges[i].Size {
+		return -1
+	}
+	return i
+}
+
+// MemoryRanges returns every captured range, sorted by address.
+func (d *Dump) MemoryRanges() []MemoryRange { return d.memory }
+
+// ReadMemory reads captured memory at addr into p, continuing across adjacent
+// ranges. It returns the number of bytes read; fewer than len(p) comes with
+// ErrNoMemory.
+func (d *Dump) ReadMemory(addr uint64, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		i := findRange(d.memory, addr+uint64(n))
+		if i < 0 {
+			return n, ErrNoMemory
+		}
+		r := d.memory[i]
+		off := addr + uint64(n) - r.Start
+		chunk := r.Size - off
+		if chunk > uint64(len(p)-n) {
+			chunk = uint64(len(p) - n)
+		}
+		fo := r.Offset + int64(off)
+		if fo < 0 || fo > d.f.size || int64(chunk) > d.f.size-fo {
+			return n, ErrNoMemory
+		}
+		m, err := d.f.r.ReadAt(p[n:n+int(chunk)], fo)
+		n += m
+		if m < int(chunk) {
+			if err == nil {
+				err = ErrNoMemory
+			}
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// ReadU64 reads a little-endian 64-bit value from captured memory.
+func (d *Dump) ReadU64(addr uint64) (uint64, bool) {
+	var b [8]byte
+	if n, _ := d.ReadMemory(addr, b[:]); n < 8 {
+		return 0, false
+	}
+	return le.Uint64(b[:]), true
+}
+
+// ReadU32 reads a little-endian 32-bit value from captured memory.
+func (d *Dump) ReadU32(addr uint64) (uint32, bool) {
+	var b [4]byte
+	if n, _ := d.ReadMemory(addr, b[:]); n < 4 {
+		return 0, false
+	}
+	return le.Uint32(b[:]), true
+}
+
+// ReadPointer reads a pointer of the dump's pointer size.
+func (d *Dump) ReadPointer(addr uint64) (uint64, bool) {
+	if d.PointerSize() == 4 {
+		v, ok := d.ReadU32(addr)
+		return uint64(v), ok
+	}
+	return d.ReadU64(addr)
+}
+
+// HasMemory reports whether size bytes at addr were all captured.
+func (d *Dump) HasMemory(addr, size uint64) bool {
+	for size > 0 {
+		i := findRange(d.memory, addr)
+		if i < 0 {
+			return false
+		}
+		r := d.memory[i]
+		avail := r.End() - addr
+		if avail >= size {
+			return true
+		}
+		addr += avail
+		size -= avail
+	}
+	return true
+}

@@ -1,0 +1,119 @@
+package analyzer
+
+import (
+	"github.com/dumptriage/dumptriage/analyzer/minidump"
+	"github.com/dumptriage/dumptriage/analyzer/ntstatus"
+	"github.com/dumptriage/dumptriage/analyzer/report"
+)
+
+// TEB field offsets (NT_TIB and TEB.LastErrorValue) for 32- and 64-bit processes.
+type tebLayout struct {
+	stackBase, stackLimit, peb, lastError, deallocationStack uint64
+}
+
+var (
+	teb64 = tebLayout{stackBase: 0x8, stackLimit: 0x10, peb: 0x60, lastError: 0x68, deallocationStack: 0x1478}
+	teb32 = tebLayout{stackBase: 0x4, stackLimit: 0x8, peb: 0x30, lastError: 0x34, deallocationStack: 0xE0C}
+)
+
+func (a *analysis) teb() tebLayout {
+	if a.d.PointerSize() == 4 {
+		return teb32
+	}
+	return teb64
+}
+
+// threadContext is the context a thread's walk starts from: the exception
+// context for the crashing thread, its own otherwise.
+func (a *analysis) threadContext(i int) (*minidump.Context, bool) {
+	t := &a.d.Threads[i]
+	if i == a.crashIndex && a.d.Exception != nil && a.d.Exception.Context != nil {
+		return a.d.Exception.Context, true
+	}
+	return t.Context, false
+}
+
+// describeThreads lists every thread with its name, last error and frame 0.
+func (a *analysis) describeThreads() {
+	d := a.d
+	a.rep.Threads = make([]report.Thread, 0, len(d.Threads))
+	mem := a.memory()
+	tl := a.teb()
+	for i := range d.Threads {
+		t := &d.Threads[i]
+		rt := report.Thread{ThreadID: t.ID, Frames: []report.Frame{}}
+		if name, ok := d.ThreadNames[t.ID]; ok && name != "" {
+			n := name
+			rt.ThreadName = &n
+		}
+		if t.Teb != 0 {
+			rt.Teb = report.AddrPtr(t.Teb)
+			if v, ok := mem.ReadU32(t.Teb + tl.lastError); ok {
+				s := ntstatus.Win32ErrorName(v)
+				rt.LastErrorValue = &s
+			}
+		}
+		if t.Stack.DataSize > 0 {
+			rt.StackStart = report.AddrPtr(t.Stack.Start)
+			rt.StackEnd = report.AddrPtr(t.Stack.Start + uint64(t.Stack.DataSize))
+		}
+		ctx, fromException := a.threadContext(i)
+		rt.UsesExceptionContext = fromException
+		if ctx == nil {
+			if t.ContextErr != nil {
+				rt.WalkNote = "no context: " + t.ContextErr.Error()
+			}
+		} else {
+			rt.Registers = map[string]report.Addr{}
+			for _, r := range ctx.Registers() {
+				rt.Registers[r.Name] = report.Addr(r.Value)
+			}
+			rt.Frames = append(rt.Frames, a.contextFrame(ctx))
+		}
+		rt.FrameCount = len(rt.Frames)
+		a.rep.Threads = append(a.rep.Threads, rt)
+	}
+	a.rep.ThreadCount = len(a.rep.Threads)
+	a.syncCrashingThread()
+}
+
+// syncCrashingThread copies the crashing thread into crashing_thread, as
+// minidump-stackwalk does; it runs again after the stack walk.
+func (a *analysis) syncCrashingThread() {
+	if a.crashIndex < 0 || a.crashIndex >= len(a.rep.Threads) {
+		a.rep.CrashingThread = nil
+		return
+	}
+	t := a.rep.Threads[a.crashIndex]
+	a.rep.CrashingThread = &report.CrashingThread{ThreadID: t.ThreadID, ThreadsIndex: a.crashIndex,
+		FrameCount: len(t.Frames), Frames: t.Frames}
+}
+
+// contextFrame is frame 0, straight from a CPU context.
+func (a *analysis) contextFrame(ctx *minidump.Context) report.Frame {
+	f := report.Frame{Frame: 0, Trust: report.TrustContext, Offset: report.Addr(ctx.PC()), SP: report.Addr(ctx.SP())}
+	a.symbolize(&f, ctx.PC())
+	return f
+}
+
+// symbolize fills a frame's module and symbol fields for the code address
+// addr (the instruction pointer for frame 0, return address - 1 for callers).
+func (a *analysis) symbolize(f *report.Frame, addr uint64) {
+	m := a.d.ModuleAt(uint64(f.Offset))
+	if m == nil {
+		return
+	}
+	f.Module = m.FileName()
+	f.ModuleOffset = report.Addr(uint64(f.Offset) - m.Base)
+	f.MissingSymbols = true
+	sym, ok := a.lookupSymbol(m, addr-m.Base)
+	if !ok {
+		return
+	}
+	f.MissingSymbols = false
+	f.Function = sym.Name
+	f.FunctionOffset = report.Addr(uint64(f.Offset) - m.Base - sym.RVA)
+	f.File = sym.File
+	f.Line = sym.Line
+	f.SymbolSource = sym.Source
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/dumptriage/dumptriage/analyzer"
+	"github.com/dumptriage/dumptriage/analyzer/report"
+)
+
+// hashLimit: dumps up to this size are hashed for the report; bigger ones
+// would cost seconds of reading for an identity the CLI doesn't need.
+const hashLimit = 256 << 20
+
+func runAnalyze(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	symbols := fs.String("symbols", symbolPathFromEnv(), "symbol path (_NT_SYMBOL_PATH syntax); default $DUMPTRIAGE_SYMBOL_PATH")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return errors.New("analyze: no dump file given")
+	}
+	cache := analyzer.NewSymbolCache(0)
+	var failed error
+	for _, path := range fs.Args() {
+		rep, err := analyzeFile(path, analyzer.Options{SymbolPath: *symbols, Symbols: cache})
+		if err != nil {
+			fmt.Fprintf(stderr, "dumptriage: %s: %v\n", path, firstLine(err.Error()))
+			failed = errors.New("some dumps could not be analyzed")
+			continue
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(rep); err != nil {
+				return err
+			}
+		} else {
+			if fs.NArg() > 1 {
+				fmt.Fprintf(stdout, "==> %s <==\n", path)
+			}
+			if err := report.WriteText(stdout, rep); err != nil {
+				return err
+			}
+		}
+	}
+	if failed != nil {
+		// The per-file errors are already printed; exit non-zero quietly.
+		os.Exit(1)
+	}
+	return nil
+}
+
+func analyzeFile(path string, opts analyzer.Options) (*report.Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("is a directory")
+	}
+	if st.Size() <= hashLimit {
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			return nil, err
+		}
+		opts.SHA256 = hex.EncodeToString(h.Sum(nil))
+	}
+	return analyzer.Analyze(context.Background(), f, st.Size(), opts)
+}
+
+func firstLine(s string) string {
+	for i, c := range s {
+		if c == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+func symbolPathFromEnv() string {
+	if v := os.Getenv("DUMPTRIAGE_SYMBOL_PATH"); v != "" {
+		return v
+	}
+	return os.Getenv("_NT_SYMBOL_PATH")
+}

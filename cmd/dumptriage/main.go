@@ -1,0 +1,41 @@
+// Command dumptriage analyzes Windows crash dumps and serves the dashboard.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `usage: dumptriage <command> [flags]
+
+commands:
+  analyze [--json] [--symbols PATH] FILE...   analyze dumps and print the report
+  serve [--addr 127.0.0.1:8080] [--data ./data]  run the web server and workers
+  worker [--data ./data]                      run only analysis workers
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "analyze":
+		err = runAnalyze(os.Args[2:], os.Stdout, os.Stderr)
+	case "serve":
+		err = runServe(os.Args[2:])
+	case "worker":
+		err = runWorker(os.Args[2:])
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "dumptriage: unknown command %q\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "dumptriage: %v\n", err)
+		os.Exit(1)
+	}
+}
