@@ -108,6 +108,9 @@ func (f *File) FindCFI(rva uint64) (CFIRules, bool) {
 	return rules, true
 }
 
+// isRuleSpace separates CFI rule tokens; validRules splits the same way.
+func isRuleSpace(r rune) bool { return r == ' ' || r == '\t' }
+
 var errBadRules = errors.New("breakpad: malformed CFI rule set")
 
 // parseRules reads "<reg>: <expr> <reg>: <expr> ..." into into (when not
@@ -129,7 +132,7 @@ func parseRules(text string, into CFIRules) (CFIRules, error) {
 		}
 		return nil
 	}
-	for _, tok := range strings.Fields(text) {
+	for _, tok := range strings.FieldsFunc(text, isRuleSpace) {
 		if strings.HasSuffix(tok, ":") {
 			if err := flush(); err != nil {
 				return nil, err

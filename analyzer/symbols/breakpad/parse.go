@@ -11,10 +11,11 @@ package breakpad
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 )
 
 // ErrNoModule is returned by Parse when the input does not start with a
@@ -552,10 +553,11 @@ func (p *parser) stackCFI(rest []byte) bool {
 		}
 		rva, ok1 := hex(t[0])
 		size, ok2 := hex(t[1])
-		if !ok1 || !ok2 || !validRules(t[2]) {
+		rules, ok3 := p.rules(t[2])
+		if !ok1 || !ok2 || !ok3 {
 			return false
 		}
-		p.f.cfiInit = append(p.f.cfiInit, cfiInit{rva: rva, size: size, rules: p.str(t[2])})
+		p.f.cfiInit = append(p.f.cfiInit, cfiInit{rva: rva, size: size, rules: rules})
 		return true
 	}
 	t := p.tok[:2]
@@ -563,17 +565,55 @@ func (p *parser) stackCFI(rest []byte) bool {
 		return false
 	}
 	rva, ok := hex(t[0])
-	if !ok || !validRules(t[1]) {
+	rules, ok2 := p.rules(t[1])
+	if !ok || !ok2 {
 		return false
 	}
-	p.f.cfiDelta = append(p.f.cfiDelta, cfiDelta{rva: rva, rules: p.str(t[1]), seq: p.deltaSeq})
+	p.f.cfiDelta = append(p.f.cfiDelta, cfiDelta{rva: rva, rules: rules, seq: p.deltaSeq})
 	p.deltaSeq++
 	return true
 }
 
+// rules interns a CFI rule set after checking it once; rule sets repeat a
+// lot (most functions share their prologue's rules).
+func (p *parser) rules(b []byte) (string, bool) {
+	if s, ok := p.intern[string(b)]; ok {
+		return s, true
+	}
+	if !validRules(b) {
+		return "", false
+	}
+	return p.str(b), true
+}
+
+// validRules checks "<reg>: <expr> ..." the way parseRules reads it, without
+// allocating: every name ends in ':' and is followed by an expression.
 func validRules(b []byte) bool {
-	_, err := parseRules(string(b), nil)
-	return err == nil
+	haveName, haveExpr := false, false
+	for len(b) > 0 {
+		i := bytes.IndexAny(b, " \t")
+		tok := b
+		if i >= 0 {
+			tok, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		if len(tok) == 0 {
+			continue
+		}
+		if tok[len(tok)-1] == ':' {
+			if len(tok) == 1 || (haveName && !haveExpr) {
+				return false
+			}
+			haveName, haveExpr = true, false
+			continue
+		}
+		if !haveName {
+			return false
+		}
+		haveExpr = true
+	}
+	return haveName && haveExpr
 }
 
 // finish chooses the records Breakpad would keep and sorts them for lookups.
@@ -605,7 +645,7 @@ func (p *parser) finish() {
 			}
 		}
 		kept := f.lines[lo:w]
-		sort.Slice(kept, func(a, b int) bool { return kept[a].rva < kept[b].rva })
+		slices.SortFunc(kept, func(a, b lineRecord) int { return cmp.Compare(a.rva, b.rva) })
 		fn.lineLo, fn.lineHi = uint32(lo), uint32(w)
 	}
 	f.lines = compactSlice(f.lines[:w])
@@ -615,11 +655,11 @@ func (p *parser) finish() {
 			funcs = append(funcs, fn)
 		}
 	}
-	sort.Slice(funcs, func(a, b int) bool { return funcs[a].rva < funcs[b].rva })
+	slices.SortFunc(funcs, func(a, b function) int { return cmp.Compare(a.rva, b.rva) })
 	f.funcs = compactSlice(funcs)
 
 	// PUBLIC: an address map, the first in the file wins.
-	sort.SliceStable(f.publics, func(a, b int) bool { return f.publics[a].rva < f.publics[b].rva })
+	slices.SortStableFunc(f.publics, func(a, b publicSymbol) int { return cmp.Compare(a.rva, b.rva) })
 	pubs := f.publics[:0]
 	for i, s := range f.publics {
 		if i > 0 && s.rva == f.publics[i-1].rva {
@@ -644,11 +684,11 @@ func (p *parser) finish() {
 			inits = append(inits, c)
 		}
 	}
-	sort.Slice(inits, func(a, b int) bool { return inits[a].rva < inits[b].rva })
+	slices.SortFunc(inits, func(a, b cfiInit) int { return cmp.Compare(a.rva, b.rva) })
 	f.cfiInit = compactSlice(inits)
 
 	// STACK CFI deltas: a map by address where the last record wins.
-	sort.SliceStable(f.cfiDelta, func(a, b int) bool { return f.cfiDelta[a].rva < f.cfiDelta[b].rva })
+	slices.SortStableFunc(f.cfiDelta, func(a, b cfiDelta) int { return cmp.Compare(a.rva, b.rva) })
 	deltas := f.cfiDelta[:0]
 	for i, d := range f.cfiDelta {
 		if i+1 < len(f.cfiDelta) && f.cfiDelta[i+1].rva == d.rva {
@@ -682,12 +722,8 @@ func (f *File) nest(es []winEntry) []winEntry {
 			out = append(out, e)
 		}
 	}
-	sort.Slice(out, func(a, b int) bool {
-		x, y := &out[a], &out[b]
-		if x.rva != y.rva {
-			return x.rva < y.rva
-		}
-		return x.size > y.size
+	slices.SortFunc(out, func(x, y winEntry) int {
+		return cmp.Or(cmp.Compare(x.rva, y.rva), cmp.Compare(y.size, x.size))
 	})
 	var stack []int32 // indices of the open enclosing ranges
 	for i := range out {

@@ -1,7 +1,9 @@
 package breakpad
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -58,7 +60,7 @@ func sortedBy(spans []span, key func(span) uint64) (order []int32, keys []uint64
 	for i := range order {
 		order[i] = int32(i)
 	}
-	sort.Slice(order, func(a, b int) bool { return key(spans[order[a]]) < key(spans[order[b]]) })
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(key(spans[a]), key(spans[b])) })
 	keys = make([]uint64, len(spans))
 	pos := make([]int32, len(spans))
 	for p, i := range order {
@@ -113,9 +115,9 @@ func acceptLaminar(spans []span) []bool {
 		for i := range order {
 			order[i] = int32(i)
 		}
-		sort.Slice(order, func(a, b int) bool {
-			x, y := spans[order[a]], spans[order[b]]
-			return x.start < y.start || (x.start == y.start && x.last < y.last)
+		slices.SortFunc(order, func(a, b int32) int {
+			x, y := spans[a], spans[b]
+			return cmp.Or(cmp.Compare(x.start, y.start), cmp.Compare(x.last, y.last))
 		})
 		g := int32(0)
 		for p, i := range order {
@@ -164,7 +166,20 @@ func choose(n int, rng func(i int) (rva, size uint64), laminar bool) (keep []boo
 		spans = append(spans, span{rva, rva + size - 1})
 		idx = append(idx, int32(i))
 	}
+	// Fast path: address-sorted disjoint ranges, the usual case for FUNC,
+	// line and CFI records, are all kept whatever the map's kind.
+	disjoint := true
+	for j := 1; j < len(spans) && disjoint; j++ {
+		disjoint = spans[j].start > spans[j-1].last
+	}
 	var k []bool
+	if disjoint {
+		keep = make([]bool, n)
+		for _, i := range idx {
+			keep[i] = true
+		}
+		return keep, n - len(idx)
+	}
 	if laminar {
 		k = acceptLaminar(spans)
 	} else {
