@@ -544,12 +544,12 @@ func (d *Dump) parseFunctionTable(s StreamInfo) error {
 
 func (d *Dump) parseSystemMemoryInfo(s StreamInfo) error {
 	// Revision, Flags, MINIDUMP_SYSTEM_BASIC_INFORMATION (52 bytes),
-	// MINIDUMP_SYSTEM_FILECACHE_INFORMATION (64), then
-	// MINIDUMP_SYSTEM_BASIC_PERFORMANCE_INFORMATION at offset 120.
-	if s.Size < 152 {
-		return formatErr("SystemMemoryInfo", int64(s.Rva), "stream is %d bytes, need at least 152", s.Size)
+	// MINIDUMP_SYSTEM_FILECACHE_INFORMATION (60, packed to 4), then
+	// MINIDUMP_SYSTEM_BASIC_PERFORMANCE_INFORMATION at offset 116.
+	if s.Size < 148 {
+		return formatErr("SystemMemoryInfo", int64(s.Rva), "stream is %d bytes, need at least 148", s.Size)
 	}
-	b, err := d.f.read("SystemMemoryInfo", int64(s.Rva), 152)
+	b, err := d.f.read("SystemMemoryInfo", int64(s.Rva), 148)
 	if err != nil {
 		return err
 	}
@@ -560,7 +560,7 @@ func (d *Dump) parseSystemMemoryInfo(s StreamInfo) error {
 	c.skip(8)
 	m.AllocationGranularity = c.u32()
 	m.MinimumUserModeAddress, m.MaximumUserModeAddress = c.u64(), c.u64()
-	c.off = 120
+	c.off = 116
 	ps := uint64(m.PageSize)
 	if ps == 0 {
 		ps = 4096

@@ -1,0 +1,292 @@
+package minidump
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/dumptriage/dumptriage/internal/testdata"
+)
+
+// publicFacts are the header facts recorded for each public dump.
+type publicFacts struct {
+	CPUArch     string            `json:"cpu_arch"`
+	OS          string            `json:"os"`
+	OSVersion   string            `json:"os_version"`
+	CSDVersion  string            `json:"csd_version"`
+	Errors      []string          `json:"errors"`
+	Threads     int               `json:"threads"`
+	Modules     int               `json:"modules"`
+	ModuleNames []string          `json:"module_names"`
+	MainBase    string            `json:"main_module_base"`
+	MainSize    string            `json:"main_module_size"`
+	PID         *uint32           `json:"pid"`
+	NCPUs       int               `json:"ncpus"`
+	Timestamp   uint32            `json:"timestamp"`
+	MemRanges   int               `json:"memory_list_ranges"`
+	MemInfo     int               `json:"memory_info_entries"`
+	ThreadNames map[string]string `json:"thread_name_map"`
+	Streams     []string          `json:"streams"`
+	Exception   *struct {
+		Address  string   `json:"address"`
+		Code     string   `json:"code"`
+		Flags    string   `json:"flags"`
+		Params   []string `json:"params"`
+		ThreadID string   `json:"thread_id"`
+	} `json:"exception"`
+}
+
+func hexNum(t *testing.T, s string) uint64 {
+	t.Helper()
+	v, err := strconv.ParseUint(strings.TrimPrefix(s, "0x"), 16, 64)
+	if err != nil {
+		t.Fatalf("bad hex %q", s)
+	}
+	return v
+}
+
+func openFile(t testing.TB, path string) (*Dump, error) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	st, _ := f.Stat()
+	return Open(f, st.Size())
+}
+
+// TestPublicFacts checks every fact recorded for the public dumps.
+func TestPublicFacts(t *testing.T) {
+	root := testdata.Path(t, "public")
+	raw, err := os.ReadFile(filepath.Join(root, "facts.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var facts map[string]publicFacts
+	if err := json.Unmarshal(raw, &facts); err != nil {
+		t.Fatal(err)
+	}
+	archNames := map[string]string{"x86": "x86", "amd64": "amd64", "arm64": "arm64"}
+	for rel, f := range facts {
+		t.Run(rel, func(t *testing.T) {
+			d, err := openFile(t, filepath.Join(root, rel))
+			if len(f.Errors) > 0 || f.CPUArch == "" {
+				// Malformed on purpose: a clear error or a partial report.
+				if err == nil && len(d.Warnings) == 0 && len(d.Threads) > 0 {
+					t.Errorf("malformed file read without any warning")
+				}
+				if err != nil && !strings.Contains(err.Error(), "offset") && !errors.Is(err, ErrNotMinidump) {
+					t.Errorf("error does not name an offset: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			if got := d.Arch().String(); got != archNames[f.CPUArch] {
+				t.Errorf("arch %s, want %s", got, f.CPUArch)
+			}
+			if len(d.Threads) != f.Threads {
+				t.Errorf("threads %d, want %d", len(d.Threads), f.Threads)
+			}
+			if len(d.Modules) != f.Modules {
+				t.Errorf("modules %d, want %d", len(d.Modules), f.Modules)
+			}
+			for i, n := range f.ModuleNames {
+				if i < len(d.Modules) && d.Modules[i].Name != n {
+					t.Errorf("module %d name %q, want %q", i, d.Modules[i].Name, n)
+				}
+			}
+			if f.MainBase != "" && len(d.Modules) > 0 {
+				if d.Modules[0].Base != hexNum(t, f.MainBase) || uint64(d.Modules[0].Size) != hexNum(t, f.MainSize) {
+					t.Errorf("main module %#x+%#x, want %s+%s", d.Modules[0].Base, d.Modules[0].Size, f.MainBase, f.MainSize)
+				}
+			}
+			if f.PID != nil && (d.MiscInfo == nil || d.MiscInfo.ProcessID != *f.PID) {
+				t.Errorf("pid mismatch, want %d", *f.PID)
+			}
+			if d.Header.TimeDateStamp != f.Timestamp {
+				t.Errorf("timestamp %d, want %d", d.Header.TimeDateStamp, f.Timestamp)
+			}
+			if si := d.SystemInfo; si != nil {
+				if si.OS() != strings.Replace(f.OS, "macOS", "Mac OS X", 1) {
+					t.Errorf("os %q, want %q", si.OS(), f.OS)
+				}
+				if f.NCPUs != 0 && int(si.NumberOfProcessors) != f.NCPUs {
+					t.Errorf("cpus %d, want %d", si.NumberOfProcessors, f.NCPUs)
+				}
+				if f.OSVersion != "" && !strings.HasPrefix(si.OSVersion(), f.OSVersion) {
+					t.Errorf("os version %q, want %q", si.OSVersion(), f.OSVersion)
+				}
+				if f.CSDVersion != "" && !strings.Contains(si.CSDVersion, f.CSDVersion) {
+					t.Errorf("csd %q, want %q", si.CSDVersion, f.CSDVersion)
+				}
+			}
+			if f.MemInfo != 0 && len(d.MemoryInfo) != f.MemInfo {
+				t.Errorf("memory info entries %d, want %d", len(d.MemoryInfo), f.MemInfo)
+			}
+			for id, name := range f.ThreadNames {
+				if got := d.ThreadNames[uint32(hexNum(t, id))]; got != name {
+					t.Errorf("thread %s name %q, want %q", id, got, name)
+				}
+			}
+			var names []string
+			for _, s := range d.Streams {
+				names = append(names, s.Type.String())
+			}
+			for _, s := range f.Streams {
+				if strings.HasPrefix(s, "0x") || s == "Unused" {
+					continue
+				}
+				found := false
+				for _, n := range names {
+					found = found || n == s || strings.HasPrefix(s, n)
+				}
+				if !found {
+					t.Errorf("stream %s not listed (have %v)", s, names)
+				}
+			}
+			if e := f.Exception; e != nil {
+				x := d.Exception
+				if x == nil {
+					t.Fatal("no exception")
+				}
+				if uint64(x.Code) != hexNum(t, e.Code) || uint64(x.ThreadID) != hexNum(t, e.ThreadID) ||
+					x.Address != hexNum(t, e.Address) || uint64(x.Flags) != hexNum(t, e.Flags) {
+					t.Errorf("exception %#x tid %#x at %#x flags %#x, want %+v", x.Code, x.ThreadID, x.Address, x.Flags, *e)
+				}
+				if len(x.Parameters) != len(e.Params) {
+					t.Errorf("exception params %v, want %v", x.Parameters, e.Params)
+				} else {
+					for i, p := range e.Params {
+						if x.Parameters[i] != hexNum(t, p) {
+							t.Errorf("param %d %#x, want %s", i, x.Parameters[i], p)
+						}
+					}
+				}
+				if x.Context == nil && f.OS == "Windows NT" {
+					t.Errorf("exception context unreadable: %v", x.ContextErr)
+				}
+			}
+			for i, th := range d.Threads {
+				if th.Context == nil && f.OS == "Windows NT" {
+					t.Errorf("thread %d context: %v", i, th.ContextErr)
+				}
+			}
+		})
+	}
+}
+
+// TestMinidump2 checks values Breakpad's minidump_dump printed for minidump2.dmp.
+func TestMinidump2(t *testing.T) {
+	d, err := openFile(t, testdata.Path(t, "public", "google__breakpad", "src", "processor", "testdata", "minidump2.dmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := d.Modules[0]
+	if m.Name != `c:\test_app.exe` || m.CodeID() != "45D35F6C2d000" || m.DebugID() != "5A9832E5287241C1838ED98914E9B7FF1" || m.DebugFile() != "test_app.pdb" {
+		t.Errorf("module 0: %q %s %s %s", m.Name, m.CodeID(), m.DebugID(), m.DebugFile())
+	}
+	if v := d.Modules[1].Version.FileVersion(); v != "5.1.2600.2180" {
+		t.Errorf("ntdll version %s", v)
+	}
+	c := d.Exception.Context.X86
+	if c.Eip != 0x0040429e || c.Esp != 0x0012fe84 || c.Ebp != 0x0012fe88 || c.Eax != 0x45 {
+		t.Errorf("exception context %+v", *c)
+	}
+	if got := d.SystemInfo.CPUInfo(); got != "GenuineIntel family 6 model 13 stepping 8" {
+		t.Errorf("cpu info %q", got)
+	}
+	// Stack memory is readable through the memory index.
+	if v, ok := d.ReadU32(0x0012fe88); !ok || v == 0 {
+		t.Errorf("stack read at ebp: %#x %v", v, ok)
+	}
+}
+
+// TestSystemMemory checks the commit figures a Windows 10 dump carries.
+func TestSystemMemory(t *testing.T) {
+	d, err := openFile(t, testdata.Path(t, "public", "google__breakpad", "src", "processor", "testdata", "thread_name_list.dmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm := d.SystemMemory
+	if sm == nil || d.VmCounters == nil {
+		t.Fatal("SystemMemoryInfo or ProcessVmCounters missing")
+	}
+	if sm.PageSize != 4096 || sm.CommitLimitBytes == 0 || sm.CommittedBytes == 0 || sm.CommittedBytes > sm.CommitLimitBytes*2 {
+		t.Errorf("implausible system memory: %+v", *sm)
+	}
+	if d.VmCounters.PrivateUsage == 0 {
+		t.Errorf("no private usage: %+v", *d.VmCounters)
+	}
+}
+
+// TestMalformed feeds truncations and junk; each must give an error or a
+// partial result, never a panic.
+func TestMalformed(t *testing.T) {
+	good, err := os.ReadFile(testdata.Path(t, "public", "google__breakpad", "src", "processor", "testdata", "minidump2.dmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string][]byte{
+		"empty":     nil,
+		"text":      []byte("hello, I am not a dump"),
+		"header":    good[:32],
+		"directory": good[:80],
+		"half":      good[:len(good)/2],
+	}
+	huge := append([]byte{}, good[:32]...)
+	le.PutUint32(huge[8:], 0xFFFFFFFF) // stream count
+	cases["huge stream count"] = huge
+	for name, b := range cases {
+		t.Run(name, func(t *testing.T) {
+			d, err := Open(bytes.NewReader(b), int64(len(b)))
+			if err == nil && len(d.Warnings) == 0 {
+				t.Errorf("no error and no warning")
+			}
+			if err != nil && !errors.Is(err, ErrNotMinidump) && !strings.Contains(err.Error(), "offset") {
+				t.Errorf("error should name an offset: %v", err)
+			}
+		})
+	}
+}
+
+func FuzzOpen(f *testing.F) {
+	root := testdata.Dir(f)
+	for _, p := range []string{
+		"public/google__breakpad/src/processor/testdata/minidump2.dmp",
+		"public/getsentry__sentry-native/tests/fixtures/minidump.dmp",
+		"public/google__breakpad/src/processor/testdata/tiny-exe-with-cet-xsave-x86.dmp",
+		"public/rust-minidump__rust-minidump/testdata/invalid-range.dmp",
+		"public/radareorg__radare2-testbins/mdmp/trunc_memory64.dmp",
+		"public/rust-minidump__rust-minidump/testdata/simple-crashpad.dmp",
+	} {
+		b, err := os.ReadFile(filepath.Join(root, p))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := Open(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			return
+		}
+		buf := make([]byte, 64)
+		for _, r := range d.MemoryRanges() {
+			d.ReadMemory(r.Start, buf)
+			d.ReadMemory(r.End()-1, buf)
+		}
+		for _, th := range d.Threads {
+			if th.Context != nil {
+				th.Context.Registers()
+			}
+		}
+	})
+}
