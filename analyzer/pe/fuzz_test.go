@@ -8,11 +8,13 @@ import (
 )
 
 // fuzzSeeds are the smaller real images (the fuzzer mutates whole inputs,
-// so multi-megabyte seeds only slow it down).
-func fuzzSeeds(f *testing.F) [][]byte {
+// so large seeds only slow it down, minimisation most).
+func fuzzSeeds(f *testing.F) [][]byte { return fuzzSeedsT(f) }
+
+func fuzzSeedsT(f testing.TB) [][]byte {
 	var seeds [][]byte
 	for _, p := range testImages(f) {
-		if st, err := os.Stat(p); err == nil && st.Size() <= 300<<10 {
+		if st, err := os.Stat(p); err == nil && st.Size() <= 80<<10 {
 			if b, err := os.ReadFile(p); err == nil {
 				seeds = append(seeds, b)
 			}
