@@ -71,6 +71,8 @@ type analysis struct {
 	crashIndex int // index into d.Threads of the crashing thread, or -1
 	mem        *processMemory
 	modules    map[*minidump.Module]*moduleFiles
+
+	badPathWarned bool
 }
 
 func (a *analysis) warn(format string, args ...any) {
@@ -101,6 +103,7 @@ func (a *analysis) run() {
 		}
 		a.guard(step.name, step.fn)
 	}
+	a.guard("module files", a.describeModuleFiles)
 	a.describeMissing()
 }
 

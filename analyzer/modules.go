@@ -1,6 +1,20 @@
 package analyzer
 
-import "github.com/dumptriage/dumptriage/analyzer/minidump"
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/dumptriage/dumptriage/analyzer/minidump"
+	"github.com/dumptriage/dumptriage/analyzer/pe"
+	"github.com/dumptriage/dumptriage/analyzer/report"
+	"github.com/dumptriage/dumptriage/analyzer/symbols/breakpad"
+	"github.com/dumptriage/dumptriage/analyzer/symbols/symstore"
+)
 
 // symbol is a resolved code address.
 type symbol struct {
@@ -11,15 +25,24 @@ type symbol struct {
 	Source string // pdb, breakpad, dwarf, exports
 }
 
-// moduleFiles is what was found for one module: its image and its symbols.
-type moduleFiles struct {
-	symbols []symbolSource
-}
-
 type symbolSource interface {
 	lookup(rva uint64) (symbol, bool)
 }
 
+// moduleFiles is what was found for one module: its image and its symbols.
+type moduleFiles struct {
+	image       *pe.Image
+	imageFile   string // path of the image file, when it came from disk
+	imageStatus report.FileStatus
+	symbols     []symbolSource
+	symStatus   report.FileStatus
+	breakpad    *breakpad.File
+}
+
+// symbolLookupTimeout bounds the whole search for one module's files.
+const symbolLookupTimeout = 30 * time.Second
+
+// files finds and caches the image and symbols of a module.
 func (a *analysis) files(m *minidump.Module) *moduleFiles {
 	if a.modules == nil {
 		a.modules = map[*minidump.Module]*moduleFiles{}
@@ -29,7 +52,265 @@ func (a *analysis) files(m *minidump.Module) *moduleFiles {
 	}
 	f := &moduleFiles{}
 	a.modules[m] = f
+	a.findImage(m, f)
+	a.findSymbols(m, f)
 	return f
+}
+
+func (a *analysis) store() *symstore.Store {
+	if a.opts.SymbolPath == "" {
+		return nil
+	}
+	v, err := a.opts.Symbols.get("store:"+a.opts.SymbolPath, func() (any, int64, error) {
+		p, err := symstore.ParsePath(a.opts.SymbolPath)
+		if err != nil {
+			return nil, 0, err
+		}
+		return &symstore.Store{Path: p, Verify: verifyCandidate}, 1024, nil
+	})
+	if err != nil {
+		if !a.badPathWarned {
+			a.badPathWarned = true
+			a.warn("symbol path %q: %v", a.opts.SymbolPath, err)
+		}
+		return nil
+	}
+	return v.(*symstore.Store)
+}
+
+// verifyCandidate checks that a file found by name alone is the one wanted.
+func verifyCandidate(path string, want symstore.Key) error {
+	lower := strings.ToLower(want.Name)
+	switch {
+	case strings.HasSuffix(lower, ".sym"):
+		got, err := breakpadModuleID(path)
+		if err != nil {
+			return err
+		}
+		if want.ID != "" && !strings.EqualFold(got, want.ID) {
+			return fmt.Errorf("debug id mismatch: wanted %s, found %s", want.ID, got)
+		}
+	case strings.HasSuffix(lower, ".pdb"):
+		got, err := pdbDebugID(path)
+		if err != nil {
+			return err
+		}
+		if want.ID != "" && !strings.EqualFold(got, want.ID) {
+			return fmt.Errorf("debug id mismatch: wanted %s, found %s", want.ID, got)
+		}
+	default:
+		im, err := openImageFile(path)
+		if err != nil {
+			return err
+		}
+		if want.ID != "" && !strings.EqualFold(im.CodeID(), want.ID) {
+			return fmt.Errorf("image mismatch: wanted %s, found %s (TimeDateStamp+SizeOfImage)", want.ID, im.CodeID())
+		}
+	}
+	return nil
+}
+
+func breakpadModuleID(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	line, err := bufio.NewReader(f).ReadString('\n')
+	if err != nil && line == "" {
+		return "", err
+	}
+	fields := strings.Fields(line)
+	if len(fields) < 5 || fields[0] != "MODULE" {
+		return "", errors.New("not a Breakpad symbol file")
+	}
+	return fields[3], nil
+}
+
+func openImageFile(path string) (*pe.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return pe.Open(f, st.Size())
+}
+
+// findImage looks for the module's PE image: in the dump's own memory when
+// it was captured (full dumps), else along the symbol path.
+func (a *analysis) findImage(m *minidump.Module, f *moduleFiles) {
+	d := a.d
+	if d.FullMemory && d.HasMemory(m.Base, 0x1000) {
+		read := func(rva uint32, p []byte) (int, error) { return d.ReadMemory(m.Base+uint64(rva), p) }
+		if im, err := pe.OpenMapped(read, m.Size); err == nil {
+			f.image = im
+			f.imageStatus = report.FileStatus{Found: true, Kind: "dump-memory", Source: "captured in the dump"}
+			if im.Partial {
+				f.imageStatus.Source += " (some pages missing)"
+			}
+			return
+		}
+	}
+	st := a.store()
+	if st == nil {
+		f.imageStatus = report.FileStatus{Why: "no symbol path configured"}
+		return
+	}
+	key := symstore.ImageKey(m.FileName(), m.TimeDateStamp, m.Size)
+	ctx, cancel := context.WithTimeout(a.ctx, symbolLookupTimeout)
+	defer cancel()
+	res, err := st.Find(ctx, key)
+	if err != nil {
+		f.imageStatus = report.FileStatus{Why: whyNotFound(res, err)}
+		return
+	}
+	v, err := a.opts.Symbols.get("image:"+res.Path, func() (any, int64, error) {
+		im, err := openImageFile(res.Path)
+		if err != nil {
+			return nil, 0, err
+		}
+		return im, int64(im.SizeOfImage()), nil
+	})
+	if err != nil {
+		f.imageStatus = report.FileStatus{Why: fmt.Sprintf("%s: %v", res.Path, err)}
+		return
+	}
+	f.image = v.(*pe.Image)
+	f.imageFile = res.Path
+	f.imageStatus = report.FileStatus{Found: true, Kind: "file", Source: res.Path}
+}
+
+// whyNotFound summarises a failed search: the most telling attempt.
+func whyNotFound(res symstore.Result, err error) string {
+	for _, t := range res.Tried {
+		if t.Reason != "" && !strings.Contains(t.Reason, "not found") {
+			return fmt.Sprintf("%s: %s", t.Where, t.Reason)
+		}
+	}
+	if len(res.Tried) > 0 {
+		return fmt.Sprintf("not found in %d place(s) on the symbol path", len(res.Tried))
+	}
+	return err.Error()
+}
+
+// debugIdentity is the module's PDB name and debug id: from the dump's
+// CodeView record, else from the image's debug directory.
+func debugIdentity(m *minidump.Module, im *pe.Image) (pdbName, debugID string) {
+	if m.CodeView != nil && m.CodeView.PDBName != "" {
+		return m.DebugFile(), m.DebugID()
+	}
+	if im != nil {
+		if cv, ok := im.CodeViewRecord(); ok {
+			return symstore.BaseName(cv.PDBName), cv.DebugID()
+		}
+	}
+	return "", ""
+}
+
+// findSymbols tries, in order: a PDB, a Breakpad .sym, DWARF in the image,
+// and the image's exports.
+func (a *analysis) findSymbols(m *minidump.Module, f *moduleFiles) {
+	pdbName, debugID := debugIdentity(m, f.image)
+	var whys []string
+	if st := a.store(); st != nil && pdbName != "" {
+		ctx, cancel := context.WithTimeout(a.ctx, symbolLookupTimeout)
+		defer cancel()
+		if src, status, why := a.loadPDB(ctx, st, pdbName, debugID); src != nil {
+			f.symbols = append(f.symbols, src)
+			f.symStatus = status
+		} else if why != "" {
+			whys = append(whys, "pdb: "+why)
+		}
+		if len(f.symbols) == 0 {
+			res, err := st.Find(ctx, symstore.BreakpadKey(pdbName, debugID))
+			if err == nil {
+				if bf, err := a.loadBreakpad(res.Path); err == nil {
+					f.breakpad = bf
+					f.symbols = append(f.symbols, breakpadSource{bf})
+					f.symStatus = report.FileStatus{Found: true, Kind: "breakpad", Source: res.Path}
+				} else {
+					whys = append(whys, fmt.Sprintf("sym: %s: %v", res.Path, err))
+				}
+			} else {
+				whys = append(whys, "sym: "+whyNotFound(res, err))
+			}
+		}
+	} else if a.store() == nil {
+		whys = append(whys, "no symbol path configured")
+	} else {
+		whys = append(whys, "the module has no CodeView record naming its PDB")
+	}
+	if len(f.symbols) == 0 && f.imageFile != "" {
+		if src, err := a.loadDWARF(f.imageFile); err == nil && src != nil {
+			f.symbols = append(f.symbols, src)
+			f.symStatus = report.FileStatus{Found: true, Kind: "dwarf", Source: f.imageFile}
+		}
+	}
+	if f.image != nil && len(f.image.Exports()) > 0 {
+		f.symbols = append(f.symbols, exportSource{f.image})
+		if len(f.symbols) == 1 {
+			f.symStatus = report.FileStatus{Found: true, Kind: "exports", Source: f.imageStatus.Source,
+				Why: "no debug symbols: names are the nearest exports and may be wrong for internal functions"}
+		}
+	}
+	if len(f.symbols) == 0 {
+		f.symStatus = report.FileStatus{Why: strings.Join(whys, "; ")}
+	}
+}
+
+func (a *analysis) loadBreakpad(path string) (*breakpad.File, error) {
+	v, err := a.opts.Symbols.get("sym:"+path, func() (any, int64, error) {
+		fh, err := os.Open(path)
+		if err != nil {
+			return nil, 0, err
+		}
+		defer fh.Close()
+		st, _ := fh.Stat()
+		bf, err := breakpad.Parse(bufio.NewReaderSize(fh, 1<<16))
+		if err != nil {
+			return nil, 0, err
+		}
+		return bf, st.Size(), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*breakpad.File), nil
+}
+
+type breakpadSource struct{ f *breakpad.File }
+
+func (s breakpadSource) lookup(rva uint64) (symbol, bool) {
+	sym, ok := s.f.Lookup(rva)
+	if !ok {
+		return symbol{}, false
+	}
+	return symbol{Name: sym.Name, RVA: sym.RVA, File: sym.File, Line: sym.Line, Source: "breakpad"}, true
+}
+
+type exportSource struct{ im *pe.Image }
+
+// maxExportDistance: past this distance from the nearest export, the name
+// is more likely wrong than right, so the frame stays unnamed.
+const maxExportDistance = 1 << 20
+
+func (s exportSource) lookup(rva uint64) (symbol, bool) {
+	if !s.im.IsExecutableRVA(uint32(rva)) {
+		return symbol{}, false
+	}
+	e, off, ok := s.im.ExportAt(uint32(rva))
+	if !ok || e.Forwarder != "" || off > maxExportDistance {
+		return symbol{}, false
+	}
+	name := e.Name
+	if name == "" {
+		name = fmt.Sprintf("Ordinal%d", e.Ordinal)
+	}
+	return symbol{Name: name, RVA: uint64(e.RVA), Source: "exports"}, true
 }
 
 func (a *analysis) lookupSymbol(m *minidump.Module, rva uint64) (symbol, bool) {
@@ -41,6 +322,38 @@ func (a *analysis) lookupSymbol(m *minidump.Module, rva uint64) (symbol, bool) {
 	return symbol{}, false
 }
 
+// imageReader serves process memory from module images found on disk.
 func (a *analysis) imageReader(addr uint64) (func(rva uint32, p []byte) (int, error), uint64, bool) {
-	return nil, 0, false
+	m := a.d.ModuleAt(addr)
+	if m == nil {
+		return nil, 0, false
+	}
+	f := a.files(m)
+	if f.image == nil || f.imageStatus.Kind == "dump-memory" {
+		return nil, 0, false
+	}
+	return f.image.ReadRVA, m.Base, true
+}
+
+// describeModuleFiles records, per module, what was found and where.
+func (a *analysis) describeModuleFiles() {
+	for i := range a.d.Modules {
+		m := &a.d.Modules[i]
+		f := a.files(m)
+		rm := &a.rep.Modules[i]
+		is, ss := f.imageStatus, f.symStatus
+		rm.Image, rm.Symbols = &is, &ss
+		rm.LoadedSymbols = ss.Found && ss.Kind != "exports"
+		rm.MissingSymbols = !rm.LoadedSymbols
+		if rm.DebugID == "" {
+			if name, id := debugIdentity(m, f.image); id != "" {
+				rm.DebugFile, rm.DebugID = name, id
+			}
+		}
+		if rm.Version == "" && f.image != nil {
+			if v, ok := f.image.VersionInfo(); ok {
+				rm.Version = v
+			}
+		}
+	}
 }
