@@ -24,7 +24,7 @@ func (d *Dump) parseSystemInfo(s StreamInfo) error {
 	switch si.ProcessorArchitecture {
 	case ArchX86, ArchAMD64, archX86OnWin64:
 		vendor := c.bytes(12)
-		si.VendorID = strings.TrimRight(string(vendor), "\x00")
+		si.VendorID = printable(strings.TrimRight(string(vendor), "\x00"))
 		si.CPUVersionInfo = c.u32()
 		si.CPUFeatureInfo = c.u32()
 	default:
@@ -743,4 +743,15 @@ func (d *Dump) parseLinuxText(s StreamInfo) error {
 	}
 	d.LinuxInfo[s.Type.String()] = string(b)
 	return nil
+}
+
+// printable returns s if it is plain printable ASCII, else "" (Wine writes
+// junk into CPU_INFORMATION.VendorId).
+func printable(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return ""
+		}
+	}
+	return s
 }

@@ -65,11 +65,9 @@ func Open(r io.ReaderAt, size int64) (*Image, error) {
 		return nil, fmt.Errorf("pe.Open: %d bytes: %w (limit %d)", size, ErrTooLarge, MaxImageSize)
 	}
 	data := make([]byte, size)
-	if _, err := r.ReadAt(data, 0); err != nil && !(errors.Is(err, io.EOF) && size == 0) {
-		if !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("pe.Open: %w", err)
-		}
-		return nil, fmt.Errorf("pe.Open: file shorter than %d bytes: %w", size, err)
+	// A ReaderAt may return io.EOF along with a full read.
+	if n, err := r.ReadAt(data, 0); int64(n) != size {
+		return nil, fmt.Errorf("pe.Open: read %d of %d bytes: %w", n, size, err)
 	}
 	return openFile(data)
 }

@@ -182,6 +182,15 @@ func (s *Store) Find(ctx context.Context, k Key) (Result, error) {
 				res.Path, res.Source = p, "cache "+c
 				return res, nil
 			}
+			if unusableHere(c) {
+				// A Windows cache from a copied _NT_SYMBOL_PATH: keep
+				// using the server, caching elsewhere.
+				c = s.defaultCache()
+				if p, ok := s.tryStore(c, k, &res); ok {
+					res.Path, res.Source = p, "cache "+c
+					return res, nil
+				}
+			}
 			for _, st := range e.Stores {
 				if p, ok := s.tryStore(st, k, &res); ok {
 					res.Path, res.Source = p, "store "+st

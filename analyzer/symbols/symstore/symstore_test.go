@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -379,4 +380,51 @@ func TestNothingContacted(t *testing.T) {
 	if hits.Load() != 0 {
 		t.Errorf("%d requests", hits.Load())
 	}
+}
+
+// TestWindowsCacheOnLinux: a copied Windows path still reaches the server,
+// caching under DefaultCacheDir, and creates nothing named C:\...
+func TestWindowsCacheOnLinux(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows paths are real here")
+	}
+	srv, _ := symServer(t, map[string]string{"/app.pdb/ABCDEF1/app.pdb": "pdb"})
+	def := t.TempDir()
+	p, err := ParsePath(`srv*C:\symcache*` + srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Store{Path: p, Client: srv.Client(), DefaultCacheDir: def}
+	res, err := s.Find(context.Background(), PDBKey("app.pdb", "ABCDEF1"))
+	if err != nil || res.Path != filepath.Join(def, "app.pdb", "ABCDEF1", "app.pdb") {
+		t.Fatalf("Find = %+v, %v", res, err)
+	}
+	if !strings.Contains(fmt.Sprint(res.Tried), "Windows path") {
+		t.Errorf("Tried = %v", res.Tried)
+	}
+	if _, err := os.Stat(`C:\symcache`); err == nil {
+		t.Errorf(`created C:\symcache`)
+	}
+}
+
+func FuzzParsePath(f *testing.F) {
+	for _, s := range []string{
+		`srv*C:\cache*https://server;D:\dir;cache*D:\c;srv*https://x`,
+		"symsrv*symsrv.dll*c*http://h/p", "cache*", "srv**https://x", "/a;/b",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParsePath(s)
+		if err != nil {
+			return
+		}
+		again, err := ParsePath(p.String())
+		if err != nil {
+			t.Fatalf("%q -> %q: %v", s, p.String(), err)
+		}
+		if !cmp.Equal(again, p) {
+			t.Fatalf("%q -> %q does not round-trip: %+v vs %+v", s, p.String(), p, again)
+		}
+	})
 }

@@ -1,0 +1,429 @@
+package signature
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// maxDepth bounds how deep Normalize descends into groups it keeps (MSVC
+// `...' scopes, {lambda} blocks, Rust <X as Y> paths), so that the work stays
+// linear in the name's length times this constant.
+const maxDepth = 4
+
+// Normalize reduces a function name, as a demangler or symbol file gives it,
+// to the form signatures use, the way Socorro's C++ normaliser does:
+//   - access specifiers, calling conventions, return types, cv/ref
+//     qualifiers and `[clone .cold]` suffixes are dropped;
+//   - template arguments collapse to <T> (`std::vector<int,std::allocator<int> >`
+//     becomes `std::vector<T>`), MSVC lambda classes `<lambda_1a2b>` become
+//     <lambda>, and Rust `<X as Trait>` paths are kept;
+//   - argument lists are dropped, except `(anonymous namespace)`, and
+//     `anonymous namespace' is written (anonymous namespace);
+//   - operator names stay whole (`operator<`, `operator()`, `operator new[]`);
+//   - x86 decorations `_name@8` and `@name@8` lose their decoration;
+//   - clang lambda numbers `$_3` and Rust hashes `::h0123...` are dropped.
+//
+// It never panics and runs in time linear in len(function).
+func Normalize(function string) string { return normalize(function, 0) }
+
+func normalize(s string, depth int) string {
+	s = clean(s)
+	if s == "" {
+		return ""
+	}
+	s = strings.ReplaceAll(s, "`anonymous namespace'", "(anonymous namespace)")
+	s = undecorate(s)
+	tok := lastToken(splitTop(s))
+	if tok == "" {
+		return ""
+	}
+	// A function returning a function pointer: `int (__cdecl *f(void))(int)`.
+	if tok[0] == '(' && depth < maxDepth {
+		if j := matchEnd(tok, 0); j < len(tok) && !strings.HasPrefix(tok[j:], "::") {
+			return normalize(tok[1:j-1], depth+1)
+		}
+	}
+	return fixup(collapse(tok, depth))
+}
+
+// clean drops invalid UTF-8 and control characters, turns any whitespace
+// into one space, and trims.
+func clean(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		i += n
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			continue
+		case unicode.IsSpace(r):
+			space = true
+			continue
+		case !unicode.IsPrint(r):
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+var decorated = regexp.MustCompile(`^(?:_([A-Za-z_][A-Za-z0-9_]*)|@([A-Za-z_][A-Za-z0-9_]*))@[0-9]+$`)
+
+// undecorate removes x86 __stdcall (_name@N) and __fastcall (@name@N)
+// decoration, as PDB publics and exports of 32-bit modules carry it.
+func undecorate(s string) string {
+	if m := decorated.FindStringSubmatch(s); m != nil {
+		return m[1] + m[2]
+	}
+	return s
+}
+
+func isIdent(c byte) bool {
+	return c == '_' || c == '$' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
+}
+
+func isIdentStart(c byte) bool { return isIdent(c) && (c < '0' || c > '9') }
+
+// isOperator reports whether the keyword `operator` starts at s[i].
+func isOperator(s string, i int) bool {
+	if !strings.HasPrefix(s[i:], "operator") {
+		return false
+	}
+	if i > 0 && isIdent(s[i-1]) {
+		return false
+	}
+	return i+8 >= len(s) || !isIdent(s[i+8])
+}
+
+// Operator symbols, longest first so that `<<=` wins over `<<` and `<`.
+var operatorSymbols = []string{
+	"->*", "<<=", ">>=", "<=>", "()", "[]", "->", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "++", "--",
+	"+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", `""`,
+	"<", ">", "+", "-", "*", "/", "%", "^", "&", "|", "~", "!", "=", ",",
+}
+
+// operatorSymbol returns the normalised operator name starting at s[i]
+// (where isOperator holds) and the index after it. Conversion operators
+// (`operator bool`) return only the keyword; the caller reads the type.
+func operatorSymbol(s string, i int) (name string, end int, conversion bool) {
+	j := i + 8
+	k := j
+	for k < len(s) && s[k] == ' ' {
+		k++
+	}
+	rest := s[k:]
+	for _, w := range []string{"new", "delete", "co_await"} {
+		if strings.HasPrefix(rest, w) && (len(rest) == len(w) || !isIdent(rest[len(w)])) {
+			e := k + len(w)
+			m := e
+			for m < len(s) && s[m] == ' ' {
+				m++
+			}
+			if strings.HasPrefix(s[m:], "[]") {
+				return "operator " + w + "[]", m + 2, false
+			}
+			return "operator " + w, e, false
+		}
+	}
+	for _, sym := range operatorSymbols {
+		if strings.HasPrefix(rest, sym) {
+			return "operator" + sym, k + len(sym), false
+		}
+	}
+	if k < len(s) && isIdentStart(s[k]) {
+		return "operator", k, true
+	}
+	return "operator", j, false
+}
+
+// conversionEnd returns where a conversion operator's type, starting at
+// s[k], ends: at the argument list or the end of the name.
+func conversionEnd(s string, k int) int {
+	for k < len(s) {
+		switch c := s[k]; {
+		case c == '(':
+			return k
+		case c == '<' || c == '[' || c == '`' || c == '{':
+			k = matchEnd(s, k)
+		default:
+			k++
+		}
+	}
+	return k
+}
+
+func closerOf(c byte) byte {
+	switch c {
+	case '<':
+		return '>'
+	case '(':
+		return ')'
+	case '[':
+		return ']'
+	case '{':
+		return '}'
+	case '`', '\'':
+		return '\''
+	}
+	return 0
+}
+
+func openerOf(c byte) byte {
+	switch c {
+	case '>':
+		return '<'
+	case ')':
+		return '('
+	case ']':
+		return '['
+	}
+	return '{'
+}
+
+// matchEnd returns the index just after the group that opens at s[i] (one
+// of < ( [ { `), or len(s) if it is never closed. A closer that does not
+// match the innermost opener closes the nearest matching one, treating the
+// openers in between as stray (`a<b` in an expression); a stray '>' is
+// ignored. Inside MSVC `...' quotes only quotes count, and a ' after a space
+// opens a nested quote, as around the x of MSVC's
+// "`dynamic initializer for 'x'" followed by the closing quote. Linear time.
+func matchEnd(s string, i int) int {
+	stack := make([]byte, 1, 8)
+	stack[0] = s[i]
+	var open [256]int
+	open[s[i]]++
+	push := func(c byte) { stack = append(stack, c); open[c]++ }
+	pop := func() { open[stack[len(stack)-1]]--; stack = stack[:len(stack)-1] }
+	for j := i + 1; j < len(s); j++ {
+		c := s[j]
+		top := stack[len(stack)-1]
+		if top == '`' || top == '\'' {
+			switch {
+			case c == '`':
+				push(c)
+			case c == '\'' && top == '`' && s[j-1] == ' ':
+				push(c)
+			case c == '\'':
+				pop()
+			}
+		} else {
+			switch c {
+			case '<', '(', '[', '{', '`':
+				push(c)
+			case '>', ')', ']', '}':
+				want := openerOf(c)
+				switch {
+				case top == want:
+					pop()
+				case c != '>' && open[want] > 0:
+					for stack[len(stack)-1] != want {
+						pop()
+					}
+					pop()
+				}
+			case 'o':
+				if isOperator(s, j) {
+					_, end, _ := operatorSymbol(s, j)
+					j = end - 1
+				}
+			}
+		}
+		if len(stack) == 0 {
+			return j + 1
+		}
+	}
+	return len(s)
+}
+
+// inner returns the text inside the group s[i:j] that matchEnd found.
+func inner(s string, i, j int) string {
+	if j-i >= 2 && s[j-1] == closerOf(s[i]) {
+		return s[i+1 : j-1]
+	}
+	return s[i+1 : j]
+}
+
+// splitTop splits s at the spaces that are outside every group and outside
+// operator names.
+func splitTop(s string) []string {
+	var toks []string
+	start := 0
+	for i := 0; i < len(s); {
+		switch c := s[i]; {
+		case c == ' ':
+			if i > start {
+				toks = append(toks, s[start:i])
+			}
+			i++
+			start = i
+		case c == '<' || c == '(' || c == '[' || c == '{' || c == '`':
+			i = matchEnd(s, i)
+		case c == 'o' && isOperator(s, i):
+			_, end, conv := operatorSymbol(s, i)
+			if conv {
+				end = conversionEnd(s, end)
+				for end > i && s[end-1] == ' ' {
+					end--
+				}
+			}
+			if end <= i {
+				end = i + 1
+			}
+			i = end
+		default:
+			i++
+		}
+	}
+	if start < len(s) {
+		toks = append(toks, s[start:])
+	}
+	return toks
+}
+
+// dropTokens are words around a function name that are not part of it.
+var dropTokens = map[string]bool{
+	"const": true, "volatile": true, "&": true, "&&": true, "const&": true, "const&&": true, "*": true,
+	"noexcept": true, "override": true, "final": true, "throw()": true,
+	"static": true, "virtual": true, "inline": true, "extern": true, `"C"`: true,
+	"__cdecl": true, "__stdcall": true, "__fastcall": true, "__thiscall": true, "__vectorcall": true,
+	"__clrcall": true, "__pascal": true, "__regcall": true, "__swift_1": true, "__swift_2": true,
+	"__ptr64": true, "__ptr32": true, "__restrict": true, "__unaligned": true,
+}
+
+// lastToken picks the function name from the top-level words: the last one
+// that is not a qualifier, access specifier or `[clone ...]`, with an
+// argument list written after a space joined back on.
+func lastToken(toks []string) string {
+	keep := toks[:0:0]
+	for _, t := range toks {
+		switch {
+		case dropTokens[t], strings.HasPrefix(t, "[clone "),
+			strings.HasSuffix(t, ":") && !strings.HasSuffix(t, "::"):
+			continue
+		case len(keep) > 0 && (t[0] == '(' && !strings.HasPrefix(t, "(anonymous namespace)::") || t[0] == '['):
+			keep[len(keep)-1] += t
+		default:
+			keep = append(keep, t)
+		}
+	}
+	if len(keep) == 0 {
+		return ""
+	}
+	return keep[len(keep)-1]
+}
+
+// collapse rewrites the groups of one name: templates to <T>, argument
+// lists away, kept groups normalised inside.
+func collapse(s string, depth int) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == 'o' && isOperator(s, i):
+			name, end, conv := operatorSymbol(s, i)
+			if end <= i {
+				end = i + 1
+			}
+			b.WriteString(name)
+			if conv {
+				e := conversionEnd(s, end)
+				if depth < maxDepth {
+					b.WriteString(" " + collapse(strings.TrimSpace(s[end:e]), depth+1))
+				} else {
+					b.WriteString(" " + strings.TrimSpace(s[end:e]))
+				}
+				end = e
+			}
+			i = end
+		case c == '<':
+			j := matchEnd(s, i)
+			in := inner(s, i, j)
+			switch {
+			case strings.HasPrefix(in, "lambda_"):
+				b.WriteString("<lambda>")
+			case i == 0 && depth < maxDepth && hasTopLevelAs(in):
+				b.WriteString("<" + collapse(in, depth+1) + ">")
+			default:
+				b.WriteString("<T>")
+			}
+			i = j
+		case c == '(':
+			j := matchEnd(s, i)
+			if inner(s, i, j) == "anonymous namespace" {
+				b.WriteString("(anonymous namespace)")
+			}
+			i = j
+		case c == '[':
+			j := matchEnd(s, i)
+			if !strings.HasPrefix(inner(s, i, j), "clone ") {
+				b.WriteString(s[i:j])
+			}
+			i = j
+		case c == '{':
+			j := matchEnd(s, i)
+			if depth < maxDepth {
+				b.WriteString("{" + collapse(inner(s, i, j), depth+1) + "}")
+			} else {
+				b.WriteString(s[i:j])
+			}
+			i = j
+		case c == '`':
+			j := matchEnd(s, i)
+			in := inner(s, i, j)
+			if strings.ContainsRune(in, '(') && depth < maxDepth {
+				b.WriteString("`" + normalize(in, depth+1) + "'")
+			} else {
+				b.WriteString(s[i:j])
+			}
+			i = j
+		default:
+			b.WriteByte(c)
+			i++
+		}
+	}
+	return b.String()
+}
+
+// hasTopLevelAs reports whether s has " as " outside its groups, as Rust's
+// qualified paths `<Vec<T> as Drop>::drop` do.
+func hasTopLevelAs(s string) bool {
+	for i := 0; i < len(s); {
+		switch c := s[i]; {
+		case c == '<' || c == '(' || c == '[' || c == '{' || c == '`':
+			i = matchEnd(s, i)
+		case strings.HasPrefix(s[i:], " as "):
+			return true
+		default:
+			i++
+		}
+	}
+	return false
+}
+
+var (
+	clangLambda = regexp.MustCompile(`::\$_[0-9]+(::|$)`)
+	rustHash    = regexp.MustCompile(`::h[0-9a-f]{16}$`)
+	spaceBefore = regexp.MustCompile(` +([*&,])`)
+	commaSpace  = regexp.MustCompile(`, *`)
+	spaces      = regexp.MustCompile(`  +`)
+)
+
+// fixup tidies spacing and drops build-specific numbers.
+func fixup(s string) string {
+	s = strings.TrimPrefix(s, "[thunk]:")
+	s = clangLambda.ReplaceAllString(s, "::$$$1")
+	s = rustHash.ReplaceAllString(s, "")
+	s = spaceBefore.ReplaceAllString(s, "$1")
+	s = commaSpace.ReplaceAllString(s, ", ")
+	s = spaces.ReplaceAllString(s, " ")
+	s = strings.TrimPrefix(s, "::")
+	return strings.TrimSpace(s)
+}

@@ -1,0 +1,269 @@
+package dwarf
+
+import (
+	"debug/dwarf"
+	"strconv"
+	"strings"
+)
+
+// Function describes a DW_TAG_subprogram for argument recovery.
+type Function struct {
+	Name           string
+	LowPC, HighPC  uint64 // RVAs of the range containing the looked-up address
+	FrameBase      []byte // DW_AT_frame_base expression, raw; see EvalLocation
+	Params, Locals []Variable
+}
+
+// Variable is a DW_TAG_formal_parameter or DW_TAG_variable of a function.
+type Variable struct {
+	Name     string
+	TypeName string // C/C++ spelling, e.g. "unsigned long long", "Entry16 *"
+	TypeSize int64  // DW_AT_byte_size of the type, -1 if unknown
+	// Location is the DW_AT_location expression (DW_FORM_exprloc), empty if
+	// the variable has none or has a location list (LocList is then true).
+	Location []byte
+	LocList  bool
+}
+
+// Function returns the function containing rva with its parameters and
+// local variables (those of nested lexical blocks included, those of inlined
+// subroutines excluded).
+func (f *File) Function(rva uint64) (fn *Function, ok bool) {
+	defer func() {
+		if recover() != nil {
+			fn, ok = nil, false
+		}
+	}()
+	fr := f.find(rva)
+	if fr == nil {
+		return nil, false
+	}
+	r := f.data.Reader()
+	r.Seek(fr.die)
+	e, err := r.Next()
+	if err != nil || e == nil || e.Tag != dwarf.TagSubprogram {
+		return nil, false
+	}
+	fn = &Function{Name: fr.name, LowPC: fr.low, HighPC: fr.high}
+	if fb, ok := e.Val(dwarf.AttrFrameBase).([]byte); ok {
+		fn.FrameBase = fb
+	}
+	if !e.Children {
+		return fn, true
+	}
+	depth := 1
+	for depth > 0 {
+		c, err := r.Next()
+		if err != nil || c == nil {
+			break
+		}
+		if c.Tag == 0 {
+			depth--
+			continue
+		}
+		switch c.Tag {
+		case dwarf.TagFormalParameter:
+			if depth == 1 {
+				fn.Params = append(fn.Params, f.variable(c))
+			}
+		case dwarf.TagVariable:
+			fn.Locals = append(fn.Locals, f.variable(c))
+		case dwarf.TagInlinedSubroutine, dwarf.TagSubprogram, dwarf.TagClassType, dwarf.TagStructType,
+			dwarf.TagUnionType, dwarf.TagEnumerationType:
+			// Their variables belong to another function or are not variables.
+			if c.Children {
+				r.SkipChildren()
+			}
+			continue
+		}
+		if c.Children {
+			depth++
+		}
+	}
+	return fn, true
+}
+
+// variable reads a parameter or variable DIE, taking its name and type from
+// DW_AT_abstract_origin (or DW_AT_specification) when it has none itself.
+func (f *File) variable(e *dwarf.Entry) Variable {
+	v := Variable{TypeSize: -1}
+	name, _ := e.Val(dwarf.AttrName).(string)
+	typ, hasType := e.Val(dwarf.AttrType).(dwarf.Offset)
+	origin := e
+	for i := 0; i < 4 && (name == "" || !hasType); i++ {
+		ref, ok := origin.Val(dwarf.AttrAbstractOrigin).(dwarf.Offset)
+		if !ok {
+			ref, ok = origin.Val(dwarf.AttrSpecification).(dwarf.Offset)
+		}
+		if !ok {
+			break
+		}
+		if origin = f.entry(ref); origin == nil {
+			break
+		}
+		if name == "" {
+			name, _ = origin.Val(dwarf.AttrName).(string)
+		}
+		if !hasType {
+			typ, hasType = origin.Val(dwarf.AttrType).(dwarf.Offset)
+		}
+	}
+	v.Name = name
+	if hasType {
+		ti := f.typeOf(typ)
+		v.TypeName, v.TypeSize = ti.name, ti.size
+	}
+	if fld := e.AttrField(dwarf.AttrLocation); fld != nil {
+		switch fld.Class {
+		case dwarf.ClassExprLoc, dwarf.ClassBlock:
+			v.Location, _ = fld.Val.([]byte)
+		case dwarf.ClassLocListPtr, dwarf.ClassLocList:
+			v.LocList = true
+		}
+	}
+	return v
+}
+
+// entry reads the DIE at off.
+func (f *File) entry(off dwarf.Offset) *dwarf.Entry {
+	r := f.data.Reader()
+	r.Seek(off)
+	e, err := r.Next()
+	if err != nil {
+		return nil
+	}
+	return e
+}
+
+type typeInfo struct {
+	name string
+	size int64
+}
+
+// typeOf names a type DIE the way C and C++ spell it. debug/dwarf's Type
+// would print Go syntax ("*T") and does not know reference types.
+func (f *File) typeOf(off dwarf.Offset) typeInfo {
+	f.mu.Lock()
+	ti, ok := f.types[off]
+	f.mu.Unlock()
+	if ok {
+		return ti
+	}
+	ti = f.describeType(off, 0)
+	f.mu.Lock()
+	f.types[off] = ti
+	f.mu.Unlock()
+	return ti
+}
+
+func (f *File) describeType(off dwarf.Offset, depth int) typeInfo {
+	if depth > 16 {
+		return typeInfo{name: "?", size: -1}
+	}
+	e := f.entry(off)
+	if e == nil {
+		return typeInfo{name: "?", size: -1}
+	}
+	size := int64(-1)
+	if n, ok := e.Val(dwarf.AttrByteSize).(int64); ok {
+		size = n
+	}
+	name, _ := e.Val(dwarf.AttrName).(string)
+	inner := func() typeInfo {
+		if t, ok := e.Val(dwarf.AttrType).(dwarf.Offset); ok {
+			return f.describeType(t, depth+1)
+		}
+		return typeInfo{name: "void", size: -1}
+	}
+	switch e.Tag {
+	case dwarf.TagPointerType, dwarf.TagReferenceType, dwarf.TagRvalueReferenceType, dwarf.TagPtrToMemberType:
+		if size < 0 {
+			size = int64(f.addrSize)
+		}
+		suffix := map[dwarf.Tag]string{dwarf.TagPointerType: " *", dwarf.TagReferenceType: " &",
+			dwarf.TagRvalueReferenceType: " &&", dwarf.TagPtrToMemberType: " ::*"}[e.Tag]
+		in := inner()
+		if strings.HasSuffix(in.name, "*") || strings.HasSuffix(in.name, "&") {
+			return typeInfo{name: in.name + strings.TrimPrefix(suffix, " "), size: size}
+		}
+		return typeInfo{name: in.name + suffix, size: size}
+	case dwarf.TagConstType, dwarf.TagVolatileType, dwarf.TagRestrictType, dwarf.TagAtomicType:
+		q := map[dwarf.Tag]string{dwarf.TagConstType: "const", dwarf.TagVolatileType: "volatile",
+			dwarf.TagRestrictType: "restrict", dwarf.TagAtomicType: "_Atomic"}[e.Tag]
+		in := inner()
+		if strings.HasSuffix(in.name, "*") || strings.HasSuffix(in.name, "&") {
+			return typeInfo{name: in.name + " " + q, size: in.size}
+		}
+		return typeInfo{name: q + " " + in.name, size: in.size}
+	case dwarf.TagTypedef:
+		in := inner()
+		if name == "" {
+			name = in.name
+		}
+		return typeInfo{name: name, size: in.size}
+	case dwarf.TagArrayType:
+		in := inner()
+		dims := ""
+		total := in.size
+		r := f.data.Reader()
+		r.Seek(off)
+		r.Next()
+		if e.Children {
+			for {
+				c, err := r.Next()
+				if err != nil || c == nil || c.Tag == 0 {
+					break
+				}
+				if c.Tag != dwarf.TagSubrangeType {
+					if c.Children {
+						r.SkipChildren()
+					}
+					continue
+				}
+				n := int64(-1)
+				if cnt, ok := c.Val(dwarf.AttrCount).(int64); ok {
+					n = cnt
+				} else if ub, ok := c.Val(dwarf.AttrUpperBound).(int64); ok {
+					n = ub + 1
+				}
+				if n >= 0 {
+					dims += "[" + strconv.FormatInt(n, 10) + "]"
+					if total >= 0 {
+						total *= n
+					}
+				} else {
+					dims += "[]"
+					total = -1
+				}
+				if c.Children {
+					r.SkipChildren()
+				}
+			}
+		}
+		if size < 0 {
+			size = total
+		}
+		return typeInfo{name: in.name + dims, size: size}
+	case dwarf.TagSubroutineType:
+		return typeInfo{name: "function", size: size}
+	case dwarf.TagUnspecifiedType:
+		if name == "" {
+			name = "void"
+		}
+		return typeInfo{name: name, size: size}
+	}
+	if name == "" {
+		name = "?"
+		switch e.Tag {
+		case dwarf.TagStructType:
+			name = "(anonymous struct)"
+		case dwarf.TagUnionType:
+			name = "(anonymous union)"
+		case dwarf.TagClassType:
+			name = "(anonymous class)"
+		case dwarf.TagEnumerationType:
+			name = "(anonymous enum)"
+		}
+	}
+	return typeInfo{name: name, size: size}
+}

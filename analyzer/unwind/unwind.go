@@ -1,0 +1,186 @@
+// Package unwind walks thread stacks in minidumps: amd64 from the PE
+// exception directory (.pdata RUNTIME_FUNCTION and .xdata UNWIND_INFO), x86
+// from Breakpad STACK WIN / STACK CFI records, and both through the frame
+// pointer chain and a stack scan with call-site verification when the
+// unwind data is missing. Every frame says how it was found (Trust).
+//
+// The walkers read everything through the small interfaces below, so images
+// and symbols may come from files, a symbol store or the dump's own memory.
+// See README.md for the design and the sources of each rule.
+package unwind
+
+import (
+	"github.com/dumptriage/dumptriage/analyzer/minidump"
+	"github.com/dumptriage/dumptriage/analyzer/symbols/breakpad"
+)
+
+// Trust levels, the same strings as report.TrustContext etc.
+const (
+	TrustContext      = "context"
+	TrustCFI          = "cfi"
+	TrustFramePointer = "frame_pointer"
+	TrustScan         = "scan"
+)
+
+// Memory is the process memory captured in the dump.
+type Memory interface {
+	// ReadMemory reads captured memory at addr; a short count means the rest
+	// was not captured.
+	ReadMemory(addr uint64, p []byte) (int, error)
+}
+
+// Module is one loaded module with whatever is known of its image.
+type Module interface {
+	Base() uint64
+	Size() uint64
+	Name() string
+	// ReadRVA reads image bytes (code, .pdata, .xdata) as mapped. Any read
+	// may fail or come back short: images rebuilt from dump memory have holes.
+	ReadRVA(rva uint32, p []byte) (int, error)
+	// HasImage reports that the section table is known, so IsExecutableRVA
+	// is meaningful. Without it every address inside the module counts as
+	// possible code.
+	HasImage() bool
+	// ExceptionDirectory is IMAGE_DIRECTORY_ENTRY_EXCEPTION (the amd64 .pdata
+	// RUNTIME_FUNCTION table), or zeros when unknown.
+	ExceptionDirectory() (rva, size uint32)
+	IsExecutableRVA(rva uint32) bool
+	// Breakpad returns the module's STACK WIN / STACK CFI records, or nil.
+	Breakpad() BreakpadRecords
+}
+
+// BreakpadRecords is the part of a Breakpad .sym file the walkers use;
+// *breakpad.File implements it.
+type BreakpadRecords interface {
+	FindWin(rva uint64) (*breakpad.StackWin, bool)
+	FindCFI(rva uint64) (breakpad.CFIRules, bool)
+}
+
+// Modules finds the module containing an address.
+type Modules interface {
+	ModuleAt(addr uint64) Module // nil if none
+}
+
+// Options bound a walk.
+type Options struct {
+	// MaxFrames stops the walk; 0 means DefaultMaxFrames.
+	MaxFrames int
+	// StackLimits returns the bounds [lo, hi) of the stack containing sp,
+	// typically the thread's captured stack range or its TEB limits. Without
+	// it the walker accepts any stack pointer that increases and scans at
+	// most a fixed window.
+	StackLimits func(sp uint64) (lo, hi uint64, ok bool)
+}
+
+// DefaultMaxFrames bounds a walk when Options.MaxFrames is 0. Stack
+// overflows recurse hundreds of levels deep, so the bound is generous.
+const DefaultMaxFrames = 1024
+
+// Frame is one frame of a walk, innermost first.
+type Frame struct {
+	// PC is the instruction pointer for frame 0 and the return address for
+	// callers. Symbolize a caller at PC-1 so the call instruction is found.
+	PC uint64
+	// SP is the stack pointer in this frame (the caller's RSP/ESP after the
+	// callee returned); FP is its frame pointer register (RBP/EBP) when known.
+	SP, FP uint64
+	Trust  string
+	// Regs are the registers known in this frame: all of them for frame 0,
+	// the non-volatile ones the unwinder recovered for callers.
+	Regs Regs
+	// Note says how the frame was unwound when it was not plain: "leaf
+	// function", "in epilogue", "chained unwind info", "machine frame",
+	// "prologue partially executed", "STACK WIN", "STACK CFI" ...
+	Note string
+}
+
+// Register numbers in Regs. amd64 uses the UNWIND_CODE numbering
+// (minidump.RAX..minidump.R15) plus RegRIP; x86 uses the ModRM numbering
+// below plus RegEIP.
+const (
+	RegRIP = 16
+
+	RegEAX = 0
+	RegECX = 1
+	RegEDX = 2
+	RegEBX = 3
+	RegESP = 4
+	RegEBP = 5
+	RegESI = 6
+	RegEDI = 7
+	RegEIP = 8
+)
+
+var x86RegNames = [9]string{"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "eip"}
+
+// Regs is a register file with a validity mask.
+type Regs struct {
+	V     [17]uint64
+	Valid uint32
+	X86   bool // registers are numbered as x86's
+}
+
+// Get returns register i and whether it is known.
+func (r *Regs) Get(i int) (uint64, bool) {
+	if i < 0 || i >= len(r.V) || r.Valid&(1<<i) == 0 {
+		return 0, false
+	}
+	return r.V[i], true
+}
+
+// Set records register i.
+func (r *Regs) Set(i int, v uint64) {
+	if i < 0 || i >= len(r.V) {
+		return
+	}
+	if r.X86 {
+		v &= 0xffffffff
+	}
+	r.V[i] = v
+	r.Valid |= 1 << i
+}
+
+// Clear forgets register i.
+func (r *Regs) Clear(i int) {
+	if i >= 0 && i < len(r.V) {
+		r.Valid &^= 1 << i
+		r.V[i] = 0
+	}
+}
+
+// Name is register i's name ("rbx", "esi", "rip").
+func (r *Regs) Name(i int) string {
+	if r.X86 {
+		if i >= 0 && i < len(x86RegNames) {
+			return x86RegNames[i]
+		}
+		return ""
+	}
+	if i == RegRIP {
+		return "rip"
+	}
+	if i >= 0 && i < 16 {
+		return minidump.AMD64RegNames[i]
+	}
+	return ""
+}
+
+// Map returns the known registers by name.
+func (r *Regs) Map() map[string]uint64 {
+	m := make(map[string]uint64, 12)
+	for i := range r.V {
+		if r.Valid&(1<<i) != 0 {
+			if n := r.Name(i); n != "" {
+				m[n] = r.V[i]
+			}
+		}
+	}
+	return m
+}
+
+func (o Options) maxFrames() int {
+	if o.MaxFrames <= 0 {
+		return DefaultMaxFrames
+	}
+	return o.MaxFrames
+}
