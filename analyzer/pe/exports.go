@@ -76,13 +76,24 @@ func (im *Image) parseExports() []Export {
 
 	named := make([]bool, nFuncs)
 	var out []Export
+	// Strings are shared by RVA and counted against a budget, so that
+	// entries pointing at the same long string cannot multiply memory.
 	budget := maxExportBytes
+	strs := map[uint32]string{}
+	str := func(rva uint32, max int) string {
+		if s, ok := strs[rva]; ok {
+			return s
+		}
+		s, _ := im.readCString(rva, max)
+		strs[rva] = s
+		budget -= len(s) + 1
+		return s
+	}
 	add := func(idx uint32, name string) {
 		rva := le32(funcs[idx*4:])
 		e := Export{Name: name, Ordinal: base + idx, RVA: rva}
 		if rva >= dirRVA && uint64(rva) < uint64(dirRVA)+uint64(dirSize) {
-			e.Forwarder, _ = im.readCString(rva, maxForwarderLen)
-			budget -= len(e.Forwarder)
+			e.Forwarder = str(rva, maxForwarderLen)
 		}
 		out = append(out, e)
 	}
@@ -91,18 +102,17 @@ func (im *Image) parseExports() []Export {
 		if idx >= nFuncs || le32(funcs[idx*4:]) == 0 {
 			continue
 		}
-		name, _ := im.readCString(le32(names[i*4:]), maxExportName)
-		budget -= len(name)
+		name := str(le32(names[i*4:]), maxExportName)
 		named[idx] = true
 		add(idx, name)
 	}
-	if budget <= 0 {
-		im.warnf("export names exceed %d bytes; rest dropped", maxExportBytes)
-	}
-	for idx := uint32(0); idx < nFuncs; idx++ {
+	for idx := uint32(0); idx < nFuncs && budget > 0; idx++ {
 		if !named[idx] && le32(funcs[idx*4:]) != 0 {
 			add(idx, "")
 		}
+	}
+	if budget <= 0 {
+		im.warnf("export strings exceed %d bytes; rest dropped", maxExportBytes)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].RVA != out[j].RVA {
