@@ -45,7 +45,7 @@ func TestArgAMD64(t *testing.T) {
 		{
 			// gcc -O0 __new_allocator::allocate: operator new(__n * 16)
 			name: "count shifted", reg: RCX, want: 0x40000000, count: 67108864, size: 16, incoming: -1,
-			code: code([]byte{0x48, 0x8b, 0x45, 0x18}, []byte{0x48, 0xc1, 0xe0, 0x04}, []byte{0x48, 0x89, 0xc1}),
+			code:  code([]byte{0x48, 0x8b, 0x45, 0x18}, []byte{0x48, 0xc1, 0xe0, 0x04}, []byte{0x48, 0x89, 0xc1}),
 			stack: slot(0x18, 67108864), regs: map[int]uint64{RBP: stack},
 		},
 		{
