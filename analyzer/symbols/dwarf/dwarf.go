@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -36,6 +37,7 @@ type File struct {
 	imageBase uint64
 	addrSize  int
 	funcs     []funcRange // sorted by low, then longest first
+	symtab    []coffSym   // function symbols of the COFF symbol table, sorted
 	maxHigh   []uint64    // maxHigh[i] = max(funcs[0..i].high), to bound backward scans
 
 	mu    sync.Mutex
@@ -58,6 +60,18 @@ type Symbol struct {
 	Size uint64
 	File string // source file and line of the address, from .debug_line
 	Line int
+	// FromSymtab is set when no DW_TAG_subprogram covers the address and the
+	// name is the nearest preceding function of the COFF symbol table, as
+	// llvm-symbolizer and lldb fall back to. Such names are raw: C++ names
+	// are Itanium-mangled ("_Znwy"), and Size is 0.
+	FromSymtab bool
+}
+
+// coffSym is a function symbol from the COFF symbol table (IMAGE_SYMBOL with
+// a complex type of DT_FUNCTION, or any external/static code symbol).
+type coffSym struct {
+	rva, end uint64 // end: end of its section, bounding the fallback
+	name     string
 }
 
 // Open reads the PE headers and DWARF sections of r and indexes its
@@ -103,7 +117,46 @@ func Open(r io.ReaderAt) (f *File, err error) {
 	if err := f.index(); err != nil {
 		return nil, err
 	}
+	f.readSymtab(pf)
 	return f, nil
+}
+
+// readSymtab keeps the COFF symbols (IMAGE_SYMBOL: Value, SectionNumber,
+// Type, StorageClass) that name code: external or static symbols in
+// executable sections, functions first when several share an address.
+func (f *File) readSymtab(pf *pe.File) {
+	const (
+		classExternal = 2
+		classStatic   = 3
+		dtFunction    = 0x20
+	)
+	for _, s := range pf.Symbols {
+		if s.SectionNumber <= 0 || int(s.SectionNumber) > len(pf.Sections) {
+			continue
+		}
+		sec := pf.Sections[s.SectionNumber-1]
+		if sec.Characteristics&pe.IMAGE_SCN_MEM_EXECUTE == 0 {
+			continue
+		}
+		if s.StorageClass != classExternal && !(s.StorageClass == classStatic && s.Type&0xf0 == dtFunction) {
+			continue
+		}
+		if s.Name == "" || s.Name[0] == '.' || s.Value >= sec.VirtualSize {
+			continue
+		}
+		name := s.Name
+		if f.addrSize == 4 && len(name) > 1 && name[0] == '_' {
+			// i386 C names carry a leading underscore; undecorate as
+			// llvm-symbolizer does.
+			name = name[1:]
+		}
+		f.symtab = append(f.symtab, coffSym{
+			rva:  uint64(sec.VirtualAddress) + uint64(s.Value),
+			end:  uint64(sec.VirtualAddress) + uint64(sec.VirtualSize),
+			name: name,
+		})
+	}
+	slices.SortStableFunc(f.symtab, func(a, b coffSym) int { return cmp.Compare(a.rva, b.rva) })
 }
 
 // checkCompressed refuses a compressed debug section ("ZLIB" + big-endian
@@ -278,11 +331,33 @@ func (f *File) Lookup(rva uint64) (sym Symbol, ok bool) {
 	}()
 	fr := f.find(rva)
 	if fr == nil {
-		return Symbol{}, false
+		return f.lookupSymtab(rva)
 	}
 	sym = Symbol{Name: fr.name, RVA: fr.low, Size: fr.high - fr.low}
 	if lt := f.lineTable(fr.cu); lt != nil {
 		sym.File, sym.Line = lt.find(rva + f.imageBase)
+	}
+	return sym, true
+}
+
+// lookupSymtab names rva from the COFF symbol table, with the line of the
+// compilation unit whose ranges cover it, if any.
+func (f *File) lookupSymtab(rva uint64) (Symbol, bool) {
+	i := sort.Search(len(f.symtab), func(i int) bool { return f.symtab[i].rva > rva }) - 1
+	if i < 0 || rva >= f.symtab[i].end {
+		return Symbol{}, false
+	}
+	// The last of several symbols at one address is as good as any; prefer
+	// the first, which sorted stably is the symbol table's first.
+	for i > 0 && f.symtab[i-1].rva == f.symtab[i].rva {
+		i--
+	}
+	sym := Symbol{Name: f.symtab[i].name, RVA: f.symtab[i].rva, FromSymtab: true}
+	r := f.data.Reader()
+	if cu, err := r.SeekPC(rva + f.imageBase); err == nil && cu != nil {
+		if lt := f.lineTable(cu.Offset); lt != nil {
+			sym.File, sym.Line = lt.find(rva + f.imageBase)
+		}
 	}
 	return sym, true
 }
@@ -323,6 +398,7 @@ func (f *File) decodeLines(cu dwarf.Offset) *lineTable {
 	if err != nil || lr == nil {
 		return nil
 	}
+	compDir, _ := e.Val(dwarf.AttrCompDir).(string)
 	lt := &lineTable{}
 	fileIdx := map[*dwarf.LineFile]int32{}
 	var le dwarf.LineEntry
@@ -335,7 +411,7 @@ func (f *File) decodeLines(cu dwarf.Offset) *lineTable {
 			idx, ok := fileIdx[le.File]
 			if !ok {
 				idx = int32(len(lt.files))
-				lt.files = append(lt.files, le.File.Name)
+				lt.files = append(lt.files, joinCompDir(compDir, le.File.Name))
 				fileIdx[le.File] = idx
 			}
 			row.file = idx
@@ -356,6 +432,22 @@ func (f *File) decodeLines(cu dwarf.Offset) *lineTable {
 		return 0
 	})
 	return lt
+}
+
+// joinCompDir makes a relative line-table path absolute with the unit's
+// DW_AT_comp_dir, as llvm-symbolizer does (debug/dwarf leaves DWARF 5 paths
+// relative to directory 0 unjoined). Paths may use either slash and drive
+// letters, since MinGW builds come from Windows and Unix hosts.
+func joinCompDir(compDir, name string) string {
+	if compDir == "" || isAbs(name) {
+		return name
+	}
+	return path.Join(strings.ReplaceAll(compDir, "\\", "/"), name)
+}
+
+func isAbs(p string) bool {
+	return strings.HasPrefix(p, "/") || strings.HasPrefix(p, "\\") ||
+		(len(p) >= 3 && p[1] == ':' && (p[2] == '/' || p[2] == '\\'))
 }
 
 // find returns the file and line of the last row at or below addr, unless
