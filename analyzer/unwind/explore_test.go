@@ -3,9 +3,8 @@ package unwind
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
-
-	"github.com/dumptriage/dumptriage/analyzer/minidump"
 )
 
 func TestExplore(t *testing.T) {
@@ -13,23 +12,29 @@ func TestExplore(t *testing.T) {
 	if path == "" {
 		t.Skip()
 	}
-	b, _ := os.ReadFile(path)
-	d, err := minidump.Open(bytesReader(b), int64(len(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range d.Modules {
-		fmt.Printf("mod %x %x %s\n", m.Base, m.Size, m.Name)
-		for _, r := range d.MemoryRanges() {
-			if r.Start < m.End() && r.End() > m.Base {
-				fmt.Printf("   mem %x +%x\n", r.Start, r.Size)
-			}
+	d := openDump(t, path)
+	ms := dumpModules(t, d, os.Getenv("SYMS"), filepath.Dir(path), filepath.Join(sharedTestdata(t), "wine/dumps/_wine_dlls/x64"))
+	opts := Options{StackLimits: stackLimits(d), MaxFrames: 40}
+	if d.Exception != nil && d.Exception.Context != nil {
+		c := d.Exception.Context
+		fmt.Printf("exception thread %d\n", d.Exception.ThreadID)
+		if c.AMD64 != nil {
+			fmt.Print(formatFrames(ms, WalkAMD64(c.AMD64, d, ms, opts)))
+		} else if c.X86 != nil {
+			fmt.Print(formatFrames(ms, WalkX86(c.X86, d, ms, opts)))
 		}
 	}
-	for _, th := range d.Threads {
-		fmt.Printf("thread %d stack %x +%x\n", th.ID, th.Stack.Start, th.Stack.DataSize)
-	}
-	if d.Exception != nil {
-		fmt.Printf("exc thread %d ctx %+v\n", d.Exception.ThreadID, d.Exception.Context.AMD64)
+	if os.Getenv("ALL") != "" {
+		for _, th := range d.Threads {
+			fmt.Printf("thread %d\n", th.ID)
+			if th.Context == nil {
+				continue
+			}
+			if th.Context.AMD64 != nil {
+				fmt.Print(formatFrames(ms, WalkAMD64(th.Context.AMD64, d, ms, opts)))
+			} else if th.Context.X86 != nil {
+				fmt.Print(formatFrames(ms, WalkX86(th.Context.X86, d, ms, opts)))
+			}
+		}
 	}
 }

@@ -92,6 +92,9 @@ type Frame struct {
 	// function", "in epilogue", "chained unwind info", "machine frame",
 	// "prologue partially executed", "STACK WIN", "STACK CFI" ...
 	Note string
+
+	exact    bool // PC is an exact instruction pointer, not a return address
+	verified bool // a scanned return address was checked against a call
 }
 
 // Register numbers in Regs. amd64 uses the UNWIND_CODE numbering

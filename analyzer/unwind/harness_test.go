@@ -1,0 +1,184 @@
+package unwind
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/dumptriage/dumptriage/analyzer/minidump"
+	"github.com/dumptriage/dumptriage/analyzer/pe"
+	"github.com/dumptriage/dumptriage/analyzer/symbols/breakpad"
+)
+
+// sharedTestdata finds <repo root>/../shared/testdata.
+func sharedTestdata(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("no go.mod above the test directory")
+		}
+		dir = parent
+	}
+	td := filepath.Join(dir, "..", "shared", "testdata")
+	if _, err := os.Stat(td); err != nil {
+		t.Skipf("shared test data not found: %v", err)
+	}
+	return td
+}
+
+// testModule adapts a dump module, with its image file and .sym when found.
+type testModule struct {
+	base, size uint64
+	name       string
+	img        *pe.Image
+	bp         *breakpad.File
+}
+
+func (m *testModule) Base() uint64 { return m.base }
+func (m *testModule) Size() uint64 { return m.size }
+func (m *testModule) Name() string { return m.name }
+func (m *testModule) HasImage() bool { return m.img != nil }
+func (m *testModule) ReadRVA(rva uint32, p []byte) (int, error) {
+	if m.img == nil {
+		return 0, fmt.Errorf("no image")
+	}
+	return m.img.ReadRVA(rva, p)
+}
+func (m *testModule) ExceptionDirectory() (uint32, uint32) {
+	if m.img == nil {
+		return 0, 0
+	}
+	return m.img.DataDirectory(3)
+}
+func (m *testModule) IsExecutableRVA(rva uint32) bool {
+	return m.img != nil && m.img.IsExecutableRVA(rva)
+}
+func (m *testModule) Breakpad() BreakpadRecords {
+	if m.bp == nil {
+		return nil
+	}
+	return m.bp
+}
+
+type testModules []*testModule
+
+func (ms testModules) ModuleAt(addr uint64) Module {
+	i := sort.Search(len(ms), func(i int) bool { return ms[i].base > addr }) - 1
+	if i >= 0 && addr-ms[i].base < ms[i].size {
+		return ms[i]
+	}
+	return nil
+}
+
+var (
+	imgCache   = map[string]*pe.Image{}
+	imgCacheMu sync.Mutex
+)
+
+func openImage(t testing.TB, path string) *pe.Image {
+	imgCacheMu.Lock()
+	defer imgCacheMu.Unlock()
+	if im, ok := imgCache[path]; ok {
+		return im
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		imgCache[path] = nil
+		return nil
+	}
+	im, err := pe.Open(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	imgCache[path] = im
+	return im
+}
+
+func openDump(t testing.TB, path string) *minidump.Dump {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := minidump.Open(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return d
+}
+
+// dumpModules builds the module list, looking for each image by file name
+// in dirs and for <debug file>/<debug id>/<name>.sym under symDir.
+func dumpModules(t testing.TB, d *minidump.Dump, symDir string, dirs ...string) testModules {
+	var ms testModules
+	for i := range d.Modules {
+		dm := &d.Modules[i]
+		m := &testModule{base: dm.Base, size: uint64(dm.Size), name: dm.FileName()}
+		for _, dir := range dirs {
+			p := filepath.Join(dir, strings.ToLower(dm.FileName()))
+			if im := openImage(t, p); im != nil {
+				m.img = im
+				break
+			}
+		}
+		if symDir != "" && dm.CodeView != nil {
+			df := dm.DebugFile()
+			sym := strings.TrimSuffix(df, filepath.Ext(df)) + ".sym"
+			p := filepath.Join(symDir, df, dm.DebugID(), sym)
+			if f, err := os.Open(p); err == nil {
+				bp, err := breakpad.Parse(f)
+				f.Close()
+				if err != nil {
+					t.Fatalf("%s: %v", p, err)
+				}
+				m.bp = bp
+			}
+		}
+		ms = append(ms, m)
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].base < ms[j].base })
+	return ms
+}
+
+// stackLimits bounds a walk by the captured memory range holding sp.
+func stackLimits(d *minidump.Dump) func(sp uint64) (uint64, uint64, bool) {
+	return func(sp uint64) (uint64, uint64, bool) {
+		for _, th := range d.Threads {
+			s := th.Stack
+			if sp >= s.Start && sp-s.Start <= uint64(s.DataSize) {
+				return s.Start, s.Start + uint64(s.DataSize), true
+			}
+		}
+		for _, r := range d.MemoryRanges() {
+			if sp >= r.Start && sp <= r.End() {
+				return r.Start, r.End(), true
+			}
+		}
+		return 0, 0, false
+	}
+}
+
+func formatFrames(ms testModules, frames []Frame) string {
+	var b strings.Builder
+	for i, f := range frames {
+		where := ""
+		if m := ms.ModuleAt(f.PC); m != nil {
+			where = fmt.Sprintf("%s+0x%x", m.Name(), f.PC-m.Base())
+		}
+		fmt.Fprintf(&b, "%3d %#x sp=%#x fp=%#x %-13s %s %s\n", i, f.PC, f.SP, f.FP, f.Trust, where, f.Note)
+	}
+	return b.String()
+}

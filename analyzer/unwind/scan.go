@@ -1,0 +1,261 @@
+package unwind
+
+// stackCacheMax bounds the stack copy one walk keeps; stacks are 1 MiB by
+// default and rarely larger than 8 MiB.
+const stackCacheMax = 8 << 20
+
+// memReader serves a walk's reads: the thread's stack is read once into a
+// buffer (the captured part of [sp, hi)), everything else goes to Memory.
+type memReader struct {
+	mem     Memory
+	lo, hi  uint64 // stack bounds, when known
+	bounded bool
+	base    uint64 // first address of buf
+	buf     []byte
+	ptrSize int
+}
+
+func newMemReader(mem Memory, opts Options, sp uint64, ptrSize int) *memReader {
+	r := &memReader{mem: mem, ptrSize: ptrSize}
+	if opts.StackLimits != nil {
+		if lo, hi, ok := opts.StackLimits(sp); ok && lo < hi {
+			r.lo, r.hi, r.bounded = lo, hi, true
+		}
+	}
+	if mem == nil {
+		return r
+	}
+	start := sp &^ 7
+	end := start + stackCacheMax
+	if r.bounded {
+		start = max(start, r.lo)
+		end = min(end, r.hi)
+	}
+	if end > start && end-start <= stackCacheMax {
+		// Read page by page so a hole (uncaptured page) keeps what precedes it.
+		buf := make([]byte, 0, min(end-start, 1<<20))
+		for cur := start; cur < end; {
+			next := min(end, (cur|0xfff)+1)
+			var page [0x1000]byte
+			n, _ := mem.ReadMemory(cur, page[:next-cur])
+			buf = append(buf, page[:n]...)
+			if uint64(n) < next-cur {
+				break
+			}
+			cur = next
+		}
+		r.base, r.buf = start, buf
+	}
+	return r
+}
+
+// read fills p from the stack copy or from memory.
+func (r *memReader) read(addr uint64, p []byte) bool {
+	if addr >= r.base && addr-r.base <= uint64(len(r.buf)) && uint64(len(r.buf))-(addr-r.base) >= uint64(len(p)) {
+		copy(p, r.buf[addr-r.base:])
+		return true
+	}
+	if r.mem == nil || addr+uint64(len(p)) < addr {
+		return false
+	}
+	n, _ := r.mem.ReadMemory(addr, p)
+	return n == len(p)
+}
+
+func (r *memReader) u64(addr uint64) (uint64, bool) {
+	var b [8]byte
+	if !r.read(addr, b[:]) {
+		return 0, false
+	}
+	return le.Uint64(b[:]), true
+}
+
+func (r *memReader) u32(addr uint64) (uint64, bool) {
+	var b [4]byte
+	if !r.read(addr, b[:]) {
+		return 0, false
+	}
+	return uint64(le.Uint32(b[:])), true
+}
+
+// ptr reads one pointer-sized word.
+func (r *memReader) ptr(addr uint64) (uint64, bool) {
+	if r.ptrSize == 4 {
+		return r.u32(addr)
+	}
+	return r.u64(addr)
+}
+
+// inStack reports whether addr may be a stack address of this thread.
+func (r *memReader) inStack(addr uint64) bool {
+	if !r.bounded {
+		return true
+	}
+	return addr >= r.lo && addr <= r.hi
+}
+
+// codeReader reads code bytes from module images, falling back to dump
+// memory (minidumps capture code around instruction pointers).
+type codeReader struct {
+	mem  *memReader
+	mods Modules
+}
+
+// readCode reads the len(p) bytes at addr: from the image when it has them,
+// else from dump memory.
+func (c *codeReader) readCode(m Module, addr uint64, p []byte) bool {
+	if m != nil && addr >= m.Base() && addr-m.Base()+uint64(len(p)) <= 1<<32 {
+		if n, _ := m.ReadRVA(uint32(addr-m.Base()), p); n == len(p) {
+			return true
+		}
+	}
+	return c.mem.read(addr, p)
+}
+
+// moduleCode reports whether addr is in a module and, when the module's
+// sections are known, in an executable one.
+func (c *codeReader) moduleCode(addr uint64) (Module, bool) {
+	if c.mods == nil {
+		return nil, false
+	}
+	m := c.mods.ModuleAt(addr)
+	if m == nil {
+		return nil, false
+	}
+	off := addr - m.Base()
+	if addr < m.Base() || off >= m.Size() || off > 0xffffffff {
+		return nil, false
+	}
+	if m.HasImage() && !m.IsExecutableRVA(uint32(off)) {
+		return nil, false
+	}
+	return m, true
+}
+
+// Results of checking a candidate return address.
+const (
+	raInvalid    = iota // not in a module's code, or not after a call
+	raUnverified        // in a module's code; no bytes to check the call
+	raVerified          // preceded by a call instruction
+)
+
+// checkReturnAddress classifies ra as a return address: it must be in a
+// module's executable code and, when the code bytes before it are known,
+// follow a call (E8 rel32 into a module, or FF /2).
+func (c *codeReader) checkReturnAddress(ra uint64, ptrSize int) int {
+	m, ok := c.moduleCode(ra)
+	if !ok || ra < 8 {
+		return raInvalid
+	}
+	var b [8]byte
+	if !c.readCode(m, ra-8, b[:]) {
+		// The first bytes of a module cannot follow a call in it.
+		return raUnverified
+	}
+	if c.callBefore(b[:], ra, ptrSize) {
+		return raVerified
+	}
+	return raInvalid
+}
+
+// callBefore reports whether the bytes b, which end at ra, end with a call
+// instruction: E8 rel32 whose target is in a module, or FF /2 in any of its
+// ModRM forms (call reg, call [reg], call [reg+disp], call [rip+disp32] /
+// [disp32], with or without SIB).
+func (c *codeReader) callBefore(b []byte, ra uint64, ptrSize int) bool {
+	n := len(b)
+	if n >= 5 && b[n-5] == 0xE8 {
+		rel := int64(int32(le.Uint32(b[n-4:])))
+		target := ra + uint64(rel)
+		if ptrSize == 4 {
+			target &= 0xffffffff
+		}
+		if _, ok := c.moduleCode(target); ok {
+			return true
+		}
+	}
+	for l := 2; l <= 7 && l <= n; l++ {
+		if b[n-l] == 0xFF && callFF2Len(b[n-l+1:]) == l {
+			return true
+		}
+	}
+	return false
+}
+
+// callFF2Len returns the length of "FF /2" (call r/m) whose ModRM byte starts
+// rest, or 0 when the ModRM's reg field is not 2. SIB and displacement
+// bytes are counted; rest may be shorter than the instruction.
+func callFF2Len(rest []byte) int {
+	if len(rest) == 0 {
+		return 0
+	}
+	modrm := rest[0]
+	if (modrm>>3)&7 != 2 {
+		return 0
+	}
+	mod, rm := modrm>>6, modrm&7
+	l := 2 // opcode + ModRM
+	if mod == 3 {
+		return l
+	}
+	if rm == 4 { // SIB follows
+		if len(rest) < 2 {
+			return 0
+		}
+		l++
+		if mod == 0 && rest[1]&7 == 5 {
+			return l + 4 // [index*s + disp32]
+		}
+	}
+	switch mod {
+	case 0:
+		if rm == 5 {
+			l += 4 // [rip+disp32] (amd64) or [disp32] (x86)
+		}
+	case 1:
+		l++
+	case 2:
+		l += 4
+	}
+	return l
+}
+
+// scanWindow is how many words a scan reads: more from the context frame,
+// whose function may not have been entered cleanly, as Breakpad does.
+func scanWindow(contextFrame bool) int {
+	if contextFrame {
+		return 512
+	}
+	return 256
+}
+
+// scanFound is a return address found on the stack.
+type scanFound struct {
+	loc, ra  uint64
+	verified bool
+}
+
+// scan looks for a return address in the words at and above start and takes
+// the first plausible one: verified after a call when the code bytes are
+// known, else merely inside a module's code.
+func (c *codeReader) scan(start uint64, words, ptrSize int) (scanFound, bool) {
+	ps := uint64(ptrSize)
+	start = (start + ps - 1) &^ (ps - 1)
+	for i := 0; i < words; i++ {
+		loc := start + uint64(i)*ps
+		if !c.mem.inStack(loc) {
+			break
+		}
+		v, ok := c.mem.ptr(loc)
+		if !ok {
+			break
+		}
+		switch c.checkReturnAddress(v, ptrSize) {
+		case raVerified:
+			return scanFound{loc, v, true}, true
+		case raUnverified:
+			return scanFound{loc, v, false}, true
+		}
+	}
+	return scanFound{}, false
+}
