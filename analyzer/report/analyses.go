@@ -15,6 +15,9 @@ type MemorySummary struct {
 	// MemoryList ranges) and Notes what could not be classified and why.
 	Source string   `json:"source"`
 	Notes  []string `json:"notes,omitempty"`
+	// PointerSize is the dumped process's pointer size (4 or 8), which
+	// decides how addresses are written (8 digits, or split by a backtick).
+	PointerSize int `json:"pointer_size,omitempty"`
 }
 
 // SummaryEntry is one row of a summary table.
@@ -44,6 +47,12 @@ type Region struct {
 	Usage          string `json:"usage"`
 	Detail         string `json:"detail,omitempty"` // e.g. "Thread 0x1f00 stack", module name
 	AllocationBase Addr   `json:"allocation_base"`
+	// AllocationProtect is the protection the allocation was created with
+	// (MEMORY_BASIC_INFORMATION.AllocationProtect).
+	AllocationProtect string `json:"allocation_protect,omitempty"`
+	// PointerSize is copied from the summary by memmap.Lookup so that a
+	// region can be rendered on its own; it is not serialised.
+	PointerSize int `json:"-"`
 }
 
 // Confidence levels for derived facts.
