@@ -28,14 +28,21 @@ const maxDepth = 4
 // It never panics and runs in time linear in len(function).
 func Normalize(function string) string { return normalize(function, 0) }
 
+// maxInput is the longest name Normalize reads; the rest is ignored. Real
+// symbol names stay far below it (a PDB record holds at most 64 KiB).
+const maxInput = 64 << 10
+
 func normalize(s string, depth int) string {
+	if len(s) > maxInput {
+		s = s[:maxInput]
+	}
 	s = clean(s)
 	if s == "" {
 		return ""
 	}
 	s = strings.ReplaceAll(s, "`anonymous namespace'", "(anonymous namespace)")
 	s = undecorate(s)
-	tok := lastToken(splitTop(s))
+	tok := lastToken(s)
 	if tok == "" {
 		return ""
 	}
@@ -251,16 +258,15 @@ func inner(s string, i, j int) string {
 	return s[i+1 : j]
 }
 
-// splitTop splits s at the spaces that are outside every group and outside
-// operator names.
-func splitTop(s string) []string {
-	var toks []string
+// splitTop calls yield with each word of s, splitting at the spaces that are
+// outside every group and outside operator names.
+func splitTop(s string, yield func(string)) {
 	start := 0
 	for i := 0; i < len(s); {
 		switch c := s[i]; {
 		case c == ' ':
 			if i > start {
-				toks = append(toks, s[start:i])
+				yield(s[start:i])
 			}
 			i++
 			start = i
@@ -283,9 +289,8 @@ func splitTop(s string) []string {
 		}
 	}
 	if start < len(s) {
-		toks = append(toks, s[start:])
+		yield(s[start:])
 	}
-	return toks
 }
 
 // dropTokens are words around a function name that are not part of it.
@@ -298,26 +303,33 @@ var dropTokens = map[string]bool{
 	"__ptr64": true, "__ptr32": true, "__restrict": true, "__unaligned": true,
 }
 
-// lastToken picks the function name from the top-level words: the last one
-// that is not a qualifier, access specifier or `[clone ...]`, with an
+// lastToken picks the function name from the top-level words of s: the last
+// one that is not a qualifier, access specifier or `[clone ...]`, with an
 // argument list written after a space joined back on.
-func lastToken(toks []string) string {
-	keep := toks[:0:0]
-	for _, t := range toks {
+func lastToken(s string) string {
+	var last []string // the current word and the groups joined onto it
+	splitTop(s, func(t string) {
 		switch {
 		case dropTokens[t], strings.HasPrefix(t, "[clone "),
 			strings.HasSuffix(t, ":") && !strings.HasSuffix(t, "::"):
-			continue
-		case len(keep) > 0 && (t[0] == '(' && !strings.HasPrefix(t, "(anonymous namespace)::") || t[0] == '['):
-			keep[len(keep)-1] += t
+		case len(last) > 0 && (t[0] == '(' && !strings.HasPrefix(t, "(anonymous namespace)::") && !isDeclarator(t) || t[0] == '['):
+			last = append(last, t)
 		default:
-			keep = append(keep, t)
+			last = append(last[:0], t)
+		}
+	})
+	return strings.Join(last, "")
+}
+
+// isDeclarator reports whether t, which starts with '(', is a pointer
+// declarator such as `(__cdecl *f(void))` rather than an argument list.
+func isDeclarator(t string) bool {
+	for _, w := range strings.Fields(inner(t, 0, matchEnd(t, 0))) {
+		if !dropTokens[w] || w == "*" || w == "&" || w == "&&" {
+			return w[0] == '*' || w[0] == '&'
 		}
 	}
-	if len(keep) == 0 {
-		return ""
-	}
-	return keep[len(keep)-1]
+	return false
 }
 
 // collapse rewrites the groups of one name: templates to <T>, argument
@@ -347,7 +359,7 @@ func collapse(s string, depth int) string {
 			j := matchEnd(s, i)
 			in := inner(s, i, j)
 			switch {
-			case strings.HasPrefix(in, "lambda_"):
+			case in == "lambda" || strings.HasPrefix(in, "lambda_"):
 				b.WriteString("<lambda>")
 			case i == 0 && depth < maxDepth && hasTopLevelAs(in):
 				b.WriteString("<" + collapse(in, depth+1) + ">")

@@ -1,0 +1,345 @@
+// Package signature computes a crash's signature: one line that names the
+// crash so that crashes with the same cause group together, in the manner of
+// Socorro's signature generator (mozilla-services/socorro,
+// socorro/signature). The frame lists that drive it are plain text under
+// rules/, embedded; README.md describes the algorithm and each file.
+package signature
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/dumptriage/dumptriage/analyzer/report"
+)
+
+const (
+	// maxFrames is how many frames the walk considers, as Socorro's
+	// MAXIMUM_FRAMES_TO_CONSIDER.
+	maxFrames = 40
+	// maxRecursionFrames is how deep the stack-overflow rule looks for a
+	// recursion cycle; it must start within the first maxFrames frames.
+	maxRecursionFrames = 1000
+	// maxCycle is the longest recursion cycle detected without a hint.
+	maxCycle = 16
+	// minRepeats is how many times a cycle must repeat to count.
+	minRepeats = 3
+	// maxLength is the longest signature, as Socorro's SIGNATURE_MAX_LENGTH.
+	maxLength = 255
+
+	sep = " | "
+)
+
+// Input is what the signature is computed from.
+type Input struct {
+	// Frames are the crashing thread's frames, innermost first.
+	Frames []report.Frame
+	// CrashType is report.CrashInfo.Type, e.g. EXCEPTION_ACCESS_VIOLATION_READ.
+	CrashType string
+	// OOM is "", "large" or "small" (see OOMClass).
+	OOM string
+	// StackOverflow says the thread ran out of stack.
+	StackOverflow bool
+	// Recursion is the repeating cycle's function names, when known.
+	Recursion []string
+}
+
+// Generate returns the signature and notes that say which rule did what to
+// which frame, in order.
+func Generate(in Input) (sig string, notes []string) {
+	rs, err := defaultRules()
+	if err != nil {
+		return "EMPTY: signature rules failed to load", []string{err.Error()}
+	}
+	return rs.generate(in)
+}
+
+// frame is one frame's normalised name and where it came from.
+type frame struct {
+	index   int // report.Frame.Frame, or the position when frames are unnumbered
+	pos     int // position in Input.Frames
+	name    string
+	trimmed bool // a module name kept without its offset
+}
+
+func (rs *ruleSet) generate(in Input) (string, []string) {
+	var notes []string
+	note := func(format string, args ...any) { notes = append(notes, fmt.Sprintf(format, args...)) }
+
+	kind := rs.crashKindOf(in, note)
+
+	// Normalise the frames the walk, and for a stack overflow the recursion
+	// rule, may need.
+	limit := min(len(in.Frames), maxFrames)
+	if kind.stackOverflow {
+		limit = min(len(in.Frames), maxRecursionFrames)
+	}
+	frames := make([]frame, 0, limit)
+	for i := range limit {
+		frames = append(frames, rs.normalizeFrame(in.Frames[i], i))
+	}
+
+	// Sentinels: start at the first one present.
+	if f, r := rs.findSentinel(frames); r != nil {
+		note("sentinel: starting at frame %d %q [%s]", frames[f].index, frames[f].name, r)
+		frames = frames[f:]
+	}
+
+	// Drop irrelevant frames once, for the walk and the recursion rule. The
+	// walk considers only the first maxFrames frames, as Socorro does.
+	relevant := make([]frame, 0, len(frames))
+	nwalk := 0
+	for i, f := range frames {
+		if r := match(rs.irrelevant, f.name); r != nil {
+			if i < maxFrames {
+				note("irrelevant: skipped frame %d %q [%s]", f.index, f.name, r)
+			}
+			continue
+		}
+		if f.trimmed && len(relevant) > 0 && relevant[len(relevant)-1].name == f.name {
+			if i < maxFrames {
+				note("trim: merged frame %d %q into the frame above", f.index, f.name)
+			}
+			continue
+		}
+		relevant = append(relevant, f)
+		if i < maxFrames {
+			nwalk = len(relevant)
+		}
+	}
+	walk := relevant[:nwalk]
+
+	var parts []string
+	if kind.stackOverflow {
+		if p, ok := rs.recursionParts(relevant, in.Recursion, note); ok {
+			parts = p
+		}
+	}
+	if parts == nil {
+		parts = rs.walk(walk, note)
+	}
+	if len(parts) == 0 {
+		switch {
+		case len(in.Frames) == 0:
+			parts = []string{"EMPTY: no frame data available"}
+			note("empty: the crashing thread has no frames")
+		case len(frames) > 0:
+			parts = []string{frames[0].name}
+			note("empty: every frame was irrelevant; using frame %d %q", frames[0].index, frames[0].name)
+		default:
+			parts = []string{"EMPTY: no frame data available"}
+			note("empty: no frames left")
+		}
+	}
+	parts = collapseCycles(parts, note)
+
+	if kind.stackOverflow {
+		parts = append([]string{"stackoverflow"}, parts...)
+		note("stackoverflow: prefixed %q", "stackoverflow"+sep)
+	}
+	if kind.oom != "" {
+		parts = append([]string{"OOM", kind.oom}, parts...)
+		note("oom: prefixed %q", "OOM"+sep+kind.oom+sep)
+	}
+	sig := strings.Join(parts, sep)
+	if len(sig) > maxLength {
+		cut := maxLength - 3
+		for cut > 0 && !isRuneStart(sig[cut]) {
+			cut--
+		}
+		sig = sig[:cut] + "..."
+		note("truncated to %d characters", maxLength)
+	}
+	return sig, notes
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// normalizeFrame names a frame as the signature shows it: the normalised
+// function; else file#line; else module@0xoffset (just the module for
+// modules in trim_module_re.txt); else @0xaddress. Windows module names are
+// case-insensitive, so they are lower-cased, as Socorro does on Windows.
+func (rs *ruleSet) normalizeFrame(f report.Frame, i int) frame {
+	out := frame{index: i, pos: i}
+	if f.Frame != 0 || i == 0 {
+		out.index = f.Frame
+	}
+	if f.Function != "" {
+		if n := Normalize(f.Function); n != "" {
+			out.name = n
+			return out
+		}
+	}
+	if f.File != "" && f.Line > 0 {
+		file := f.File
+		if k := strings.LastIndexAny(file, `/\`); k >= 0 {
+			file = file[k+1:]
+		}
+		out.name = fmt.Sprintf("%s#%d", clean(file), f.Line)
+		return out
+	}
+	if f.Module != "" {
+		m := strings.ToLower(clean(path.Base(strings.ReplaceAll(f.Module, `\`, "/"))))
+		if match(rs.trimModule, m) != nil {
+			out.name, out.trimmed = m, true
+			return out
+		}
+		out.name = fmt.Sprintf("%s@0x%x", m, uint64(f.ModuleOffset))
+		return out
+	}
+	out.name = fmt.Sprintf("@0x%x", uint64(f.Offset))
+	return out
+}
+
+func (rs *ruleSet) findSentinel(frames []frame) (int, *rule) {
+	for i, f := range frames[:min(len(frames), maxFrames)] {
+		for _, r := range rs.sentinels {
+			if f.name == r.text {
+				return i, r
+			}
+		}
+	}
+	return 0, nil
+}
+
+// walk is Socorro's loop: keep prefix frames, stop after the first frame
+// that is not one.
+func (rs *ruleSet) walk(frames []frame, note func(string, ...any)) []string {
+	var parts []string
+	for _, f := range frames {
+		parts = append(parts, f.name)
+		if r := match(rs.prefix, f.name); r != nil {
+			note("prefix: kept frame %d %q and continued [%s]", f.index, f.name, r)
+			continue
+		}
+		note("end: kept frame %d %q, which matches no prefix rule", f.index, f.name)
+		return parts
+	}
+	if len(parts) > 0 {
+		note("end: ran out of frames while in prefix frames")
+	}
+	return parts
+}
+
+type crashKind struct {
+	stackOverflow bool
+	oom           string
+}
+
+// crashKindOf decides the prefixes from the input and crash_types.txt.
+func (rs *ruleSet) crashKindOf(in Input, note func(string, ...any)) crashKind {
+	k := crashKind{stackOverflow: in.StackOverflow}
+	switch in.OOM {
+	case "":
+	case "large", "small":
+		k.oom = in.OOM
+	default:
+		k.oom = "large"
+		note("oom: unknown OOM class %q taken as large", in.OOM)
+	}
+	if r := rs.crashTypes[in.CrashType]; r != nil {
+		switch rs.crashKind[in.CrashType] {
+		case "stackoverflow":
+			if !k.stackOverflow {
+				k.stackOverflow = true
+				note("stackoverflow: implied by crash type %s [%s]", in.CrashType, r)
+			}
+		case "oom":
+			if k.oom == "" {
+				k.oom = "large"
+				note("oom: implied by crash type %s, size unknown so large [%s, %s]", in.CrashType, r, rs.largeRule)
+			}
+		}
+	}
+	return k
+}
+
+// recursionParts finds the recursion cycle in a stack overflow and returns it
+// once, in stack order, in place of the frames above it: those frames are
+// only where the stack happened to run out. The cycle is the caller's hint
+// when it is found in the frames, else the shortest cycle that repeats
+// minRepeats times and starts within the first maxFrames relevant frames.
+func (rs *ruleSet) recursionParts(frames []frame, hint []string, note func(string, ...any)) ([]string, bool) {
+	names := make([]string, len(frames))
+	for i, f := range frames {
+		names[i] = f.name
+	}
+	if len(hint) > 0 {
+		cycle := make([]string, 0, len(hint))
+		set := map[string]bool{}
+		for _, h := range hint {
+			if n := Normalize(h); n != "" {
+				cycle = append(cycle, n)
+				set[n] = true
+			}
+		}
+		for i, n := range names[:min(len(names), maxFrames)] {
+			if !set[n] || len(cycle) == 0 {
+				continue
+			}
+			// Rotate the hint to start at the frame found.
+			r := 0
+			for cycle[r] != n {
+				r++
+			}
+			got := append(append([]string{}, cycle[r:]...), cycle[:r]...)
+			note("stackoverflow: recursion cycle %q (from the caller) starts at frame %d; it replaces the %d relevant frames above it",
+				strings.Join(got, sep), frames[i].index, i)
+			return got, true
+		}
+		note("stackoverflow: recursion cycle %q (from the caller) is not among the first %d frames; detecting one", strings.Join(cycle, sep), maxFrames)
+	}
+	for i := range min(len(names), maxFrames) {
+		for p := 1; p <= maxCycle && i+p*minRepeats <= len(names); p++ {
+			reps := repeats(names, i, p)
+			if reps < minRepeats {
+				continue
+			}
+			got := append([]string{}, names[i:i+p]...)
+			note("stackoverflow: recursion cycle %q repeats %d times from frame %d; it replaces the %d relevant frames above it",
+				strings.Join(got, sep), reps, frames[i].index, i)
+			return got, true
+		}
+	}
+	note("stackoverflow: no recursion cycle found; walking the frames")
+	return nil, false
+}
+
+// repeats counts how many times names[i:i+p] repeats back to back from i.
+func repeats(names []string, i, p int) int {
+	n := 1
+	for j := i + p; j+p <= len(names); j += p {
+		for k := range p {
+			if names[j+k] != names[i+k] {
+				return n
+			}
+		}
+		n++
+	}
+	return n
+}
+
+// collapseCycles reduces any block of signature parts repeated back to back
+// to one copy: `f | g | f | g | f` becomes `f | g`, and a trailing partial
+// repeat is dropped too.
+func collapseCycles(parts []string, note func(string, ...any)) []string {
+	for p := 1; p <= len(parts)/2; p++ {
+		for i := 0; i+2*p <= len(parts); i++ {
+			if repeats(parts, i, p) < 2 {
+				continue
+			}
+			reps := repeats(parts, i, p)
+			end := i + reps*p
+			// A partial copy after the last full one belongs to the cycle too.
+			k := 0
+			for end+k < len(parts) && k < p && parts[end+k] == parts[i+k] {
+				k++
+			}
+			cycle := strings.Join(parts[i:i+p], sep)
+			out := append(append([]string{}, parts[:i+p]...), parts[end+k:]...)
+			note("recursion: collapsed %q repeated %d times to one", cycle, reps)
+			return collapseCycles(out, note)
+		}
+	}
+	return parts
+}
