@@ -7,10 +7,8 @@ import (
 	"testing"
 )
 
-// FuzzOpen opens mutated MinGW exes and looks a few addresses up. The seeds
-// are real exes cut to their headers plus the start of the DWARF sections'
-// file range would be too big for mutation, so the seed is the whole
-// stack_overflow_x86 exe truncated at several points.
+// FuzzOpen opens mutated MinGW exes and looks a few addresses up, seeded
+// with two real exes whole and truncated (headers only, first half).
 func FuzzOpen(f *testing.F) {
 	for _, name := range []string{"stack_overflow_x86_mingw.exe", "va_commit_x64_mingw.exe"} {
 		data, err := os.ReadFile(exePath(f, name))
