@@ -2,6 +2,7 @@ package memmap
 
 import (
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 
@@ -93,18 +94,25 @@ func hexAddr(v uint64, ps int) string {
 }
 
 // humanSize is WinDbg's "125.974 TB": three decimals in the largest unit
-// that the size reaches, 8 columns wide.
+// that the size reaches, 8 columns wide. An exact half rounds to even
+// (21.3125 MB is 21.312 MB), as the Universal CRT's printf in today's
+// WinDbg does; older builds, which wrote "Mb", rounded it up.
 func humanSize(n uint64) string {
+	v, unit := scaleSize(n)
+	return fmt.Sprintf("%8.3f %s", v, unit)
+}
+
+func scaleSize(n uint64) (float64, string) {
 	units := []struct {
 		shift uint
 		name  string
 	}{{40, "TB"}, {30, "GB"}, {20, "MB"}}
 	for _, u := range units {
 		if n >= 1<<u.shift {
-			return fmt.Sprintf("%8.3f %s", float64(n)/float64(uint64(1)<<u.shift), u.name)
+			return float64(n) / float64(uint64(1)<<u.shift), u.name
 		}
 	}
-	return fmt.Sprintf("%8.3f kB", float64(n)/1024)
+	return float64(n) / 1024, "kB"
 }
 
 // Lookup finds the region containing addr, as `!address ADDR` does. It
@@ -154,7 +162,8 @@ func FormatLookup(r report.Region, addr uint64) string {
 	}
 	if r.Detail != "" {
 		if r.Usage == UsageImage {
-			line("Image Name", r.Detail)
+			line("Image Path", r.Detail)
+			line("Module Name", strings.TrimSuffix(r.Detail, path.Ext(r.Detail)))
 		} else {
 			line("More info", r.Detail)
 		}
