@@ -29,6 +29,40 @@ func displayName(raw string) string {
 	return raw
 }
 
+// publicName undecorates a public symbol's name: C++ names, and on x86 the
+// C calling-convention decorations too.
+func (f *File) publicName(raw string) string {
+	name := displayName(raw)
+	if f.machine == machineX86 && name == raw {
+		name = undecorateX86C(raw)
+	}
+	return name
+}
+
+// undecorateX86C removes the x86 C decorations of a public symbol:
+// _name (cdecl), _name@N (stdcall), @name@N (fastcall).
+func undecorateX86C(raw string) string {
+	s := raw
+	switch {
+	case strings.HasPrefix(s, "_"):
+		s = s[1:]
+	case strings.HasPrefix(s, "@"):
+		s = s[1:]
+	default:
+		return raw
+	}
+	if i := strings.LastIndexByte(s, '@'); i > 0 {
+		digits := s[i+1:]
+		if digits != "" && strings.Trim(digits, "0123456789") == "" {
+			s = s[:i]
+		}
+	}
+	if s == "" {
+		return raw
+	}
+	return s
+}
+
 // moduleFor finds the module whose code contribution covers rva.
 func (f *File) moduleFor(rva uint32) (int, bool) {
 	i := sort.Search(len(f.contribs), func(i int) bool { return f.contribs[i].rva > rva }) - 1
@@ -75,7 +109,7 @@ func (f *File) Lookup(rva uint32) (Symbol, bool) {
 	}
 	pub := f.pubs[i]
 	raw := f.pubName(pub)
-	s := Symbol{Name: displayName(raw), RawName: raw, RVA: pub.rva, FromPublic: true}
+	s := Symbol{Name: f.publicName(raw), RawName: raw, RVA: pub.rva, FromPublic: true}
 	if m != nil {
 		s.File, s.Line = m.lineFor(rva)
 	}
