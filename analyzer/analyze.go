@@ -12,6 +12,7 @@ import (
 
 	"github.com/dumptriage/dumptriage/analyzer/minidump"
 	"github.com/dumptriage/dumptriage/analyzer/report"
+	"github.com/dumptriage/dumptriage/analyzer/unwind"
 )
 
 // Version identifies the analyzer that made a report; stored reports keep it
@@ -73,6 +74,8 @@ type analysis struct {
 	modules    map[*minidump.Module]*moduleFiles
 
 	badPathWarned bool
+	umods         *unwindModules
+	walks         [][]unwind.Frame // per thread, as the walker returned them
 }
 
 func (a *analysis) warn(format string, args ...any) {

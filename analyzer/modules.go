@@ -164,9 +164,17 @@ func (a *analysis) findImage(m *minidump.Module, f *moduleFiles) {
 	ctx, cancel := context.WithTimeout(a.ctx, symbolLookupTimeout)
 	defer cancel()
 	res, err := st.Find(ctx, key)
+	unverified := ""
 	if err != nil {
-		f.imageStatus = report.FileStatus{Why: whyNotFound(res, err)}
-		return
+		// A file of the right name whose TimeDateStamp/SizeOfImage differ
+		// is used only when the code the dump captured matches it byte for
+		// byte (Wine's builtin DLLs, rebuilt images with the same code).
+		cand, why := a.contentMatchedCandidate(m, res)
+		if cand == "" {
+			f.imageStatus = report.FileStatus{Why: whyNotFound(res, err)}
+			return
+		}
+		res.Path, unverified = cand, why
 	}
 	v, err := a.opts.Symbols.get("image:"+res.Path, func() (any, int64, error) {
 		im, err := openImageFile(res.Path)
@@ -181,7 +189,58 @@ func (a *analysis) findImage(m *minidump.Module, f *moduleFiles) {
 	}
 	f.image = v.(*pe.Image)
 	f.imageFile = res.Path
-	f.imageStatus = report.FileStatus{Found: true, Kind: "file", Source: res.Path}
+	f.imageStatus = report.FileStatus{Found: true, Kind: "file", Source: res.Path, Why: unverified}
+}
+
+// minMatchedBytes is how much captured code must agree with an image file
+// whose identity differs before it is trusted.
+const minMatchedBytes = 256
+
+// contentMatchedCandidate returns a rejected image candidate whose bytes
+// agree with every byte the dump captured inside the module, and why it
+// was rejected by identity.
+func (a *analysis) contentMatchedCandidate(m *minidump.Module, res symstore.Result) (string, string) {
+	for _, t := range res.Tried {
+		if !strings.Contains(t.Reason, "mismatch") {
+			continue
+		}
+		im, err := openImageFile(t.Where)
+		if err != nil {
+			continue
+		}
+		if n, ok := a.capturedBytesMatch(m, im); ok && n >= minMatchedBytes {
+			return t.Where, fmt.Sprintf("%s; used because the %d bytes of it the dump captured match the file", t.Reason, n)
+		}
+	}
+	return "", ""
+}
+
+// capturedBytesMatch compares the dump's captured memory inside the module
+// with the image file at the same RVAs.
+func (a *analysis) capturedBytesMatch(m *minidump.Module, im *pe.Image) (int, bool) {
+	compared := 0
+	buf, img := make([]byte, 4096), make([]byte, 4096)
+	for _, r := range a.d.MemoryRanges() {
+		if r.End() <= m.Base || r.Start >= m.End() {
+			continue
+		}
+		start, end := max(r.Start, m.Base), min(r.End(), m.End())
+		for addr := start; addr < end && compared < 1<<20; addr += uint64(len(buf)) {
+			n := int(min(uint64(len(buf)), end-addr))
+			k, _ := a.d.ReadMemory(addr, buf[:n])
+			j, _ := im.ReadRVA(uint32(addr-m.Base), img[:k])
+			if j < k {
+				return compared, false
+			}
+			for i := 0; i < k; i++ {
+				if buf[i] != img[i] {
+					return compared, false
+				}
+			}
+			compared += k
+		}
+	}
+	return compared, compared > 0
 }
 
 // whyNotFound summarises a failed search: the most telling attempt.

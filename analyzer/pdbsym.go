@@ -7,12 +7,10 @@ import (
 	"github.com/dumptriage/dumptriage/analyzer/symbols/symstore"
 )
 
-// Until the PDB and DWARF readers land these find nothing.
+// Until the PDB reader lands these find nothing.
 
 func pdbDebugID(path string) (string, error) { return "", nil }
 
 func (a *analysis) loadPDB(ctx context.Context, st *symstore.Store, name, id string) (symbolSource, report.FileStatus, string) {
 	return nil, report.FileStatus{}, ""
 }
-
-func (a *analysis) loadDWARF(path string) (symbolSource, error) { return nil, nil }

@@ -2,8 +2,6 @@ package analyzer
 
 // Steps filled in by later packages.
 
-func (a *analysis) walkStacks()               {}
-func (a *analysis) summarizeMemory()          {}
 func (a *analysis) analyzeAllocationFailure() {}
 func (a *analysis) analyzeStackOverflow()     {}
 func (a *analysis) makeSignature()            {}

@@ -1,0 +1,157 @@
+package analyzer
+
+import (
+	"sort"
+
+	"github.com/dumptriage/dumptriage/analyzer/minidump"
+	"github.com/dumptriage/dumptriage/analyzer/report"
+	"github.com/dumptriage/dumptriage/analyzer/unwind"
+)
+
+// unwindModules adapts the dump's modules, with the images and symbols found
+// for them, to the stack walker.
+type unwindModules struct {
+	a      *analysis
+	sorted []*minidump.Module
+	cache  map[*minidump.Module]*unwindModule
+}
+
+func (a *analysis) unwindModules() *unwindModules {
+	if a.umods != nil {
+		return a.umods
+	}
+	u := &unwindModules{a: a, cache: map[*minidump.Module]*unwindModule{}}
+	for i := range a.d.Modules {
+		u.sorted = append(u.sorted, &a.d.Modules[i])
+	}
+	sort.Slice(u.sorted, func(i, j int) bool { return u.sorted[i].Base < u.sorted[j].Base })
+	a.umods = u
+	return u
+}
+
+// ModuleAt finds the module containing addr by binary search.
+func (u *unwindModules) ModuleAt(addr uint64) unwind.Module {
+	i := sort.Search(len(u.sorted), func(i int) bool { return u.sorted[i].Base > addr }) - 1
+	if i < 0 || !u.sorted[i].Contains(addr) {
+		return nil
+	}
+	m := u.sorted[i]
+	if um, ok := u.cache[m]; ok {
+		return um
+	}
+	um := &unwindModule{m: m, f: u.a.files(m), d: u.a.d}
+	u.cache[m] = um
+	return um
+}
+
+type unwindModule struct {
+	m *minidump.Module
+	f *moduleFiles
+	d *minidump.Dump
+}
+
+func (u *unwindModule) Base() uint64   { return u.m.Base }
+func (u *unwindModule) Size() uint64   { return uint64(u.m.Size) }
+func (u *unwindModule) Name() string   { return u.m.FileName() }
+func (u *unwindModule) HasImage() bool { return u.f.image != nil }
+
+// ReadRVA reads the image file when one was found, else the dump's copy of
+// the module's memory (Wine, for one, captures every RUNTIME_FUNCTION and
+// UNWIND_INFO).
+func (u *unwindModule) ReadRVA(rva uint32, p []byte) (int, error) {
+	if u.f.image != nil {
+		if n, err := u.f.image.ReadRVA(rva, p); n == len(p) {
+			return n, err
+		}
+	}
+	return u.d.ReadMemory(u.m.Base+uint64(rva), p)
+}
+
+func (u *unwindModule) ExceptionDirectory() (uint32, uint32) {
+	if u.f.image == nil {
+		return 0, 0
+	}
+	return u.f.image.DataDirectory(3)
+}
+
+func (u *unwindModule) IsExecutableRVA(rva uint32) bool {
+	if u.f.image == nil {
+		return rva < u.m.Size
+	}
+	return u.f.image.IsExecutableRVA(rva)
+}
+
+func (u *unwindModule) Breakpad() unwind.BreakpadRecords {
+	if u.f.breakpad == nil {
+		return nil
+	}
+	return u.f.breakpad
+}
+
+// walkStacks walks every thread's stack from its context.
+func (a *analysis) walkStacks() {
+	d := a.d
+	mods := a.unwindModules()
+	mem := a.memory()
+	a.walks = make([][]unwind.Frame, len(d.Threads))
+	for i := range d.Threads {
+		if err := a.ctx.Err(); err != nil {
+			a.warn("stack walk stopped at thread %d: %v", i, err)
+			break
+		}
+		ctx, _ := a.threadContext(i)
+		if ctx == nil {
+			continue
+		}
+		t := &d.Threads[i]
+		opts := unwind.Options{MaxFrames: a.opts.MaxFrames, StackLimits: a.stackLimits(t)}
+		var frames []unwind.Frame
+		switch {
+		case ctx.AMD64 != nil:
+			frames = unwind.WalkAMD64(ctx.AMD64, mem, mods, opts)
+		case ctx.X86 != nil:
+			frames = unwind.WalkX86(ctx.X86, mem, mods, opts)
+		default:
+			continue // arm64: frame 0 only
+		}
+		a.walks[i] = frames
+		rt := &a.rep.Threads[i]
+		rt.Frames = rt.Frames[:0]
+		for k, uf := range frames {
+			f := report.Frame{Frame: k, Trust: uf.Trust, Offset: report.Addr(uf.PC), SP: report.Addr(uf.SP)}
+			addr := uf.PC
+			if k > 0 && addr > 0 {
+				addr-- // the call instruction, not the return address
+			}
+			a.symbolize(&f, addr)
+			if i == a.crashIndex && k > 0 {
+				f.Registers = map[string]report.Addr{}
+				for name, v := range uf.Regs.Map() {
+					f.Registers[name] = report.Addr(v)
+				}
+			}
+			rt.Frames = append(rt.Frames, f)
+		}
+		rt.FrameCount = len(rt.Frames)
+		if n := len(frames); n > 0 && n >= a.opts.MaxFrames {
+			rt.WalkNote = "stopped at the frame limit"
+		}
+	}
+	a.syncCrashingThread()
+}
+
+// stackLimits bounds scanning to the thread's captured stack.
+func (a *analysis) stackLimits(t *minidump.Thread) func(sp uint64) (uint64, uint64, bool) {
+	lo, hi := t.Stack.Start, t.Stack.Start+uint64(t.Stack.DataSize)
+	return func(sp uint64) (uint64, uint64, bool) {
+		if t.Stack.DataSize > 0 && sp >= lo && sp < hi {
+			return lo, hi, true
+		}
+		for _, r := range a.d.MemoryRanges() {
+			if sp >= r.Start && sp < r.End() {
+				return r.Start, r.End(), true
+			}
+		}
+		return 0, 0, false
+	}
+}
