@@ -47,9 +47,9 @@ type testModule struct {
 	bp         *breakpad.File
 }
 
-func (m *testModule) Base() uint64 { return m.base }
-func (m *testModule) Size() uint64 { return m.size }
-func (m *testModule) Name() string { return m.name }
+func (m *testModule) Base() uint64   { return m.base }
+func (m *testModule) Size() uint64   { return m.size }
+func (m *testModule) Name() string   { return m.name }
 func (m *testModule) HasImage() bool { return m.img != nil }
 func (m *testModule) ReadRVA(rva uint32, p []byte) (int, error) {
 	if m.img == nil {
