@@ -135,41 +135,50 @@ func Summarize(d *minidump.Dump, opts Options) (*report.MemorySummary, error) {
 // spans.
 func (b *builder) layout() {
 	in := b.d.MemoryInfo
-	spans := make([]span, 0, len(in)+8)
-	var zero, wrapped int
+	for i := 1; i < len(in); i++ {
+		if in[i].BaseAddress < in[i-1].BaseAddress {
+			in = append([]minidump.MemoryInfo(nil), in...)
+			sort.SliceStable(in, func(i, j int) bool { return in[i].BaseAddress < in[j].BaseAddress })
+			b.note("MemoryInfoList entries are not in address order; they were sorted")
+			break
+		}
+	}
+	// One pass: drop empty entries, cut entries that wrap, clip overlaps
+	// and fill the gaps with free spans.
+	n := len(in) + 2
+	for i := 1; i < len(in); i++ {
+		if in[i].BaseAddress > in[i-1].BaseAddress+in[i-1].RegionSize {
+			n++ // a gap
+		}
+	}
+	full := make([]span, 0, n)
+	var cursor uint64
+	var zero, wrapped, overlaps, gaps int
 	for _, m := range in {
 		if m.RegionSize == 0 {
 			zero++
 			continue
 		}
-		end := m.BaseAddress + m.RegionSize
-		if end < m.BaseAddress {
-			end = ^uint64(0)
+		s := span{base: m.BaseAddress, end: m.BaseAddress + m.RegionSize, allocBase: m.AllocationBase, state: m.State,
+			protect: m.Protect, typ: m.Type, allocProtect: m.AllocationProtect, listed: true}
+		if s.end < s.base {
+			s.end = ^uint64(0)
 			wrapped++
 		}
-		spans = append(spans, span{base: m.BaseAddress, end: end, allocBase: m.AllocationBase, state: m.State,
-			protect: m.Protect, typ: m.Type, allocProtect: m.AllocationProtect, listed: true})
-	}
-	if !sort.SliceIsSorted(spans, func(i, j int) bool { return spans[i].base < spans[j].base }) {
-		sort.SliceStable(spans, func(i, j int) bool { return spans[i].base < spans[j].base })
-		b.note("MemoryInfoList entries are not in address order; they were sorted")
-	}
-	// Drop or clip entries that overlap an earlier one.
-	out := spans[:0]
-	var cursor uint64
-	var overlaps int
-	for i, s := range spans {
-		if i > 0 && s.base < cursor {
+		if s.base < cursor {
 			overlaps++
 			if s.end <= cursor {
 				continue
 			}
 			s.base = cursor
 		}
-		out = append(out, s)
+		if s.base > cursor {
+			full = append(full, span{base: cursor, end: s.base, state: memFree, protect: pageNoAccess})
+			gaps++
+		}
+		full = append(full, s)
 		cursor = s.end
 	}
-	spans = out
 	if zero > 0 {
 		b.note(fmt.Sprintf("%d MemoryInfoList entries of size 0 were ignored", zero))
 	}
@@ -179,25 +188,7 @@ func (b *builder) layout() {
 	if overlaps > 0 {
 		b.note(fmt.Sprintf("%d MemoryInfoList entries overlap earlier ones and were clipped", overlaps))
 	}
-
-	var last uint64
-	if len(spans) > 0 {
-		last = spans[len(spans)-1].end
-	}
-	b.total = b.addressSpace(last)
-
-	// Fill the gaps with free spans.
-	full := make([]span, 0, len(spans)+4)
-	cursor = 0
-	gaps := 0
-	for _, s := range spans {
-		if s.base > cursor {
-			full = append(full, span{base: cursor, end: s.base, state: memFree, protect: pageNoAccess})
-			gaps++
-		}
-		full = append(full, s)
-		cursor = s.end
-	}
+	b.total = b.addressSpace(cursor)
 	if cursor < b.total {
 		full = append(full, span{base: cursor, end: b.total, state: memFree, protect: pageNoAccess})
 		gaps++
