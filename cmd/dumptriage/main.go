@@ -27,6 +27,8 @@ func main() {
 		err = runServe(os.Args[2:])
 	case "worker":
 		err = runWorker(os.Args[2:])
+	case "reanalyze":
+		err = runReanalyze(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

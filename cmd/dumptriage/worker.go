@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/dumptriage/dumptriage/store"
+)
+
+// runWorker runs analysis workers only, on the same data folder as a
+// running `serve`, for more analysis capacity.
+func runWorker(args []string) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	pf := addPipelineFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := pf.check(); err != nil {
+		return err
+	}
+	log := newLogger()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st, err := store.Open(ctx, pf.data, pf.storeConfig())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if n, err := st.RecoverLeases(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("resumed jobs of dead workers", "jobs", n)
+	}
+	log.Info("working", "data", pf.data, "workers", pf.workerCount(false))
+	st.RunWorkers(ctx, pf.workerConfig(log), pf.analyzeFunc())
+	return nil
+}

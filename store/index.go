@@ -1,0 +1,63 @@
+package store
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/dumptriage/dumptriage/analyzer/report"
+)
+
+// NewAnalysis makes the stored form of a report: its JSON and the columns
+// and rows the dashboard filters on.
+func NewAnalysis(rep *report.Report, at time.Time, took time.Duration) (*Analysis, error) {
+	js, err := json.Marshal(rep)
+	if err != nil {
+		return nil, err
+	}
+	a := &Analysis{Report: js}
+	a.AnalyzerVersion = rep.AnalyzerVersion
+	a.AnalyzedAt = at
+	a.Duration = took
+	a.CrashType = rep.CrashInfo.Type
+	if rep.CrashInfo.Address != nil {
+		a.CrashAddress = rep.CrashInfo.Address.String()
+	}
+	a.Signature = rep.Signature
+	if rep.Exception != nil && rep.Exception.Module != "" {
+		a.Module = rep.Exception.Module
+		for _, m := range rep.Modules {
+			if strings.EqualFold(m.Filename, a.Module) {
+				a.ModuleVersion = m.Version
+				break
+			}
+		}
+	}
+	a.OS, a.OSVersion, a.Arch = rep.SystemInfo.OS, rep.SystemInfo.OSVer, rep.SystemInfo.CPUArch
+	a.ProcessName = rep.Process.Name
+	if t, err := time.Parse(time.RFC3339, rep.Dump.Time); err == nil {
+		a.DumpTime = &t
+	}
+	if af := rep.AllocationFailure; af != nil && af.RequestedBytes != nil {
+		v := *af.RequestedBytes
+		a.AllocBytes = &v
+	}
+	a.StackOverflow = rep.StackOverflow != nil
+	for _, m := range rep.Modules {
+		a.Modules = append(a.Modules, ModuleRow{Name: m.Filename, Version: m.Version, DebugID: m.DebugID,
+			DebugFile: m.DebugFile, CodeID: m.CodeID})
+	}
+	if ct := rep.CrashingThread; ct != nil {
+		for _, f := range ct.Frames {
+			r := FrameRow{Module: f.Module, Function: f.Function, Trust: f.Trust}
+			if f.Module != "" {
+				r.ModuleOffset = f.ModuleOffset.String()
+			}
+			if f.Function != "" {
+				r.FunctionOffset = f.FunctionOffset.String()
+			}
+			a.Frames = append(a.Frames, r)
+		}
+	}
+	return a, nil
+}

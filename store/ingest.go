@@ -1,0 +1,275 @@
+package store
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Upload describes where an upload came from.
+type Upload struct {
+	FileName     string
+	UploadedBy   string
+	UploadedFrom string
+}
+
+// IngestResult is the stored dump; Duplicate says the same bytes were
+// already known, and Dump is then the first upload's.
+type IngestResult struct {
+	Dump      Dump
+	Duplicate bool
+}
+
+var (
+	magicMDMP = []byte("MDMP")
+	magicGzip = []byte{0x1f, 0x8b}
+	magicZstd = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	magicZip  = []byte("PK\x03\x04")
+)
+
+const (
+	maxZipMembers = 1000
+	// zstdMaxWindow bounds the decoder's memory; `zstd -19` uses 8 MiB
+	// windows and `--long` 128 MiB.
+	zstdMaxWindow = 128 << 20
+)
+
+// Ingest stores one uploaded dump: it unwraps zip, gzip or zstd while
+// streaming, checks for the MDMP signature, writes the dump to a temp file
+// while hashing it, makes it durable under its sha256 and records it in the
+// index with a queued analysis. The dump is never held in memory.
+func (s *Store) Ingest(ctx context.Context, body io.Reader, up Upload) (res IngestResult, err error) {
+	br := bufio.NewReaderSize(body, 64<<10)
+	src, wrapper, cleanup, err := s.unwrap(br)
+	if cleanup != nil {
+		defer cleanup()
+	}
+	if err != nil {
+		return res, err
+	}
+	w, err := s.Blobs.Create(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer w.Abort()
+	h := sha256.New()
+	n, err := copyDump(w, h, src, s.cfg.MaxDumpBytes)
+	if err != nil {
+		return res, err
+	}
+	if n < 32 {
+		return res, fmt.Errorf("%w: %d bytes is shorter than a minidump header", ErrInvalidDump, n)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	s.commitMu.RLock()
+	defer s.commitMu.RUnlock()
+	if err := w.Commit(sum); err != nil {
+		return res, err
+	}
+	// Once committed the file outlives a failure to index it; Recover sweeps
+	// such orphans at the next start.
+	d, dup, err := s.Index.AddDump(ctx, NewDump{SHA256: sum, Size: n, FileName: up.FileName, Wrapper: wrapper,
+		UploadedBy: up.UploadedBy, UploadedFrom: up.UploadedFrom})
+	if err != nil {
+		return res, err
+	}
+	if !dup {
+		s.Wake()
+	}
+	return IngestResult{Dump: d, Duplicate: dup}, nil
+}
+
+// unwrap recognises the upload by its first bytes and returns a reader of
+// the dump inside it.
+func (s *Store) unwrap(br *bufio.Reader) (io.Reader, string, func(), error) {
+	head, err := br.Peek(4)
+	if err != nil && len(head) == 0 {
+		if err == io.EOF {
+			return nil, "", nil, fmt.Errorf("%w: the upload is empty", ErrInvalidDump)
+		}
+		return nil, "", nil, err
+	}
+	switch {
+	case bytes.HasPrefix(head, magicMDMP):
+		return br, "", nil, nil
+	case bytes.HasPrefix(head, magicGzip), bytes.HasPrefix(head, magicZstd):
+		r, name, closer, err := decompress(br, head)
+		if err != nil {
+			return nil, "", closer, err
+		}
+		inner, err := expectMDMP(r, name)
+		return inner, name, closer, err
+	case bytes.HasPrefix(head, magicZip):
+		return s.unzip(br)
+	}
+	return nil, "", nil, fmt.Errorf("%w: the file does not start with the MDMP signature "+
+		"(accepted: .dmp, or .zip, .gz, .zst holding one)", ErrInvalidDump)
+}
+
+func decompress(r io.Reader, head []byte) (io.Reader, string, func(), error) {
+	if bytes.HasPrefix(head, magicGzip) {
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, "gzip", nil, fmt.Errorf("%w: bad gzip data: %v", ErrInvalidDump, err)
+		}
+		return zr, "gzip", func() { zr.Close() }, nil
+	}
+	zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow),
+		zstd.WithDecoderLowmem(true))
+	if err != nil {
+		return nil, "zstd", nil, err
+	}
+	return zr, "zstd", zr.Close, nil
+}
+
+// expectMDMP checks that r starts with the MDMP signature.
+func expectMDMP(r io.Reader, what string) (io.Reader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, err := br.Peek(4)
+	if bytes.HasPrefix(head, magicMDMP) {
+		return br, nil
+	}
+	if err != nil && err != io.EOF {
+		return nil, fmt.Errorf("%w: bad %s data: %v", ErrInvalidDump, what, err)
+	}
+	return nil, fmt.Errorf("%w: the %s file does not hold a minidump (no MDMP signature)", ErrInvalidDump, what)
+}
+
+// unzip spools the zip to a scratch file (zip needs random access; the
+// upload limit bounds it) and returns the first member that is a minidump,
+// itself possibly gzip or zstd compressed.
+func (s *Store) unzip(br *bufio.Reader) (io.Reader, string, func(), error) {
+	f, err := s.Blobs.Scratch()
+	if err != nil {
+		return nil, "zip", nil, err
+	}
+	var closers []func()
+	cleanup := func() {
+		for _, c := range closers {
+			c()
+		}
+		f.Close()
+		os.Remove(f.Name())
+	}
+	size, err := io.Copy(f, br)
+	if err != nil {
+		return nil, "zip", cleanup, err
+	}
+	zr, err := zip.NewReader(f, size)
+	if err != nil {
+		return nil, "zip", cleanup, fmt.Errorf("%w: bad zip file: %v", ErrInvalidDump, err)
+	}
+	for i, m := range zr.File {
+		if i == maxZipMembers {
+			break
+		}
+		if m.FileInfo().IsDir() {
+			continue
+		}
+		rc, err := m.Open()
+		if err != nil {
+			continue
+		}
+		mr := bufio.NewReaderSize(rc, 64<<10)
+		head, _ := mr.Peek(4)
+		switch {
+		case bytes.HasPrefix(head, magicMDMP):
+			closers = append(closers, func() { rc.Close() })
+			return mr, "zip", cleanup, nil
+		case bytes.HasPrefix(head, magicGzip), bytes.HasPrefix(head, magicZstd):
+			r, name, closer, err := decompress(mr, head)
+			if err == nil {
+				if inner, err := expectMDMP(r, name); err == nil {
+					closers = append(closers, closer, func() { rc.Close() })
+					return inner, "zip+" + name, cleanup, nil
+				}
+			}
+			if closer != nil {
+				closer()
+			}
+		}
+		rc.Close()
+	}
+	return nil, "zip", cleanup, fmt.Errorf("%w: no member of the zip file is a minidump (no MDMP signature)", ErrInvalidDump)
+}
+
+// copyDump copies src to w and h in aligned chunks, failing with
+// ErrTooLarge past limit bytes (the guard against decompression bombs).
+func copyDump(w, h io.Writer, src io.Reader, limit int64) (int64, error) {
+	buf := make([]byte, 1<<20)
+	var n int64
+	for {
+		k, err := fill(src, buf)
+		if k > 0 {
+			if n+int64(k) > limit {
+				return n, fmt.Errorf("%w: the dump is larger than the %s limit", ErrTooLarge, FormatBytes(limit))
+			}
+			h.Write(buf[:k])
+			if _, werr := w.Write(buf[:k]); werr != nil {
+				return n, werr
+			}
+			n += int64(k)
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, classifyReadErr(err)
+		}
+	}
+}
+
+// fill reads until buf is full or src fails; io.EOF means the end.
+func fill(src io.Reader, buf []byte) (int, error) {
+	k := 0
+	for k < len(buf) {
+		m, err := src.Read(buf[k:])
+		k += m
+		if err != nil {
+			return k, err
+		}
+	}
+	return k, nil
+}
+
+// classifyReadErr turns damaged or truncated input into client errors; the
+// body reader's other errors (size limit, connection) pass through.
+func classifyReadErr(err error) error {
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: the upload or its compressed data ended early", ErrInvalidDump)
+	case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader),
+		errors.Is(err, zstd.ErrMagicMismatch), errors.Is(err, zstd.ErrCRCMismatch),
+		errors.Is(err, zstd.ErrWindowSizeExceeded), errors.Is(err, zstd.ErrReservedBlockType),
+		errors.Is(err, zstd.ErrBlockTooSmall), errors.Is(err, zstd.ErrUnexpectedBlockSize),
+		errors.Is(err, zip.ErrChecksum), errors.Is(err, zip.ErrFormat), errors.Is(err, zip.ErrAlgorithm):
+		return fmt.Errorf("%w: damaged compressed data: %v", ErrInvalidDump, err)
+	}
+	var ce flate.CorruptInputError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("%w: damaged compressed data: %v", ErrInvalidDump, err)
+	}
+	return err
+}
+
+// FormatBytes writes a byte count the way limits are configured (32G, 512M).
+func FormatBytes(n int64) string {
+	units := []string{"", "K", "M", "G", "T"}
+	i := 0
+	for n >= 1024 && n%1024 == 0 && i < len(units)-1 {
+		n /= 1024
+		i++
+	}
+	return fmt.Sprintf("%d%sB", n, units[i])
+}

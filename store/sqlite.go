@@ -1,0 +1,450 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // the "sqlite" driver
+
+	"github.com/dumptriage/dumptriage/migrations"
+)
+
+// SQLite is the embedded Index and Queue. Writes go through one connection
+// (SQLite allows one writer; queueing writers in Go instead of in busy
+// retries is what keeps "database is locked" away), reads through a pool.
+type SQLite struct {
+	w   *sql.DB
+	r   *sql.DB
+	now func() time.Time
+}
+
+const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+
+// OpenSQLite opens (creating if needed) the database at path and applies
+// the migrations.
+func OpenSQLite(ctx context.Context, path string) (_ *SQLite, err error) {
+	defer wrap(&err, "open index %s", path)
+	w, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	n := max(4, 2*runtime.NumCPU())
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	return &SQLite{w: w, r: r, now: time.Now}, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, migrations.FS)
+	if err != nil {
+		return err
+	}
+	_, err = p.Up(ctx)
+	return err
+}
+
+// Close closes both pools.
+func (s *SQLite) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// tx runs fn in a write transaction.
+func (s *SQLite) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// newUID returns an opaque 12-character id (72 random bits).
+func newUID() string {
+	var b [9]byte
+	rand.Read(b[:])
+	return strings.ToLower(base64.RawURLEncoding.EncodeToString(b[:]))
+}
+
+const dumpCols = `d.id, d.uid, d.sha256, d.size, d.file_name, d.wrapper, d.uploaded_at, d.uploaded_by, d.uploaded_from,
+	d.upload_count, d.last_uploaded_at, d.status, d.error, d.file_expired_at,
+	a.analyzer_version, a.analyzed_at, a.duration_ms, a.crash_type, a.crash_address, a.signature, a.module,
+	a.module_version, a.os, a.os_version, a.arch, a.process_name, a.dump_time, a.alloc_bytes, a.stack_overflow`
+
+const dumpFrom = ` FROM dumps d LEFT JOIN analyses a ON a.dump_id = d.id `
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanDump(sc scanner, rowID *int64, extra ...any) (Dump, error) {
+	var (
+		d                                                  Dump
+		id, uploaded, last                                 int64
+		expired, analyzedAt, durMS, dumpTime, alloc, so    sql.NullInt64
+		ver, ctype, caddr, sig, mod, modVer, osn, osv, arc sql.NullString
+		proc                                               sql.NullString
+		status                                             string
+	)
+	dest := append([]any{&id, &d.ID, &d.SHA256, &d.Size, &d.FileName, &d.Wrapper, &uploaded, &d.UploadedBy, &d.UploadedFrom,
+		&d.UploadCount, &last, &status, &d.Error, &expired,
+		&ver, &analyzedAt, &durMS, &ctype, &caddr, &sig, &mod, &modVer, &osn, &osv, &arc, &proc, &dumpTime, &alloc, &so},
+		extra...)
+	err := sc.Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, ErrNotFound
+	}
+	if err != nil {
+		return d, err
+	}
+	if rowID != nil {
+		*rowID = id
+	}
+	d.Status = Status(status)
+	d.UploadedAt, d.LastUploadedAt = fromMS(uploaded), fromMS(last)
+	if expired.Valid {
+		t := fromMS(expired.Int64)
+		d.FileExpiredAt = &t
+	}
+	if ver.Valid {
+		d.Summary = &Summary{AnalyzerVersion: ver.String, AnalyzedAt: fromMS(analyzedAt.Int64),
+			Duration: time.Duration(durMS.Int64) * time.Millisecond, CrashType: ctype.String, CrashAddress: caddr.String,
+			Signature: sig.String, Module: mod.String, ModuleVersion: modVer.String, OS: osn.String, OSVersion: osv.String,
+			Arch: arc.String, ProcessName: proc.String, StackOverflow: so.Int64 != 0}
+		if dumpTime.Valid {
+			t := fromMS(dumpTime.Int64)
+			d.Summary.DumpTime = &t
+		}
+		if alloc.Valid {
+			v := uint64(alloc.Int64)
+			d.Summary.AllocBytes = &v
+		}
+	}
+	return d, nil
+}
+
+// AddDump implements Index.
+func (s *SQLite) AddDump(ctx context.Context, nd NewDump) (d Dump, dup bool, err error) {
+	defer wrap(&err, "AddDump(%s)", nd.SHA256)
+	now := ms(s.now())
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM dumps WHERE sha256 = ?`, nd.SHA256).Scan(&id)
+		switch {
+		case err == nil:
+			dup = true
+			// The file was just stored again, so an expired one is back.
+			_, err = tx.ExecContext(ctx, `UPDATE dumps SET upload_count = upload_count + 1, last_uploaded_at = ?,
+				file_expired_at = NULL WHERE id = ?`, now, id)
+			if err != nil {
+				return err
+			}
+		case errors.Is(err, sql.ErrNoRows):
+			for try := 0; ; try++ {
+				err = tx.QueryRowContext(ctx, `INSERT INTO dumps (uid, sha256, size, file_name, wrapper, uploaded_at,
+					uploaded_by, uploaded_from, last_uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+					newUID(), nd.SHA256, nd.Size, nd.FileName, nd.Wrapper, now, nd.UploadedBy, nd.UploadedFrom, now).Scan(&id)
+				if err == nil || try == 3 || !strings.Contains(err.Error(), "dumps.uid") {
+					break
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (dump_id, run_after, created_at) VALUES (?, ?, ?)`,
+				id, now, now); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+		d, err = scanDump(tx.QueryRowContext(ctx, `SELECT `+dumpCols+dumpFrom+`WHERE d.id = ?`, id), nil)
+		return err
+	})
+	return d, dup, err
+}
+
+// Dump implements Index.
+func (s *SQLite) Dump(ctx context.Context, id string) (Dump, error) {
+	d, err := scanDump(s.r.QueryRowContext(ctx, `SELECT `+dumpCols+dumpFrom+`WHERE d.uid = ?`, id), nil)
+	if err != nil {
+		return d, fmt.Errorf("dump %q: %w", id, err)
+	}
+	return d, nil
+}
+
+// Report implements Index.
+func (s *SQLite) Report(ctx context.Context, id string) (Dump, []byte, error) {
+	var rep []byte
+	d, err := scanDump(s.r.QueryRowContext(ctx, `SELECT `+dumpCols+`, a.report`+dumpFrom+`WHERE d.uid = ?`, id),
+		nil, &rep)
+	if err != nil {
+		return d, nil, fmt.Errorf("dump %q: %w", id, err)
+	}
+	return d, rep, nil
+}
+
+// ListDumps implements Index.
+func (s *SQLite) ListDumps(ctx context.Context, q ListQuery) (_ DumpPage, err error) {
+	defer wrap(&err, "ListDumps")
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 500)
+	var where []string
+	var args []any
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	if q.Cursor != "" {
+		at, id, ok := parseCursor(q.Cursor)
+		if !ok {
+			return DumpPage{}, fmt.Errorf("bad cursor %q: %w", q.Cursor, ErrBadRequest)
+		}
+		add(`(d.uploaded_at < ? OR (d.uploaded_at = ? AND d.id < ?))`, at, at, id)
+	}
+	if q.Status != "" {
+		add(`d.status = ?`, string(q.Status))
+	}
+	if q.SHA256 != "" {
+		add(`d.sha256 = ?`, strings.ToLower(q.SHA256))
+	}
+	if q.CrashType != "" {
+		add(`a.crash_type = ?`, q.CrashType)
+	}
+	if q.Signature != "" {
+		add(`a.signature = ?`, q.Signature)
+	}
+	if q.Module != "" {
+		add(`a.module = ? COLLATE NOCASE`, q.Module)
+	}
+	if q.ModuleVersion != "" {
+		add(`a.module_version = ?`, q.ModuleVersion)
+	}
+	if q.Process != "" {
+		add(`a.process_name = ? COLLATE NOCASE`, q.Process)
+	}
+	if q.OS != "" {
+		add(`a.os = ?`, q.OS)
+	}
+	if q.Arch != "" {
+		add(`a.arch = ?`, q.Arch)
+	}
+	if q.StackOverflow != nil {
+		add(`a.stack_overflow = ?`, *q.StackOverflow)
+	}
+	if q.HasModule != "" {
+		add(`d.id IN (SELECT dump_id FROM modules WHERE name = ? COLLATE NOCASE)`, q.HasModule)
+	}
+	if !q.Since.IsZero() {
+		add(`d.uploaded_at >= ?`, ms(q.Since))
+	}
+	if !q.Until.IsZero() {
+		add(`d.uploaded_at < ?`, ms(q.Until))
+	}
+	query := `SELECT ` + dumpCols + dumpFrom
+	if len(where) > 0 {
+		query += `WHERE ` + strings.Join(where, ` AND `)
+	}
+	query += ` ORDER BY d.uploaded_at DESC, d.id DESC LIMIT ?`
+	args = append(args, limit+1)
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return DumpPage{}, err
+	}
+	defer rows.Close()
+	var page DumpPage
+	var lastID int64
+	for rows.Next() {
+		var id int64
+		d, err := scanDump(rows, &id)
+		if err != nil {
+			return DumpPage{}, err
+		}
+		if len(page.Dumps) == limit {
+			last := page.Dumps[limit-1]
+			page.Next = fmt.Sprintf("%d.%d", ms(last.UploadedAt), lastID)
+			break
+		}
+		page.Dumps = append(page.Dumps, d)
+		lastID = id
+	}
+	return page, rows.Err()
+}
+
+func parseCursor(c string) (at, id int64, ok bool) {
+	a, b, found := strings.Cut(c, ".")
+	if !found {
+		return 0, 0, false
+	}
+	at, err1 := strconv.ParseInt(a, 10, 64)
+	id, err2 := strconv.ParseInt(b, 10, 64)
+	return at, id, err1 == nil && err2 == nil
+}
+
+// enqueue queues dump row id, or marks its running job to run again.
+func enqueue(ctx context.Context, tx *sql.Tx, id, now int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO jobs (dump_id, run_after, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (dump_id) DO UPDATE SET rerun = (rerun OR state = 'running'),
+		run_after = CASE WHEN state = 'queued' THEN min(run_after, excluded.run_after) ELSE run_after END`, id, now, now)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE dumps SET status = 'queued' WHERE id = ? AND status IN ('done', 'failed')`, id)
+	return err
+}
+
+// Reanalyze implements Index.
+func (s *SQLite) Reanalyze(ctx context.Context, uid string) (err error) {
+	defer wrap(&err, "Reanalyze(%s)", uid)
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		var expired sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT id, file_expired_at FROM dumps WHERE uid = ?`, uid).Scan(&id, &expired)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if expired.Valid {
+			return ErrExpired
+		}
+		return enqueue(ctx, tx, id, ms(s.now()))
+	})
+}
+
+// ReanalyzeAll implements Index.
+func (s *SQLite) ReanalyzeAll(ctx context.Context, skipVersion string) (n int, err error) {
+	defer wrap(&err, "ReanalyzeAll")
+	now := ms(s.now())
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT d.id FROM dumps d LEFT JOIN analyses a ON a.dump_id = d.id
+			WHERE d.file_expired_at IS NULL AND (? = '' OR a.analyzer_version IS NULL OR a.analyzer_version != ?)`,
+			skipVersion, skipVersion)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := enqueue(ctx, tx, id, now); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
+}
+
+// ExpiryCandidates implements Index.
+func (s *SQLite) ExpiryCandidates(ctx context.Context, before time.Time, limit int) ([]Dump, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+dumpCols+dumpFrom+`WHERE d.file_expired_at IS NULL
+		AND d.last_uploaded_at < ? AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.dump_id = d.id)
+		ORDER BY d.last_uploaded_at, d.id LIMIT ?`, ms(before), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Dump
+	for rows.Next() {
+		d, err := scanDump(rows, nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// KeptBytes implements Index.
+func (s *SQLite) KeptBytes(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(size), 0) FROM dumps WHERE file_expired_at IS NULL`).Scan(&n)
+	return n, err
+}
+
+// MarkExpired implements Index.
+func (s *SQLite) MarkExpired(ctx context.Context, uid string) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE dumps SET file_expired_at = ? WHERE uid = ? AND file_expired_at IS NULL`,
+		ms(s.now()), uid)
+	return err
+}
+
+// KeptSHA256 implements Index.
+func (s *SQLite) KeptSHA256(ctx context.Context, hashes []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for len(hashes) > 0 {
+		n := min(len(hashes), 500)
+		batch := hashes[:n]
+		hashes = hashes[n:]
+		args := make([]any, n)
+		for i, h := range batch {
+			args[i] = h
+		}
+		rows, err := s.r.QueryContext(ctx, `SELECT sha256 FROM dumps WHERE file_expired_at IS NULL AND sha256 IN (?`+
+			strings.Repeat(`, ?`, n-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var h string
+			if err := rows.Scan(&h); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[h] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func wrap(err *error, format string, args ...any) {
+	if *err != nil {
+		*err = fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), *err)
+	}
+}

@@ -1,0 +1,301 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/dumptriage/dumptriage/analyzer/report"
+)
+
+// AnalyzeFunc analyses one dump file.
+type AnalyzeFunc func(ctx context.Context, r io.ReaderAt, size int64, sha256 string) (*report.Report, error)
+
+// WorkerConfig tunes RunWorkers. Zero values take the defaults.
+type WorkerConfig struct {
+	Workers     int           // default: one per core
+	Timeout     time.Duration // per analysis, default 2 minutes
+	Lease       time.Duration // default 30 s; renewed every Lease/3
+	MaxAttempts int           // default 3
+	Poll        time.Duration // how often idle workers look for jobs, default 1 s
+	Logger      *slog.Logger  // default: discard
+}
+
+func (c *WorkerConfig) defaults() {
+	if c.Workers <= 0 {
+		c.Workers = runtime.NumCPU()
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 2 * time.Minute
+	}
+	if c.Lease <= 0 {
+		c.Lease = 30 * time.Second
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 3
+	}
+	if c.Poll <= 0 {
+		c.Poll = time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+var hostname, _ = os.Hostname()
+
+// ownerID names a worker: host/pid/n. Recover reads it back to tell the
+// leases of dead local processes.
+func ownerID(n int) string { return fmt.Sprintf("%s/%d/%d", hostname, os.Getpid(), n) }
+
+// deadLocalOwner reports an owner that ran on this host in a process that
+// no longer exists.
+func deadLocalOwner(owner string) bool {
+	parts := strings.Split(owner, "/")
+	if len(parts) != 3 || parts[0] != hostname {
+		return false
+	}
+	pid, err := strconv.Atoi(parts[1])
+	if err != nil || pid <= 0 {
+		return false
+	}
+	if pid == os.Getpid() {
+		return false
+	}
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}
+
+// RunWorkers runs analysis workers until ctx ends; then it gives running
+// jobs back to the queue and returns.
+func (s *Store) RunWorkers(ctx context.Context, cfg WorkerConfig, analyze AnalyzeFunc) {
+	cfg.defaults()
+	var wg sync.WaitGroup
+	for i := range cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := &worker{s: s, cfg: cfg, analyze: analyze, owner: ownerID(i)}
+			w.loop(ctx)
+		}()
+	}
+	wg.Wait()
+}
+
+type worker struct {
+	s       *Store
+	cfg     WorkerConfig
+	analyze AnalyzeFunc
+	owner   string
+}
+
+func (w *worker) loop(ctx context.Context) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for ctx.Err() == nil {
+		j, err := w.s.Queue.Claim(ctx, w.owner, w.cfg.Lease)
+		if err == nil {
+			// There may be more: let another idle worker look.
+			w.s.Wake()
+			w.run(ctx, j)
+			continue
+		}
+		if !errors.Is(err, errNoJob) && ctx.Err() == nil {
+			w.cfg.Logger.Error("claim job", "err", err)
+		}
+		t.Reset(w.cfg.Poll)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		case <-w.s.wake:
+		}
+	}
+}
+
+type outcome struct {
+	rep   *report.Report
+	err   error
+	panic string
+}
+
+func (w *worker) run(ctx context.Context, j *Job) {
+	log := w.cfg.Logger.With("job", j.ID, "dump", j.DumpID, "attempt", j.Attempts)
+	// Writes that end a job must happen even while shutting down.
+	dbctx, cancelDB := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancelDB()
+	fail := func(msg string) {
+		log.Warn("analysis failed", "err", msg)
+		if err := w.s.Queue.Fail(dbctx, j, msg); err != nil {
+			log.Error("record failure", "err", err)
+		}
+	}
+	if j.Attempts > w.cfg.MaxAttempts {
+		msg := fmt.Sprintf("gave up after %d attempts", j.Attempts-1)
+		if j.LastErr != "" {
+			msg += ": " + j.LastErr
+		} else {
+			msg += ": the worker stopped each time before finishing (crash or kill)"
+		}
+		fail(msg)
+		return
+	}
+	if j.Expired {
+		fail("dump file expired")
+		return
+	}
+	blob, err := w.s.Blobs.Open(ctx, j.SHA256)
+	if errors.Is(err, ErrNotFound) {
+		fail("dump file missing")
+		return
+	}
+	if err != nil {
+		w.retry(dbctx, log, j, err)
+		return
+	}
+
+	actx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
+	defer cancel()
+	lost := make(chan struct{})
+	go w.heartbeat(actx, log, j, cancel, lost)
+
+	start := time.Now()
+	done := make(chan outcome, 1)
+	go func() {
+		defer blob.Close()
+		defer func() {
+			if p := recover(); p != nil {
+				done <- outcome{panic: fmt.Sprintf("%v\n%s", p, debug.Stack())}
+			}
+		}()
+		rep, err := w.analyze(actx, blob, blob.Size(), j.SHA256)
+		done <- outcome{rep: rep, err: err}
+	}()
+	var out outcome
+	select {
+	case out = <-done:
+	case <-actx.Done():
+		// Give the analyzer a moment to notice; one that ignores its context
+		// is left behind, and the job ends without it.
+		select {
+		case out = <-done:
+		case <-time.After(5 * time.Second):
+			out.err = actx.Err()
+		}
+	}
+	took := time.Since(start)
+	select {
+	case <-lost:
+		log.Warn("lease lost; another worker has the job")
+		return
+	default:
+	}
+	switch {
+	case ctx.Err() != nil:
+		// Shutting down: the job was not at fault.
+		if err := w.s.Queue.Release(dbctx, j); err != nil {
+			log.Error("release job", "err", err)
+		}
+		return
+	case out.panic != "":
+		log.Error("analyzer panic", "panic", out.panic)
+		fail("analyzer panic: " + firstLine(out.panic))
+		return
+	case out.err != nil && errors.Is(out.err, context.DeadlineExceeded):
+		fail(fmt.Sprintf("analysis timed out after %s", w.cfg.Timeout))
+		return
+	case out.err != nil && transient(out.err):
+		w.retry(dbctx, log, j, out.err)
+		return
+	case out.err != nil:
+		fail(firstLine(out.err.Error()))
+		return
+	case out.rep == nil:
+		fail("the analyzer returned no report")
+		return
+	}
+	note := ""
+	if strings.HasPrefix(out.rep.Status, "incomplete") {
+		note = fmt.Sprintf("the report is incomplete: %s (timeout %s)", out.rep.Status, w.cfg.Timeout)
+	}
+	a, err := NewAnalysis(out.rep, time.Now(), took)
+	if err != nil {
+		fail("storing the report: " + err.Error())
+		return
+	}
+	if err := w.s.Queue.Finish(dbctx, j, a, note); err != nil {
+		if errors.Is(err, ErrLeaseLost) {
+			log.Warn("lease lost before the report was stored")
+			return
+		}
+		w.retry(dbctx, log, j, err)
+		return
+	}
+	log.Debug("analyzed", "took", took)
+}
+
+// heartbeat renews the lease until ctx ends; when the lease is lost it
+// closes lost and cancels the analysis.
+func (w *worker) heartbeat(ctx context.Context, log *slog.Logger, j *Job, cancel func(), lost chan struct{}) {
+	t := time.NewTicker(w.cfg.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := w.s.Queue.Heartbeat(ctx, j, w.cfg.Lease)
+		if errors.Is(err, ErrLeaseLost) {
+			close(lost)
+			cancel()
+			return
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Warn("heartbeat", "err", err)
+		}
+	}
+}
+
+func (w *worker) retry(ctx context.Context, log *slog.Logger, j *Job, cause error) {
+	msg := firstLine(cause.Error())
+	if j.Attempts >= w.cfg.MaxAttempts {
+		log.Warn("analysis failed", "err", msg)
+		if err := w.s.Queue.Fail(ctx, j, fmt.Sprintf("gave up after %d attempts: %s", j.Attempts, msg)); err != nil {
+			log.Error("record failure", "err", err)
+		}
+		return
+	}
+	backoff := time.Duration(1<<(2*j.Attempts)) * time.Second // 4 s, 16 s, ...
+	log.Warn("analysis will be retried", "err", msg, "in", backoff)
+	if err := w.s.Queue.Retry(ctx, j, msg, time.Now().Add(backoff)); err != nil {
+		log.Error("requeue job", "err", err)
+	}
+}
+
+// transient reports errors worth retrying: I/O trouble reading the file,
+// not anything about the dump itself.
+func transient(err error) bool {
+	var pe *fs.PathError
+	var errno syscall.Errno
+	return errors.As(err, &pe) || errors.As(err, &errno) || errors.Is(err, ErrTransient)
+}
+
+// ErrTransient marks an analyzer error worth retrying.
+var ErrTransient = errors.New("transient")
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,292 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/dumptriage/dumptriage/store"
+)
+
+type uploadResponse struct {
+	ID        string       `json:"id"`
+	Status    store.Status `json:"status"`
+	URL       string       `json:"url"`
+	Duplicate bool         `json:"duplicate"`
+}
+
+func dumpURL(id string) string { return "/dumps/" + id }
+
+// apiDumpUpload takes a dump as the multipart field "file" or as the raw
+// body, streaming it to the store.
+func (s *Server) apiDumpUpload(w http.ResponseWriter, r *http.Request) {
+	limit := s.cfg.MaxUploadBytes
+	if r.ContentLength > limit {
+		s.fail(w, r, &http.MaxBytesError{Limit: limit})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	body, name, err := uploadBody(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.svc.Ingest(r.Context(), body, store.Upload{FileName: name,
+		UploadedFrom: middleware.GetClientIP(r.Context())})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.logger(r).Info("dump stored", "dump", res.Dump.ID, "size", res.Dump.Size, "duplicate", res.Duplicate)
+	writeJSON(w, http.StatusCreated, uploadResponse{ID: res.Dump.ID, Status: res.Dump.Status,
+		URL: dumpURL(res.Dump.ID), Duplicate: res.Duplicate})
+}
+
+// uploadBody finds the dump in the request: the multipart part named
+// "file", or else the body itself (named by ?name= or Content-Disposition).
+func uploadBody(r *http.Request) (io.Reader, string, error) {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "multipart/form-data" {
+		mr, err := r.MultipartReader()
+		if err != nil {
+			return nil, "", fmt.Errorf("%w: %v", store.ErrBadRequest, err)
+		}
+		for {
+			part, err := mr.NextPart()
+			if err == io.EOF {
+				return nil, "", fmt.Errorf(`%w: no multipart field named "file"`, store.ErrBadRequest)
+			}
+			if err != nil {
+				return nil, "", fmt.Errorf("%w: reading the multipart body: %v", store.ErrBadRequest, err)
+			}
+			if part.FormName() == "file" {
+				return part, cleanName(part.FileName()), nil
+			}
+			part.Close()
+		}
+	}
+	name := r.URL.Query().Get("name")
+	if name == "" {
+		if _, params, err := mime.ParseMediaType(r.Header.Get("Content-Disposition")); err == nil {
+			name = params["filename"]
+		}
+	}
+	return r.Body, cleanName(name), nil
+}
+
+func cleanName(name string) string {
+	name = path.Base(strings.ReplaceAll(name, `\`, "/"))
+	if name == "." || name == "/" {
+		return ""
+	}
+	if len(name) > 255 {
+		name = name[:255]
+	}
+	return name
+}
+
+// dumpJSON is a dump as the API shows it.
+type dumpJSON struct {
+	ID              string          `json:"id"`
+	URL             string          `json:"url"`
+	Status          store.Status    `json:"status"`
+	Error           *string         `json:"error"`
+	SHA256          string          `json:"sha256"`
+	Size            int64           `json:"size"`
+	FileName        string          `json:"file_name"`
+	Wrapper         string          `json:"wrapper,omitempty"`
+	UploadedAt      time.Time       `json:"uploaded_at"`
+	UploadedBy      string          `json:"uploaded_by,omitempty"`
+	UploadCount     int             `json:"upload_count"`
+	LastUploadedAt  time.Time       `json:"last_uploaded_at"`
+	FileURL         string          `json:"file_url,omitempty"`
+	FileExpired     bool            `json:"file_expired"`
+	FileExpiredAt   *time.Time      `json:"file_expired_at,omitempty"`
+	FileStatus      string          `json:"file_status,omitempty"` // "dump file expired"
+	AnalyzerVersion string          `json:"analyzer_version,omitempty"`
+	AnalyzedAt      *time.Time      `json:"analyzed_at,omitempty"`
+	CrashType       string          `json:"crash_type,omitempty"`
+	CrashAddress    string          `json:"crash_address,omitempty"`
+	Signature       string          `json:"signature,omitempty"`
+	Module          string          `json:"module,omitempty"`
+	ModuleVersion   string          `json:"module_version,omitempty"`
+	OS              string          `json:"os,omitempty"`
+	OSVersion       string          `json:"os_version,omitempty"`
+	Arch            string          `json:"arch,omitempty"`
+	ProcessName     string          `json:"process_name,omitempty"`
+	DumpTime        *time.Time      `json:"dump_time,omitempty"`
+	AllocBytes      *uint64         `json:"alloc_bytes,omitempty"`
+	StackOverflow   bool            `json:"stack_overflow,omitempty"`
+	Report          json.RawMessage `json:"report,omitempty"`
+}
+
+func toJSON(d store.Dump) dumpJSON {
+	j := dumpJSON{ID: d.ID, URL: dumpURL(d.ID), Status: d.Status, SHA256: d.SHA256, Size: d.Size, FileName: d.FileName,
+		Wrapper: d.Wrapper, UploadedAt: d.UploadedAt, UploadedBy: d.UploadedBy, UploadCount: d.UploadCount,
+		LastUploadedAt: d.LastUploadedAt, FileExpired: d.FileExpired(), FileExpiredAt: d.FileExpiredAt}
+	if d.Error != "" {
+		e := d.Error
+		j.Error = &e
+	}
+	if d.FileExpired() {
+		j.FileStatus = "dump file expired"
+	} else {
+		j.FileURL = "/api/dumps/" + d.ID + "/file"
+	}
+	if a := d.Summary; a != nil {
+		at := a.AnalyzedAt
+		j.AnalyzerVersion, j.AnalyzedAt = a.AnalyzerVersion, &at
+		j.CrashType, j.CrashAddress, j.Signature = a.CrashType, a.CrashAddress, a.Signature
+		j.Module, j.ModuleVersion, j.OS, j.OSVersion, j.Arch = a.Module, a.ModuleVersion, a.OS, a.OSVersion, a.Arch
+		j.ProcessName, j.DumpTime, j.AllocBytes, j.StackOverflow = a.ProcessName, a.DumpTime, a.AllocBytes, a.StackOverflow
+	}
+	return j
+}
+
+// apiDumpShow returns a dump with its report; report is null until the
+// first analysis ends.
+func (s *Server) apiDumpShow(w http.ResponseWriter, r *http.Request) {
+	d, rep, err := s.svc.Report(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	j := toJSON(d)
+	j.Report = json.RawMessage("null")
+	if len(rep) > 0 {
+		j.Report = rep
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+type listResponse struct {
+	Dumps []dumpJSON `json:"dumps"`
+	Next  *string    `json:"next"`
+}
+
+// apiDumpList lists dumps newest first. Query: limit, cursor (from next),
+// status, crash_type, signature, module, module_version, process, os, arch,
+// has_module, sha256, stack_overflow, since, until (RFC 3339).
+func (s *Server) apiDumpList(w http.ResponseWriter, r *http.Request) {
+	q, err := listQuery(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page, err := s.svc.ListDumps(r.Context(), q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := listResponse{Dumps: make([]dumpJSON, 0, len(page.Dumps))}
+	for _, d := range page.Dumps {
+		out.Dumps = append(out.Dumps, toJSON(d))
+	}
+	if page.Next != "" {
+		out.Next = &page.Next
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func listQuery(r *http.Request) (store.ListQuery, error) {
+	v := r.URL.Query()
+	q := store.ListQuery{Cursor: v.Get("cursor"), Status: store.Status(v.Get("status")), CrashType: v.Get("crash_type"),
+		Signature: v.Get("signature"), Module: v.Get("module"), ModuleVersion: v.Get("module_version"),
+		Process: v.Get("process"), OS: v.Get("os"), Arch: v.Get("arch"), HasModule: v.Get("has_module"),
+		SHA256: v.Get("sha256")}
+	bad := func(what string, err error) (store.ListQuery, error) {
+		return q, fmt.Errorf("%w: %s: %v", store.ErrBadRequest, what, err)
+	}
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil {
+			return bad("limit", err)
+		}
+		q.Limit = n
+	}
+	switch q.Status {
+	case "", store.StatusQueued, store.StatusAnalyzing, store.StatusDone, store.StatusFailed:
+	default:
+		return bad("status", fmt.Errorf("%q is not queued, analyzing, done or failed", q.Status))
+	}
+	if so := v.Get("stack_overflow"); so != "" {
+		b, err := strconv.ParseBool(so)
+		if err != nil {
+			return bad("stack_overflow", err)
+		}
+		q.StackOverflow = &b
+	}
+	for key, dst := range map[string]*time.Time{"since": &q.Since, "until": &q.Until} {
+		if t := v.Get(key); t != "" {
+			tt, err := time.Parse(time.RFC3339, t)
+			if err != nil {
+				return bad(key, err)
+			}
+			*dst = tt
+		}
+	}
+	return q, nil
+}
+
+// apiDumpFile downloads the dump file (decompressed), with Range support.
+func (s *Server) apiDumpFile(w http.ResponseWriter, r *http.Request) {
+	d, blob, err := s.svc.OpenFile(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer blob.Close()
+	name := d.FileName
+	if name == "" || d.Wrapper != "" {
+		name = strings.TrimSuffix(name, path.Ext(name))
+		if name == "" {
+			name = d.ID
+		}
+		if !strings.HasSuffix(strings.ToLower(name), ".dmp") {
+			name += ".dmp"
+		}
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	w.Header().Set("ETag", `"`+d.SHA256+`"`)
+	http.ServeContent(w, r, "", d.UploadedAt, io.NewSectionReader(blob, 0, blob.Size()))
+}
+
+// apiDumpReanalyze queues a new analysis of one dump.
+func (s *Server) apiDumpReanalyze(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if err := s.svc.Reanalyze(r.Context(), id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d, err := s.svc.Dump(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, uploadResponse{ID: d.ID, Status: d.Status, URL: dumpURL(d.ID)})
+}
+
+// apiReanalyzeAll queues every dump with a kept file; with outdated=1 only
+// those not analysed by the running analyzer version.
+func (s *Server) apiReanalyzeAll(w http.ResponseWriter, r *http.Request) {
+	skip := ""
+	if ok, _ := strconv.ParseBool(r.URL.Query().Get("outdated")); ok {
+		skip = s.cfg.AnalyzerVersion
+	}
+	n, err := s.svc.ReanalyzeAll(r.Context(), skip)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]int{"queued": n})
+}
