@@ -359,7 +359,8 @@ func collapse(s string, depth int) string {
 			j := matchEnd(s, i)
 			in := inner(s, i, j)
 			switch {
-			case in == "lambda" || strings.HasPrefix(in, "lambda_"):
+			case (i == 0 || strings.HasSuffix(s[:i], "::")) && (in == "lambda" || strings.HasPrefix(in, "lambda_")):
+				// An MSVC lambda class, named by a hash that changes per build.
 				b.WriteString("<lambda>")
 			case i == 0 && depth < maxDepth && hasTopLevelAs(in):
 				b.WriteString("<" + collapse(in, depth+1) + ">")

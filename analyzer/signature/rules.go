@@ -30,6 +30,10 @@ type rule struct {
 	line int
 	text string
 	re   *regexp.Regexp // nil for exact-name lists
+	// prefix is a literal every match starts with; complete says the
+	// expression matches only that literal. Both only speed up matching.
+	prefix   string
+	complete bool
 }
 
 // String names the rule as notes quote it: file:line "text".
@@ -83,6 +87,9 @@ func regexLines(fsys fs.FS, dir, name string) ([]*rule, error) {
 			return nil, fmt.Errorf("%s:%d: %w", name, r.line, err)
 		}
 		r.re = re
+		// The anchored form's literal prefix includes the leading ^ only
+		// in the pattern, not in LiteralPrefix.
+		r.prefix, r.complete = re.LiteralPrefix()
 	}
 	return rs, nil
 }
@@ -138,6 +145,15 @@ func loadRules(fsys fs.FS, dir string) (*ruleSet, error) {
 // match returns the first rule whose expression matches the whole of s.
 func match(rules []*rule, s string) *rule {
 	for _, r := range rules {
+		if !strings.HasPrefix(s, r.prefix) {
+			continue
+		}
+		if r.complete {
+			if s == r.prefix {
+				return r
+			}
+			continue
+		}
 		if r.re.MatchString(s) {
 			return r
 		}

@@ -59,7 +59,9 @@ type frame struct {
 	index   int // report.Frame.Frame, or the position when frames are unnumbered
 	pos     int // position in Input.Frames
 	name    string
-	trimmed bool // a module name kept without its offset
+	trimmed bool  // a module name kept without its offset
+	skip    *rule // the irrelevant rule that matched, if any
+	merged  bool  // a trimmed module frame that repeats the one above
 }
 
 func (rs *ruleSet) generate(in Input) (string, []string) {
@@ -74,9 +76,34 @@ func (rs *ruleSet) generate(in Input) (string, []string) {
 	if kind.stackOverflow {
 		limit = min(len(in.Frames), maxRecursionFrames)
 	}
+	// Deep recursion repeats a few names many times: normalise and classify
+	// each distinct one once.
+	type seenFrame struct {
+		f    frame
+		skip *rule
+	}
+	type frameKey struct {
+		function, module, file string
+		line                   int
+		moduleOffset, offset   report.Addr
+	}
+	seen := map[frameKey]seenFrame{}
 	frames := make([]frame, 0, limit)
 	for i := range limit {
-		frames = append(frames, rs.normalizeFrame(in.Frames[i], i))
+		src := &in.Frames[i]
+		key := frameKey{function: src.Function, module: src.Module, file: src.File, line: src.Line, moduleOffset: src.ModuleOffset}
+		if src.Function == "" && src.Module == "" {
+			key.offset = src.Offset
+		}
+		sf, ok := seen[key]
+		if !ok {
+			sf.f = rs.normalizeFrame(*src, i)
+			sf.skip = match(rs.irrelevant, sf.f.name)
+			seen[key] = sf
+		}
+		f := sf.f
+		f.index, f.pos, f.skip = frameIndex(*src, i), i, sf.skip
+		frames = append(frames, f)
 	}
 
 	// Sentinels: start at the first one present.
@@ -85,38 +112,41 @@ func (rs *ruleSet) generate(in Input) (string, []string) {
 		frames = frames[f:]
 	}
 
-	// Drop irrelevant frames once, for the walk and the recursion rule. The
-	// walk considers only the first maxFrames frames, as Socorro does.
+	// Classify each frame once, for the walk and the recursion rule.
 	relevant := make([]frame, 0, len(frames))
-	nwalk := 0
-	for i, f := range frames {
-		if r := match(rs.irrelevant, f.name); r != nil {
-			if i < maxFrames {
-				note("irrelevant: skipped frame %d %q [%s]", f.index, f.name, r)
-			}
+	for i := range frames {
+		f := &frames[i]
+		if f.skip != nil {
 			continue
 		}
 		if f.trimmed && len(relevant) > 0 && relevant[len(relevant)-1].name == f.name {
-			if i < maxFrames {
-				note("trim: merged frame %d %q into the frame above", f.index, f.name)
-			}
+			f.merged = true
 			continue
 		}
-		relevant = append(relevant, f)
-		if i < maxFrames {
-			nwalk = len(relevant)
-		}
+		relevant = append(relevant, *f)
 	}
-	walk := relevant[:nwalk]
 
 	var parts []string
 	if kind.stackOverflow {
-		if p, ok := rs.recursionParts(relevant, in.Recursion, note); ok {
+		if p, start, ok := rs.recursionParts(relevant, in.Recursion, note); ok {
+			// The frames above the recursion are only where the stack
+			// happened to run out.
+			for _, f := range frames {
+				if f.pos >= start.pos {
+					break
+				}
+				if f.skip != nil {
+					note("irrelevant: skipped frame %d %q [%s]", f.index, f.name, f.skip)
+				} else {
+					note("stackoverflow: dropped frame %d %q above the recursion", f.index, f.name)
+				}
+			}
 			parts = p
 		}
 	}
 	if parts == nil {
-		parts = rs.walk(walk, note)
+		// The walk considers only the first maxFrames frames, as Socorro does.
+		parts = rs.walk(frames[:min(len(frames), maxFrames)], note)
 	}
 	if len(parts) == 0 {
 		switch {
@@ -160,10 +190,7 @@ func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 // modules in trim_module_re.txt); else @0xaddress. Windows module names are
 // case-insensitive, so they are lower-cased, as Socorro does on Windows.
 func (rs *ruleSet) normalizeFrame(f report.Frame, i int) frame {
-	out := frame{index: i, pos: i}
-	if f.Frame != 0 || i == 0 {
-		out.index = f.Frame
-	}
+	out := frame{index: frameIndex(f, i), pos: i}
 	if f.Function != "" {
 		if n := Normalize(f.Function); n != "" {
 			out.name = n
@@ -191,6 +218,15 @@ func (rs *ruleSet) normalizeFrame(f report.Frame, i int) frame {
 	return out
 }
 
+// frameIndex is the frame's number: report.Frame.Frame, or its position when
+// the frames are unnumbered.
+func frameIndex(f report.Frame, i int) int {
+	if f.Frame != 0 || i == 0 {
+		return f.Frame
+	}
+	return i
+}
+
 func (rs *ruleSet) findSentinel(frames []frame) (int, *rule) {
 	for i, f := range frames[:min(len(frames), maxFrames)] {
 		for _, r := range rs.sentinels {
@@ -202,11 +238,19 @@ func (rs *ruleSet) findSentinel(frames []frame) (int, *rule) {
 	return 0, nil
 }
 
-// walk is Socorro's loop: keep prefix frames, stop after the first frame
-// that is not one.
+// walk is Socorro's loop: skip irrelevant frames, keep prefix frames, and
+// stop after the first frame that is not one.
 func (rs *ruleSet) walk(frames []frame, note func(string, ...any)) []string {
 	var parts []string
 	for _, f := range frames {
+		switch {
+		case f.skip != nil:
+			note("irrelevant: skipped frame %d %q [%s]", f.index, f.name, f.skip)
+			continue
+		case f.merged:
+			note("trim: merged frame %d %q into the frame above", f.index, f.name)
+			continue
+		}
 		parts = append(parts, f.name)
 		if r := match(rs.prefix, f.name); r != nil {
 			note("prefix: kept frame %d %q and continued [%s]", f.index, f.name, r)
@@ -259,13 +303,13 @@ func (rs *ruleSet) crashKindOf(in Input, note func(string, ...any)) crashKind {
 // only where the stack happened to run out. The cycle is the caller's hint
 // when it is found in the frames, else the shortest cycle that repeats
 // minRepeats times and starts within the first maxFrames relevant frames.
-func (rs *ruleSet) recursionParts(frames []frame, hint []string, note func(string, ...any)) ([]string, bool) {
+func (rs *ruleSet) recursionParts(frames []frame, hint []string, note func(string, ...any)) (cycle []string, start frame, ok bool) {
 	names := make([]string, len(frames))
 	for i, f := range frames {
 		names[i] = f.name
 	}
 	if len(hint) > 0 {
-		cycle := make([]string, 0, len(hint))
+		cycle = make([]string, 0, len(hint))
 		set := map[string]bool{}
 		for _, h := range hint {
 			if n := Normalize(h); n != "" {
@@ -283,9 +327,8 @@ func (rs *ruleSet) recursionParts(frames []frame, hint []string, note func(strin
 				r++
 			}
 			got := append(append([]string{}, cycle[r:]...), cycle[:r]...)
-			note("stackoverflow: recursion cycle %q (from the caller) starts at frame %d; it replaces the %d relevant frames above it",
-				strings.Join(got, sep), frames[i].index, i)
-			return got, true
+			note("stackoverflow: recursion cycle %q (from the caller) starts at frame %d", strings.Join(got, sep), frames[i].index)
+			return got, frames[i], true
 		}
 		note("stackoverflow: recursion cycle %q (from the caller) is not among the first %d frames; detecting one", strings.Join(cycle, sep), maxFrames)
 	}
@@ -296,13 +339,12 @@ func (rs *ruleSet) recursionParts(frames []frame, hint []string, note func(strin
 				continue
 			}
 			got := append([]string{}, names[i:i+p]...)
-			note("stackoverflow: recursion cycle %q repeats %d times from frame %d; it replaces the %d relevant frames above it",
-				strings.Join(got, sep), reps, frames[i].index, i)
-			return got, true
+			note("stackoverflow: recursion cycle %q repeats %d times from frame %d", strings.Join(got, sep), reps, frames[i].index)
+			return got, frames[i], true
 		}
 	}
 	note("stackoverflow: no recursion cycle found; walking the frames")
-	return nil, false
+	return nil, frame{}, false
 }
 
 // repeats counts how many times names[i:i+p] repeats back to back from i.
