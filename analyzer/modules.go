@@ -13,6 +13,7 @@ import (
 	"github.com/dumptriage/dumptriage/analyzer/pe"
 	"github.com/dumptriage/dumptriage/analyzer/report"
 	"github.com/dumptriage/dumptriage/analyzer/symbols/breakpad"
+	"github.com/dumptriage/dumptriage/analyzer/symbols/demangle"
 	"github.com/dumptriage/dumptriage/analyzer/symbols/symstore"
 )
 
@@ -368,6 +369,10 @@ func (s exportSource) lookup(rva uint64) (symbol, bool) {
 	name := e.Name
 	if name == "" {
 		name = fmt.Sprintf("Ordinal%d", e.Ordinal)
+	} else if strings.HasPrefix(name, "?") {
+		if n, ok := demangle.MSVCName(name); ok {
+			name = n
+		}
 	}
 	return symbol{Name: name, RVA: uint64(e.RVA), Source: "exports"}, true
 }

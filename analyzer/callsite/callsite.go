@@ -142,6 +142,10 @@ func ArgAMD64(code, mem Memory, funcStart, retAddr uint64, reg int, f Frame) (*R
 	if err != nil {
 		return nil, err
 	}
+	// Steps were collected tracing backwards; show them in program order.
+	for i, j := 0, len(e.steps)-1; i < j; i, j = i+1, j-1 {
+		e.steps[i], e.steps[j] = e.steps[j], e.steps[i]
+	}
 	res := &Result{Value: v.val, Expr: v.expr, Steps: e.steps, Incoming: -1, Confidence: "high"}
 	if v.incoming >= 0 {
 		res.Incoming = v.incoming
@@ -269,6 +273,14 @@ func (e *evaluator) reg(idx, at, depth int) (value, error) {
 	if depth > maxDepth {
 		return value{}, fmt.Errorf("%w: expression too deep", ErrUnknown)
 	}
+	if idx == RSP {
+		return e.stackReg(RSP, at, depth)
+	}
+	// A register the unwinder recovered for this frame holds the same
+	// value at `at` as at the call, unless something between writes it.
+	if !volatile(idx) && e.f.Valid[idx] && !e.writtenBetween(idx, at, len(e.insts)-1) {
+		return value{val: e.f.Regs[idx], expr: regNames[idx], incoming: -1}, nil
+	}
 	for i := at - 1; i >= 0; i-- {
 		in := e.insts[i]
 		if !writesReg(in, idx) {
@@ -287,6 +299,16 @@ func (e *evaluator) reg(idx, at, depth int) (value, error) {
 		return value{}, fmt.Errorf("%w: %s not recovered for this frame", ErrUnknown, regNames[idx])
 	}
 	return value{expr: "incoming " + regNames[idx], incoming: idx}, nil
+}
+
+// writtenBetween reports whether an instruction in [from, to) writes idx.
+func (e *evaluator) writtenBetween(idx, from, to int) bool {
+	for j := from; j < to; j++ {
+		if writesReg(e.insts[j], idx) {
+			return true
+		}
+	}
+	return false
 }
 
 // def evaluates the value instruction in (at index i) leaves in idx.
@@ -504,11 +526,12 @@ func (e *evaluator) stackReg(idx, i, depth int) (value, error) {
 	if idx != RSP {
 		return e.reg(idx, i, depth+1)
 	}
+	// rsp before instruction i: undo the stack moves of i .. the call.
 	if !e.f.Valid[RSP] {
 		return value{}, fmt.Errorf("%w: rsp not known for this frame", ErrUnknown)
 	}
 	sp := e.f.Regs[RSP]
-	for j := len(e.insts) - 2; j >= i; j-- {
+	for j := len(e.insts) - 2; j >= i && j >= 0; j-- {
 		in := e.insts[j]
 		switch in.Op {
 		case x86asm.PUSH:

@@ -1,0 +1,123 @@
+package analyzer
+
+import (
+	"fmt"
+
+	"github.com/dumptriage/dumptriage/analyzer/minidump"
+	"github.com/dumptriage/dumptriage/analyzer/ntstatus"
+	"github.com/dumptriage/dumptriage/analyzer/report"
+	"github.com/dumptriage/dumptriage/analyzer/stackoverflow"
+)
+
+// nearLimitPages: a thread within this many pages of the end of its stack
+// reservation is reported as (about to) overflow even without 0xC00000FD.
+const nearLimitPages = 3
+
+const pageGuard = 0x100
+
+// tebStack reads StackBase, StackLimit and DeallocationStack from a TEB.
+func (a *analysis) tebStack(teb uint64) (base, limit, dealloc uint64, ok bool) {
+	if teb == 0 {
+		return 0, 0, 0, false
+	}
+	mem, tl := a.memory(), a.teb()
+	b, ok1 := mem.ReadPointer(teb + tl.stackBase)
+	l, ok2 := mem.ReadPointer(teb + tl.stackLimit)
+	dl, ok3 := mem.ReadPointer(teb + tl.deallocationStack)
+	if !ok1 || !ok2 || b == 0 || l > b {
+		return 0, 0, 0, false
+	}
+	if !ok3 || dl > l {
+		dl = 0
+	}
+	return b, l, dl, true
+}
+
+// overflowThread picks the thread to report: the crashing thread for
+// EXCEPTION_STACK_OVERFLOW, else any thread within a few pages of its limit.
+func (a *analysis) overflowThread() int {
+	if e := a.d.Exception; e != nil && e.Code == ntstatus.StackOverflow && a.crashIndex >= 0 {
+		return a.crashIndex
+	}
+	for i := range a.d.Threads {
+		ctx, _ := a.threadContext(i)
+		_, _, dl, ok := a.tebStack(a.d.Threads[i].Teb)
+		if ctx == nil || !ok || dl == 0 {
+			continue
+		}
+		if sp := ctx.SP(); sp >= dl && sp-dl < nearLimitPages*0x1000 {
+			return i
+		}
+	}
+	return -1
+}
+
+func (a *analysis) analyzeStackOverflow() {
+	i := a.overflowThread()
+	if i < 0 {
+		return
+	}
+	t := &a.d.Threads[i]
+	ctx, _ := a.threadContext(i)
+	in := stackoverflow.Input{ThreadID: t.ID, PageSize: 0x1000, Frames: a.rep.Threads[i].Frames}
+	if ctx != nil {
+		in.SP = ctx.SP()
+	}
+	if sm := a.d.SystemMemory; sm != nil && sm.PageSize != 0 {
+		in.PageSize = uint64(sm.PageSize)
+	}
+	if b, l, dl, ok := a.tebStack(t.Teb); ok {
+		in.HaveTEB, in.StackBase, in.StackLimit, in.DeallocationStack = true, b, l, dl
+	} else if t.Stack.DataSize > 0 {
+		in.CapturedStackEnd = t.Stack.Start + uint64(t.Stack.DataSize)
+	}
+	if len(a.d.Modules) > 0 {
+		if im := a.files(&a.d.Modules[0]).image; im != nil {
+			r, c := im.SizeOfStackReserve(), im.SizeOfStackCommit()
+			in.Reserve, in.Commit = &r, &c
+			in.ReserveSource = "PE optional header of " + a.d.Modules[0].FileName()
+		}
+	}
+	if in.HaveTEB {
+		for _, m := range a.d.MemoryInfo {
+			if m.Protect&pageGuard != 0 && m.BaseAddress >= in.DeallocationStack && m.BaseAddress < in.StackBase {
+				in.Guard = &report.GuardPage{Base: report.Addr(m.BaseAddress), Size: m.RegionSize}
+				break
+			}
+		}
+	}
+	if w, note, ok := a.dumpWriter(); ok {
+		in.WriterThreadID, in.WriterNote = &w, note
+	}
+	a.rep.StackOverflow = stackoverflow.Analyze(in)
+}
+
+// dumpWriter finds the thread that wrote the dump: Breakpad says so; Wine
+// gives the writer's thread entry the exception context; otherwise the
+// thread whose stack is inside MiniDumpWriteDump.
+func (a *analysis) dumpWriter() (uint32, string, bool) {
+	d := a.d
+	if b := d.BreakpadInfo; b != nil && b.HasDumpThreadID {
+		return b.DumpThreadID, "the Breakpad info stream names it", true
+	}
+	if e := d.Exception; e != nil && e.Context != nil {
+		for i := range d.Threads {
+			t := &d.Threads[i]
+			if t.ID != e.ThreadID && t.Context != nil && sameContext(t.Context, e.Context) {
+				return t.ID, fmt.Sprintf("thread %#x's context in the thread list is the exception context (Wine writes the dump writer's entry this way)", t.ID), true
+			}
+		}
+	}
+	for i, th := range a.rep.Threads {
+		for _, f := range th.Frames {
+			if f.Function == "MiniDumpWriteDump" || (f.Module == "dbghelp.dll" && i >= 0 && f.Function != "") {
+				return th.ThreadID, fmt.Sprintf("thread %#x is inside %s!%s", th.ThreadID, f.Module, f.Function), true
+			}
+		}
+	}
+	return 0, "", false
+}
+
+func sameContext(x, y *minidump.Context) bool {
+	return x.PC() == y.PC() && x.SP() == y.SP() && x.PC() != 0
+}
