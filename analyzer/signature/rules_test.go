@@ -55,6 +55,8 @@ var ruleCases = []ruleCase{
 	{fn: "void std::_Xbad_alloc(void)", want: fileIrrelevant, rule: "std::_X(bad_alloc|bad_function_call|length_error|out_of_range|invalid_argument|overflow_error|runtime_error|regex_error)"},
 	{fn: "void __cdecl std::_Xlength_error(char const *)", want: fileIrrelevant, rule: "std::_X(bad_alloc|bad_function_call|length_error|out_of_range|invalid_argument|overflow_error|runtime_error|regex_error)"},
 	{fn: "std::__throw_length_error(char const*)", want: fileIrrelevant, rule: "std::__throw_[a-z_]+"},
+	{fn: "std::vector<int,std::allocator<int> >::_Xlength()", want: fileIrrelevant, rule: "std::[a-z_]+<T>::_X(len|length|range)"},
+	{fn: "std::basic_string<wchar_t,std::char_traits<wchar_t>,std::allocator<wchar_t> >::_Xlen()", want: fileIrrelevant, rule: "std::[a-z_]+<T>::_X(len|length|range)"},
 	{fn: "std::_Throw_bad_array_new_length()", want: fileIrrelevant, rule: "std::_Throw_[A-Za-z_]+"},
 	{fn: "_Xmem", want: fileIrrelevant, rule: "_Xmem"},
 	{fn: "__scrt_throw_std_bad_alloc", want: fileIrrelevant, rule: ".*[Tt]hrow_(std_)?bad_(alloc|array_new_length).*"}, // first match wins over __scrt_.*
