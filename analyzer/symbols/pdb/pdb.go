@@ -26,6 +26,9 @@ const (
 	streamIPI     = 4
 )
 
+// recoverPanics is turned off by the fuzz test so that it sees any panic.
+var recoverPanics = true
+
 // File is an opened PDB.
 type File struct {
 	msf     *msf
@@ -46,6 +49,8 @@ type File struct {
 	namesOK bool
 	types   *typeTable
 	ids     *typeTable
+
+	typeBudget int
 }
 
 type section struct {
@@ -70,6 +75,9 @@ func Open(r io.ReaderAt, size int64) (f *File, err error) {
 	defer func() {
 		// The parsers check bounds explicitly; this is a last line of
 		// defence so that a corrupt file never takes the caller down.
+		if !recoverPanics {
+			return
+		}
 		if p := recover(); p != nil {
 			f, err = nil, fmt.Errorf("%w: %v", ErrCorrupt, p)
 		}

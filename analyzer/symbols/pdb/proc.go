@@ -62,6 +62,9 @@ func (f *File) Procedure(rva uint32) (proc *Procedure, ok bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	defer func() {
+		if !recoverPanics {
+			return
+		}
 		if recover() != nil {
 			proc, ok = nil, false
 		}

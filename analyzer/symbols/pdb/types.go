@@ -31,6 +31,7 @@ const (
 	lfMFuncID    = 0x1602
 	propFwdRef   = 0x80
 	maxTypeDepth = 16
+	maxTypeWork  = 512
 )
 
 // loadTypes reads and indexes a type stream. f.mu must be held.
@@ -131,7 +132,13 @@ var simpleTypes = map[uint32]simpleType{
 // typeInfo returns a display name and the byte size of type ti, "" / 0
 // where it cannot tell. f.mu must be held.
 func (f *File) typeInfo(ti uint32, depth int) (string, uint32) {
-	if depth > maxTypeDepth {
+	if depth == 0 {
+		f.typeBudget = maxTypeWork
+	}
+	// Type graphs in corrupt files can be cyclic or explode combinatorially
+	// (argument lists of argument lists): bound both depth and total work.
+	f.typeBudget--
+	if depth > maxTypeDepth || f.typeBudget < 0 {
 		return "", 0
 	}
 	if ti < 0x1000 {
