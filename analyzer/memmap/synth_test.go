@@ -289,10 +289,12 @@ func TestSyntheticHeapsMissing(t *testing.T) {
 	}
 }
 
-// TestSyntheticWow64 is a 64-bit dump of a WOW64 thread: TEB64.WowTebOffset
-// leads to the 32-bit TEB and its stack.
-func TestSyntheticWow64(t *testing.T) {
-	const teb = 0x7ffde000
+const wowTEB = 0x7ffde000
+
+// wow64Synth is a 64-bit dump of a WOW64 thread: TEB64.WowTebOffset leads to
+// the 32-bit TEB and its stack.
+func wow64Synth() *synth {
+	const teb = wowTEB
 	s := &synth{arch: 9, mem: map[uint64][]byte{}}
 	s.threads = []synthThread{{id: 0x44, teb: teb, stackLo: 0x20f000, stackLen: 0x1000}}
 	s.put(teb+0x180C, 4, 0x2000)         // TEB64.WowTebOffset
@@ -306,10 +308,15 @@ func TestSyntheticWow64(t *testing.T) {
 		{0x4fe000, 0x2000, memCommit, pageReadWrite, memPrivate, 0x400000},
 		{teb, 0x3000, memCommit, pageReadWrite, memPrivate, teb},
 	})
-	sum, err := Summarize(openBytes(t, s.bytes()), Options{})
+	return s
+}
+
+func TestSyntheticWow64(t *testing.T) {
+	sum, err := Summarize(openBytes(t, wow64Synth().bytes()), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	const teb = wowTEB
 	for _, c := range []struct {
 		addr          uint64
 		usage, detail string
