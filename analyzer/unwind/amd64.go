@@ -86,7 +86,33 @@ func (w *amd64Walker) step(callee *Frame) (Frame, bool) {
 			}
 		}
 	}
+	if caller, ok := w.forward(callee, m); ok {
+		return caller, true
+	}
 	return w.fallback(callee)
+}
+
+// forward unwinds a function without usable unwind data by executing its
+// code from the PC to its return (see forwardUnwind), when the image or the
+// dump holds that code. The return address must still look like one.
+func (w *amd64Walker) forward(callee *Frame, m Module) (Frame, bool) {
+	code := w.code.codeAt(m, callee.PC, maxForwardCode)
+	if len(code) == 0 {
+		return Frame{}, false
+	}
+	caller := Frame{Regs: callee.Regs}
+	if !forwardUnwind(&caller.Regs, code, callee.PC, 64, w.mem.u64) {
+		return Frame{}, false
+	}
+	ra, _ := caller.Regs.Get(RegRIP)
+	if w.code.checkReturnAddress(ra, 8) == raInvalid {
+		return Frame{}, false
+	}
+	for _, r := range amd64Volatile {
+		caller.Regs.Clear(r)
+	}
+	caller.finish(TrustCFI, "no unwind data: executed the code after the pc to its return")
+	return caller, true
 }
 
 // leaf unwinds a function that has no RUNTIME_FUNCTION: by the x64 ABI it

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -13,7 +14,11 @@ func TestExplore(t *testing.T) {
 		t.Skip()
 	}
 	d := openDump(t, path)
-	ms := dumpModules(t, d, os.Getenv("SYMS"), filepath.Dir(path), filepath.Join(sharedTestdata(t), "wine/dumps/_wine_dlls/x64"))
+	dirs := []string{filepath.Dir(path)}
+	if strings.Contains(path, "/wine/") {
+		dirs = append(dirs, filepath.Join(sharedTestdata(t), "wine/dumps/_wine_dlls/x64"))
+	}
+	ms := dumpModules(t, d, os.Getenv("SYMS"), dirs...)
 	opts := Options{StackLimits: stackLimits(d), MaxFrames: 40}
 	if d.Exception != nil && d.Exception.Context != nil {
 		c := d.Exception.Context

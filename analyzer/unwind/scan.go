@@ -112,6 +112,26 @@ func (c *codeReader) readCode(m Module, addr uint64, p []byte) bool {
 	return c.mem.read(addr, p)
 }
 
+// codeAt reads up to max bytes at addr, as many as the image or dump
+// memory holds.
+func (c *codeReader) codeAt(m Module, addr uint64, max int) []byte {
+	buf := make([]byte, max)
+	n := 0
+	if m != nil && addr >= m.Base() && addr-m.Base() < m.Size() && addr-m.Base() <= 0xffffffff {
+		lim := min(uint64(max), m.Size()-(addr-m.Base()))
+		n, _ = m.ReadRVA(uint32(addr-m.Base()), buf[:lim])
+		n = max0(n, int(lim))
+	}
+	if n == 0 && c.mem.mem != nil {
+		n, _ = c.mem.mem.ReadMemory(addr, buf)
+		n = max0(n, len(buf))
+	}
+	return buf[:n]
+}
+
+// max0 clamps a read count to [0, limit].
+func max0(n, limit int) int { return max(0, min(n, limit)) }
+
 // moduleCode reports whether addr is in a module and, when the module's
 // sections are known, in an executable one.
 func (c *codeReader) moduleCode(addr uint64) (Module, bool) {

@@ -95,6 +95,9 @@ type Frame struct {
 
 	exact    bool // PC is an exact instruction pointer, not a return address
 	verified bool // a scanned return address was checked against a call
+	// winParams is the parameter size of the STACK WIN record this frame
+	// was unwound with; its caller's unwind needs it (.cbCalleeParams).
+	winParams uint64
 }
 
 // Register numbers in Regs. amd64 uses the UNWIND_CODE numbering
