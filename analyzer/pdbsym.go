@@ -2,15 +2,71 @@ package analyzer
 
 import (
 	"context"
+	"fmt"
+	"os"
 
 	"github.com/dumptriage/dumptriage/analyzer/report"
+	"github.com/dumptriage/dumptriage/analyzer/symbols/pdb"
 	"github.com/dumptriage/dumptriage/analyzer/symbols/symstore"
 )
 
-// Until the PDB reader lands these find nothing.
+// pdbFile keeps the PDB open for lazy reads.
+type pdbFile struct {
+	*pdb.File
+	fh *os.File
+}
 
-func pdbDebugID(path string) (string, error) { return "", nil }
+func openPDB(path string) (*pdbFile, int64, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, 0, err
+	}
+	f, err := pdb.Open(fh, st.Size())
+	if err != nil {
+		fh.Close()
+		return nil, 0, err
+	}
+	return &pdbFile{File: f, fh: fh}, st.Size(), nil
+}
 
+// pdbDebugID reads a PDB's identity, for verifying a candidate found by name.
+func pdbDebugID(path string) (string, error) {
+	f, _, err := openPDB(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.fh.Close()
+	return f.DebugID(), nil
+}
+
+// loadPDB finds and opens the module's PDB. It returns the source and its
+// status, or why it was not found.
 func (a *analysis) loadPDB(ctx context.Context, st *symstore.Store, name, id string) (symbolSource, report.FileStatus, string) {
-	return nil, report.FileStatus{}, ""
+	res, err := st.Find(ctx, symstore.PDBKey(name, id))
+	if err != nil {
+		return nil, report.FileStatus{}, whyNotFound(res, err)
+	}
+	v, err := a.opts.Symbols.get("pdb:"+res.Path, func() (any, int64, error) {
+		f, size, err := openPDB(res.Path)
+		return f, size, err
+	})
+	if err != nil {
+		return nil, report.FileStatus{}, fmt.Sprintf("%s: %v", res.Path, err)
+	}
+	return pdbSource{v.(*pdbFile)}, report.FileStatus{Found: true, Kind: "pdb", Source: res.Path}, ""
+}
+
+type pdbSource struct{ f *pdbFile }
+
+func (s pdbSource) lookup(rva uint64) (symbol, bool) {
+	sym, ok := s.f.Lookup(uint32(rva))
+	if !ok {
+		return symbol{}, false
+	}
+	return symbol{Name: sym.Name, RVA: uint64(sym.RVA), File: sym.File, Line: sym.Line, Source: "pdb"}, true
 }
