@@ -10,6 +10,7 @@
 package pdb
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -302,6 +303,7 @@ func (f *File) readContribs(b []byte) {
 	if ver == 0xeffe0000+20140516 {
 		size = 32
 	}
+	f.contribs = make([]contrib, 0, (len(b)-4)/size)
 	for off := 4; off+size <= len(b); off += size {
 		seg := r.u16(off)
 		o := r.u32(off + 4)
@@ -369,29 +371,47 @@ func (f *File) readPublics() error {
 		return fmt.Errorf("pdb: symbol record stream: %w", err)
 	}
 	r := le{b: b}
-	for off := 0; off+4 <= len(b); {
-		n := int(r.u16(off))
-		kind := r.u16(off + 2)
-		next := off + 2 + n
-		if n < 2 || next > len(b) {
-			break
-		}
-		if kind == sPUB32 && n >= 12 {
-			flags := r.u32(off + 4)
-			o := r.u32(off + 8)
-			seg := r.u16(off + 12)
-			if rva, ok := f.rva(seg, o); ok && (f.isExec(seg) || flags&3 != 0) {
-				rec := b[off+14 : next]
-				l := 0
-				for l < len(rec) && rec[l] != 0 {
-					l++
-				}
-				f.pubs = append(f.pubs, public{rva: rva, nameOff: uint32(len(f.pubNames)), nameLen: uint32(l), function: flags&2 != 0})
-				f.pubNames = append(f.pubNames, rec[:l]...)
+	// Two passes: count, then fill exactly sized slices (large PDBs have
+	// hundreds of thousands of publics).
+	walk := func(fn func(off, next int, flags, o uint32, seg uint16)) {
+		for off := 0; off+4 <= len(b); {
+			n := int(r.u16(off))
+			kind := r.u16(off + 2)
+			next := off + 2 + n
+			if n < 2 || next > len(b) {
+				break
 			}
+			if kind == sPUB32 && n >= 12 {
+				flags := r.u32(off + 4)
+				o := r.u32(off + 8)
+				seg := r.u16(off + 12)
+				if f.isExec(seg) || flags&3 != 0 {
+					fn(off, next, flags, o, seg)
+				}
+			}
+			off = next
 		}
-		off = next
 	}
+	count, nameBytes := 0, 0
+	walk(func(off, next int, _, _ uint32, _ uint16) {
+		count++
+		nameBytes += next - off - 14
+	})
+	f.pubs = make([]public, 0, count)
+	f.pubNames = make([]byte, 0, nameBytes)
+	walk(func(off, next int, flags, o uint32, seg uint16) {
+		rva, ok := f.rva(seg, o)
+		if !ok {
+			return
+		}
+		rec := b[off+14 : next]
+		l := bytes.IndexByte(rec, 0)
+		if l < 0 {
+			l = len(rec)
+		}
+		f.pubs = append(f.pubs, public{rva: rva, nameOff: uint32(len(f.pubNames)), nameLen: uint32(l), function: flags&2 != 0})
+		f.pubNames = append(f.pubNames, rec[:l]...)
+	})
 	sort.SliceStable(f.pubs, func(i, j int) bool { return f.pubs[i].rva < f.pubs[j].rva })
 	return nil
 }
