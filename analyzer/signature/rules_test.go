@@ -91,6 +91,7 @@ var ruleCases = []ruleCase{
 	{fn: "_guard_dispatch_icall_nop", want: fileIrrelevant, rule: "_?guard_dispatch_icall(_nop)?"},
 	{fn: "__scrt_common_main_seh()", want: fileIrrelevant, rule: "__scrt_.*"},
 	{fn: "BaseThreadInitThunk", want: fileIrrelevant, rule: "BaseThreadInitThunk"},
+	{fn: "BaseProcessStart", want: fileIrrelevant, rule: "Base(Process|Thread)Start(Thunk)?"},
 	{fn: "RtlUserThreadStart", want: fileIrrelevant, rule: "_?RtlUserThreadStart"},
 	{fn: "mainCRTStartup", want: fileIrrelevant, rule: "w?mainCRTStartup"},
 	{fn: "wWinMainCRTStartup", want: fileIrrelevant, rule: "w?WinMainCRTStartup"},

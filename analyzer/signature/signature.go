@@ -8,6 +8,8 @@ package signature
 import (
 	"fmt"
 	"path"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/dumptriage/dumptriage/analyzer/report"
@@ -312,7 +314,7 @@ func (rs *ruleSet) recursionParts(frames []frame, hint []string, note func(strin
 		cycle = make([]string, 0, len(hint))
 		set := map[string]bool{}
 		for _, h := range hint {
-			if n := Normalize(h); n != "" {
+			if n := rs.hintName(h); n != "" {
 				cycle = append(cycle, n)
 				set[n] = true
 			}
@@ -330,7 +332,7 @@ func (rs *ruleSet) recursionParts(frames []frame, hint []string, note func(strin
 			note("stackoverflow: recursion cycle %q (from the caller) starts at frame %d", strings.Join(got, sep), frames[i].index)
 			return got, frames[i], true
 		}
-		note("stackoverflow: recursion cycle %q (from the caller) is not among the first %d frames; detecting one", strings.Join(cycle, sep), maxFrames)
+		note("stackoverflow: recursion cycle %q (from the caller) is not among the first %d relevant frames; detecting one", strings.Join(cycle, sep), maxFrames)
 	}
 	for i := range min(len(names), maxFrames) {
 		for p := 1; p <= maxCycle && i+p*minRepeats <= len(names); p++ {
@@ -345,6 +347,28 @@ func (rs *ruleSet) recursionParts(frames []frame, hint []string, note func(strin
 	}
 	note("stackoverflow: no recursion cycle found; walking the frames")
 	return nil, frame{}, false
+}
+
+var (
+	hintModuleOffset = regexp.MustCompile(`^([^ <>()!]+)[+@](0x[0-9a-fA-F]+)$`)
+	hintAddress      = regexp.MustCompile(`^@?(0x[0-9a-fA-F]+)$`)
+)
+
+// hintName names a recursion hint entry as the frames are named. Entries
+// are function names, or, for frames without one, "module+0xoffset" and
+// "0xaddress" (as the stackoverflow package writes them) or this package's
+// "module@0xoffset" and "@0xaddress".
+func (rs *ruleSet) hintName(h string) string {
+	if m := hintModuleOffset.FindStringSubmatch(h); m != nil {
+		off, err := strconv.ParseUint(m[2][2:], 16, 64)
+		if err == nil {
+			return rs.normalizeFrame(report.Frame{Module: m[1], ModuleOffset: report.Addr(off)}, 0).name
+		}
+	}
+	if m := hintAddress.FindStringSubmatch(h); m != nil {
+		return "@" + strings.ToLower(m[1])
+	}
+	return Normalize(h)
 }
 
 // repeats counts how many times names[i:i+p] repeats back to back from i.

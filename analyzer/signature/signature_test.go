@@ -148,7 +148,26 @@ func TestGenerate(t *testing.T) {
 				Frames: frames(cat(repeat(10, "a.exe!f", "a.exe!g", "a.exe!h"), []string{"a.exe!main"})...),
 			},
 			want:  "stackoverflow | f | g | h",
-			notes: []string{`(from the caller) is not among the first 40 frames`, `recursion cycle "f | g | h" repeats 10 times from frame 0`},
+			notes: []string{`(from the caller) is not among the first 40 relevant frames`, `recursion cycle "f | g | h" repeats 10 times from frame 0`},
+		},
+		{
+			name: "stack overflow: the caller's cycle of unnamed frames, as the stackoverflow package writes it",
+			in: Input{
+				StackOverflow: true, Recursion: []string{"SO.exe+0x1ebf", "SO.exe+0x1f00"},
+				Frames: frames(cat([]string{"SO.exe+0x3f7b"}, repeat(2, "SO.exe+0x1f00", "SO.exe+0x1ebf"))...),
+			},
+			want:  "stackoverflow | so.exe@0x1f00 | so.exe@0x1ebf",
+			notes: []string{`recursion cycle "so.exe@0x1f00 | so.exe@0x1ebf" (from the caller) starts at frame 1`},
+		},
+		{
+			// Frames without a module are irrelevant, so a cycle of them is too.
+			name: "stack overflow: the caller's cycle of bare addresses is irrelevant",
+			in: Input{
+				StackOverflow: true, Recursion: []string{"0x7FF0"},
+				Frames: frames("@0x10", "@0x7ff0", "@0x7ff0", "@0x7ff0", "app.exe!main"),
+			},
+			want:  "stackoverflow | main",
+			notes: []string{`recursion cycle "@0x7ff0" (from the caller) is not among the first 40 relevant frames`, "no recursion cycle found"},
 		},
 		{
 			name:  "stack overflow without recursion walks the frames",
