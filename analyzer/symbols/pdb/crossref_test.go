@@ -90,8 +90,6 @@ func TestBreakpadSym(t *testing.T) {
 // records at the same addresses.
 func TestPublicNamesMatchProcedures(t *testing.T) {
 	f := openPDB(t, "crash")
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	at := map[uint32]int{}
 	for _, pub := range f.pubs {
 		at[pub.rva]++

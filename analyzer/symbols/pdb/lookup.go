@@ -77,7 +77,6 @@ func (f *File) moduleFor(rva uint32) (int, bool) {
 }
 
 // findProc returns the loaded module and procedure containing rva.
-// f.mu must be held.
 func (f *File) findProc(rva uint32) (*module, *procEntry) {
 	mi, ok := f.moduleFor(rva)
 	if !ok {
@@ -95,8 +94,6 @@ func (f *File) findProc(rva uint32) (*module, *procEntry) {
 // module that contributed the code at rva, with the source line; failing
 // that, the nearest preceding public symbol in the same section.
 func (f *File) Lookup(rva uint32) (Symbol, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	m, p := f.findProc(rva)
 	if p != nil {
 		s := Symbol{Name: displayName(p.name), RawName: p.name, RVA: p.rva, Size: p.size}

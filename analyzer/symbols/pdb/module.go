@@ -2,6 +2,7 @@ package pdb
 
 import (
 	"sort"
+	"sync"
 )
 
 // module is one DBI ModInfo record plus, once loaded, the index of its
@@ -13,11 +14,11 @@ type module struct {
 	c11Bytes uint32
 	c13Bytes uint32
 
-	loaded bool
-	sym    []byte // symbol substream, including the 4-byte signature
-	procs  []procEntry
-	lines  []lineSub
-	files  []string
+	once  sync.Once
+	sym   []byte // symbol substream, including the 4-byte signature
+	procs []procEntry
+	lines []lineSub
+	files []string
 }
 
 type procEntry struct {
@@ -45,19 +46,20 @@ const (
 	debugSFileChks = 0xF4
 )
 
-// loadModule parses module i's symbol stream on first use. f.mu must be held.
+// loadModule parses module i's symbol stream on first use.
 func (f *File) loadModule(i int) *module {
 	m := f.modules[i]
-	if m.loaded {
-		return m
-	}
-	m.loaded = true
+	m.once.Do(func() { f.parseModule(m) })
+	return m
+}
+
+func (f *File) parseModule(m *module) {
 	if m.stream == 0xFFFF || m.stream >= len(f.msf.sizes) {
-		return m
+		return
 	}
 	b, err := f.msf.stream(m.stream)
 	if err != nil {
-		return m
+		return
 	}
 	symEnd := uint64(m.symBytes)
 	if symEnd > uint64(len(b)) {
@@ -75,7 +77,7 @@ func (f *File) loadModule(i int) *module {
 	}
 	// Keep only the symbol substream; the line data is now indexed.
 	m.sym = append([]byte(nil), m.sym...)
-	return m
+	return
 }
 
 // indexProcs collects the S_GPROC32/S_LPROC32 (and _ID, _DPC) records.

@@ -45,13 +45,14 @@ type File struct {
 	namesIdx int // stream number of /names, -1 if none
 	symRec   int // stream number of the symbol record stream
 
-	mu      sync.Mutex
-	names   []byte // /names string buffer, loaded lazily
-	namesOK bool
-	types   *typeTable
-	ids     *typeTable
-
-	typeBudget int
+	// Lazily loaded parts, each behind its own sync.Once so that lookups
+	// can run concurrently.
+	namesOnce sync.Once
+	names     []byte // /names string buffer
+	typesOnce sync.Once
+	types     *typeTable
+	idsOnce   sync.Once
+	ids       *typeTable
 }
 
 type section struct {
@@ -422,24 +423,21 @@ func (f *File) pubName(p public) string {
 
 // namesBuf returns the /names stream's string buffer (NameTable header:
 // Signature, HashVersion, ByteSize, then the strings).
-// f.mu must be held.
 func (f *File) namesBuf() []byte {
-	if f.namesOK {
-		return f.names
-	}
-	f.namesOK = true
-	if f.namesIdx < 0 {
-		return nil
-	}
-	b, err := f.msf.stream(f.namesIdx)
-	if err != nil || len(b) < 12 {
-		return nil
-	}
-	n := binary.LittleEndian.Uint32(b[8:])
-	if uint64(n)+12 > uint64(len(b)) {
-		return nil
-	}
-	f.names = b[12 : 12+n]
+	f.namesOnce.Do(func() {
+		if f.namesIdx < 0 {
+			return
+		}
+		b, err := f.msf.stream(f.namesIdx)
+		if err != nil || len(b) < 12 {
+			return
+		}
+		n := binary.LittleEndian.Uint32(b[8:])
+		if uint64(n)+12 > uint64(len(b)) {
+			return
+		}
+		f.names = b[12 : 12+n]
+	})
 	return f.names
 }
 

@@ -59,8 +59,6 @@ const (
 // Procedure returns the frame and variable records of the procedure
 // containing rva.
 func (f *File) Procedure(rva uint32) (proc *Procedure, ok bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	defer func() {
 		if !recoverPanics {
 			return
@@ -146,7 +144,7 @@ func (f *File) parseProc(m *module, p *procEntry) *Procedure {
 		}
 		varScope = append(varScope, scopeID())
 		v := Variable{Name: name, IsParam: isParam}
-		v.TypeName, v.TypeSize = f.typeInfo(ti, 0)
+		v.TypeName, v.TypeSize = f.typeInfo(ti, 0, &typeWork{budget: maxTypeWork})
 		if loc != nil {
 			v.Locations = []VarLocation{*loc}
 		}

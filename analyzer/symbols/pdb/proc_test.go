@@ -93,3 +93,21 @@ func TestProcedureNotFound(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrent runs lookups from several goroutines (go test -race).
+func TestConcurrent(t *testing.T) {
+	f := openPDB(t, "crash")
+	done := make(chan bool)
+	for g := 0; g < 4; g++ {
+		go func() {
+			defer func() { done <- true }()
+			for rva := uint32(0x1000); rva < 0x4000; rva += 0x40 {
+				f.Lookup(rva)
+				f.Procedure(rva)
+			}
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+}

@@ -2,16 +2,23 @@ package pdb
 
 import (
 	"strconv"
+	"sync"
 )
 
 // typeTable indexes a TPI or IPI stream: TpiStreamHeader (HeaderSize,
 // TypeIndexBegin, TypeIndexEnd, TypeRecordBytes), then type records.
 type typeTable struct {
-	b     []byte
-	begin uint32
-	offs  []uint32
-	udt   map[string]uint32 // complete UDT by name, built on first need
+	b       []byte
+	begin   uint32
+	offs    []uint32
+	udtOnce sync.Once
+	udt     map[string]uint32 // complete UDT by name, built on first need
 }
+
+// typeWork bounds the work of rendering one type: type graphs in corrupt
+// files can be cyclic or explode combinatorially (argument lists of
+// argument lists).
+type typeWork struct{ budget int }
 
 // Type record kinds (LEAF_ENUM_e).
 const (
@@ -34,7 +41,7 @@ const (
 	maxTypeWork  = 512
 )
 
-// loadTypes reads and indexes a type stream. f.mu must be held.
+// loadTypes reads and indexes a type stream.
 func (f *File) loadTypes(stream int) *typeTable {
 	t := &typeTable{}
 	b, err := f.msf.stream(stream)
@@ -62,16 +69,12 @@ func (f *File) loadTypes(stream int) *typeTable {
 }
 
 func (f *File) tpi() *typeTable {
-	if f.types == nil {
-		f.types = f.loadTypes(streamTPI)
-	}
+	f.typesOnce.Do(func() { f.types = f.loadTypes(streamTPI) })
 	return f.types
 }
 
 func (f *File) ipi() *typeTable {
-	if f.ids == nil {
-		f.ids = f.loadTypes(streamIPI)
-	}
+	f.idsOnce.Do(func() { f.ids = f.loadTypes(streamIPI) })
 	return f.ids
 }
 
@@ -130,15 +133,10 @@ var simpleTypes = map[uint32]simpleType{
 }
 
 // typeInfo returns a display name and the byte size of type ti, "" / 0
-// where it cannot tell. f.mu must be held.
-func (f *File) typeInfo(ti uint32, depth int) (string, uint32) {
-	if depth == 0 {
-		f.typeBudget = maxTypeWork
-	}
-	// Type graphs in corrupt files can be cyclic or explode combinatorially
-	// (argument lists of argument lists): bound both depth and total work.
-	f.typeBudget--
-	if depth > maxTypeDepth || f.typeBudget < 0 {
+// where it cannot tell.
+func (f *File) typeInfo(ti uint32, depth int, w *typeWork) (string, uint32) {
+	w.budget--
+	if depth > maxTypeDepth || w.budget < 0 {
 		return "", 0
 	}
 	if ti < 0x1000 {
@@ -166,7 +164,7 @@ func (f *File) typeInfo(ti uint32, depth int) (string, uint32) {
 	}
 	switch kind {
 	case lfModifier:
-		name, size := f.typeInfo(r.u32(0), depth+1)
+		name, size := f.typeInfo(r.u32(0), depth+1, w)
 		mods := r.u16(4)
 		if name != "" {
 			if mods&1 != 0 {
@@ -184,11 +182,11 @@ func (f *File) typeInfo(ti uint32, depth int) (string, uint32) {
 		ref := r.u32(0)
 		if k, fr, ok := f.tpi().rec(ref); ok && mode == 0 && (k == lfProcedure || k == lfMFunction) {
 			if k == lfProcedure {
-				return f.funcTypeName(fr.u32(0), fr.u32(8), "(*)", depth), size
+				return f.funcTypeName(fr.u32(0), fr.u32(8), "(*)", depth, w), size
 			}
-			return f.funcTypeName(fr.u32(0), fr.u32(16), "(*)", depth), size
+			return f.funcTypeName(fr.u32(0), fr.u32(16), "(*)", depth, w), size
 		}
-		name, _ := f.typeInfo(ref, depth+1)
+		name, _ := f.typeInfo(ref, depth+1, w)
 		if name == "" {
 			return "", size
 		}
@@ -206,7 +204,7 @@ func (f *File) typeInfo(ti uint32, depth int) (string, uint32) {
 		size, next := numeric(&r, 16)
 		name := r.cstr(next)
 		if prop&propFwdRef != 0 {
-			size = uint64(f.udtSize(name, depth))
+			size = uint64(f.udtSize(name, depth, w))
 		}
 		return sanitizeName(name), uint32(size)
 	case lfUnion:
@@ -214,14 +212,14 @@ func (f *File) typeInfo(ti uint32, depth int) (string, uint32) {
 		size, next := numeric(&r, 8)
 		name := r.cstr(next)
 		if prop&propFwdRef != 0 {
-			size = uint64(f.udtSize(name, depth))
+			size = uint64(f.udtSize(name, depth, w))
 		}
 		return sanitizeName(name), uint32(size)
 	case lfEnum:
-		_, size := f.typeInfo(r.u32(4), depth+1)
+		_, size := f.typeInfo(r.u32(4), depth+1, w)
 		return sanitizeName(r.cstr(12)), size
 	case lfArray:
-		elem, esize := f.typeInfo(r.u32(0), depth+1)
+		elem, esize := f.typeInfo(r.u32(0), depth+1, w)
 		size, _ := numeric(&r, 8)
 		if elem == "" {
 			return "", uint32(size)
@@ -231,23 +229,23 @@ func (f *File) typeInfo(ti uint32, depth int) (string, uint32) {
 		}
 		return elem + "[]", uint32(size)
 	case lfBitfield:
-		return f.typeInfo(r.u32(0), depth+1)
+		return f.typeInfo(r.u32(0), depth+1, w)
 	case lfProcedure:
-		return f.funcTypeName(r.u32(0), r.u32(8), "", depth), 0
+		return f.funcTypeName(r.u32(0), r.u32(8), "", depth, w), 0
 	case lfMFunction:
-		return f.funcTypeName(r.u32(0), r.u32(16), "", depth), 0
+		return f.funcTypeName(r.u32(0), r.u32(16), "", depth, w), 0
 	}
 	return "", 0
 }
 
-func (f *File) funcTypeName(ret, argList uint32, declarator string, depth int) string {
-	rn, _ := f.typeInfo(ret, depth+1)
+func (f *File) funcTypeName(ret, argList uint32, declarator string, depth int, w *typeWork) string {
+	rn, _ := f.typeInfo(ret, depth+1, w)
 	s := rn + " " + declarator + "("
 	kind, r, ok := f.tpi().rec(argList)
 	if ok && kind == lfArgList {
 		n := int(r.u32(0))
 		for i := 0; i < n && !r.bad && i < 64; i++ {
-			an, _ := f.typeInfo(r.u32(4+4*i), depth+1)
+			an, _ := f.typeInfo(r.u32(4+4*i), depth+1, w)
 			if r.bad {
 				break
 			}
@@ -262,9 +260,9 @@ func (f *File) funcTypeName(ret, argList uint32, declarator string, depth int) s
 
 // udtSize resolves a forward reference to the size of the complete type of
 // the same name.
-func (f *File) udtSize(name string, depth int) uint32 {
+func (f *File) udtSize(name string, depth int, w *typeWork) uint32 {
 	t := f.tpi()
-	if t.udt == nil {
+	t.udtOnce.Do(func() {
 		t.udt = map[string]uint32{}
 		for i := range t.offs {
 			ti := t.begin + uint32(i)
@@ -283,12 +281,12 @@ func (f *File) udtSize(name string, depth int) uint32 {
 			}
 			t.udt[r.cstr(nameOff)] = ti
 		}
-	}
+	})
 	ti, ok := t.udt[name]
 	if !ok {
 		return 0
 	}
-	_, size := f.typeInfo(ti, depth+1)
+	_, size := f.typeInfo(ti, depth+1, w)
 	return size
 }
 
