@@ -26,6 +26,11 @@ const (
 	maxCycle = 16
 	// minRepeats is how many times a cycle must repeat to count.
 	minRepeats = 3
+	// maxExportOffset is how far past an exported name an address may be
+	// and still be named by it. An export is only the nearest name below
+	// the address; beyond this the function is some internal one (Unity
+	// stacks name everything in UnityPlayer.dll "UnityMain" this way).
+	maxExportOffset = 0x10000
 	// maxLength is the longest signature, as Socorro's SIGNATURE_MAX_LENGTH.
 	maxLength = 255
 
@@ -64,6 +69,10 @@ type frame struct {
 	trimmed bool  // a module name kept without its offset
 	skip    *rule // the irrelevant rule that matched, if any
 	merged  bool  // a trimmed module frame that repeats the one above
+	// distrust is an export name not used because it is too far from the
+	// address to be the function.
+	distrust       string
+	distrustOffset uint64
 }
 
 func (rs *ruleSet) generate(in Input) (string, []string) {
@@ -193,7 +202,9 @@ func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 // case-insensitive, so they are lower-cased, as Socorro does on Windows.
 func (rs *ruleSet) normalizeFrame(f report.Frame, i int) frame {
 	out := frame{index: frameIndex(f, i), pos: i}
-	if f.Function != "" {
+	if f.Function != "" && f.SymbolSource == "exports" && f.FunctionOffset >= maxExportOffset {
+		out.distrust, out.distrustOffset = f.Function, uint64(f.FunctionOffset)
+	} else if f.Function != "" {
 		if n := Normalize(f.Function); n != "" {
 			out.name = n
 			return out
@@ -252,6 +263,10 @@ func (rs *ruleSet) walk(frames []frame, note func(string, ...any)) []string {
 		case f.merged:
 			note("trim: merged frame %d %q into the frame above", f.index, f.name)
 			continue
+		}
+		if f.distrust != "" {
+			note("exports: frame %d is %#x bytes past the export %q, too far (>= %#x) to be in it; named %q",
+				f.index, f.distrustOffset, f.distrust, uint64(maxExportOffset), f.name)
 		}
 		parts = append(parts, f.name)
 		if r := match(rs.prefix, f.name); r != nil {

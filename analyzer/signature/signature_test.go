@@ -206,6 +206,24 @@ func TestGenerate(t *testing.T) {
 			notes: []string{`trim: merged frame 1 "ntdll.dll" into the frame above`},
 		},
 		{
+			name: "an export name far from the address is not trusted",
+			in: Input{Frames: []report.Frame{
+				{Module: "UnityPlayer.dll", ModuleOffset: 0x7021fd, Function: "UnityMain", FunctionOffset: 0x1f21fd, SymbolSource: "exports"},
+				{Module: "UnityPlayer.dll", ModuleOffset: 0x6ffed5, Function: "UnityMain", FunctionOffset: 0x1efed5, SymbolSource: "exports"},
+			}},
+			want:  "unityplayer.dll@0x7021fd",
+			notes: []string{`exports: frame 0 is 0x1f21fd bytes past the export "UnityMain", too far (>= 0x10000) to be in it; named "unityplayer.dll@0x7021fd"`},
+		},
+		{
+			name: "an export name near the address is used",
+			in: Input{Frames: []report.Frame{
+				{Module: "ntdll.dll", Function: "RtlSetLastWin32ErrorAndNtStatusFromNtStatus", FunctionOffset: 1992, SymbolSource: "exports"},
+				{Module: "ntdll.dll", Function: "RtlAllocateHeap", FunctionOffset: 0x581, SymbolSource: "exports"},
+				{Module: "app.exe", Function: "load", SymbolSource: "pdb"},
+			}},
+			want: "RtlAllocateHeap | load",
+		},
+		{
 			name: "a frame without a module at a non-null address is skipped",
 			in:   Input{Frames: frames("@0x7ff6deadbeef", "app.exe!dispatch")},
 			want: "dispatch",
