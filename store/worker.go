@@ -188,7 +188,7 @@ func (w *worker) run(ctx context.Context, j *Job) {
 		// is left behind, and the job ends without it.
 		select {
 		case out = <-done:
-		case <-time.After(5 * time.Second):
+		case <-time.After(min(5*time.Second, w.cfg.Timeout)):
 			out.err = actx.Err()
 		}
 	}

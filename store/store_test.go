@@ -1,0 +1,587 @@
+package store
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/dumptriage/dumptriage/analyzer/report"
+)
+
+// sharedTestdata finds ../shared/testdata beside the repository root.
+func sharedTestdata(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			p := filepath.Join(dir, "..", "shared", "testdata")
+			if _, err := os.Stat(p); err != nil {
+				t.Skip("no shared testdata")
+			}
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("no go.mod above the test")
+		}
+		dir = parent
+	}
+}
+
+// fakeDump makes bytes that start like a minidump: MINIDUMP_HEADER then
+// seeded noise, with a run of zero blocks to exercise sparse writes.
+func fakeDump(seed uint64, size int) []byte {
+	b := make([]byte, size)
+	r := rand.New(rand.NewPCG(seed, 1))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	copy(b, "MDMP")
+	binary.LittleEndian.PutUint32(b[4:], 0xa793)
+	if size > 300<<10 {
+		clear(b[100<<10 : 300<<10])
+	}
+	return b
+}
+
+func sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+func openTest(t testing.TB, cfg Config) *Store {
+	t.Helper()
+	st, err := Open(context.Background(), t.TempDir(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func gz(b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+func zst(b []byte) []byte {
+	w, _ := zstd.NewWriter(nil)
+	return w.EncodeAll(b, nil)
+}
+
+func zipOf(members ...any) []byte {
+	var buf bytes.Buffer
+	w := zip.NewWriter(&buf)
+	for i := 0; i < len(members); i += 2 {
+		f, _ := w.Create(members[i].(string))
+		f.Write(members[i+1].([]byte))
+	}
+	w.Close()
+	return buf.Bytes()
+}
+
+func readBlob(t *testing.T, st *Store, key string) []byte {
+	t.Helper()
+	b, err := st.Blobs.Open(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	out := make([]byte, b.Size())
+	if _, err := b.ReadAt(out, 0); err != nil && err != io.EOF {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestIngestWrappers(t *testing.T) {
+	dump := fakeDump(1, 1<<20+123)
+	tests := []struct {
+		name    string
+		body    []byte
+		wrapper string
+		err     error
+	}{
+		{"raw", dump, "", nil},
+		{"gzip", gz(dump), "gzip", nil},
+		{"zstd", zst(dump), "zstd", nil},
+		{"zip", zipOf("readme.txt", []byte("hello"), "dir/crash.dmp", dump), "zip", nil},
+		{"zip of gzip", zipOf("crash.dmp.gz", gz(dump)), "zip+gzip", nil},
+		{"text", []byte("this is not a dump at all"), "", ErrInvalidDump},
+		{"empty", nil, "", ErrInvalidDump},
+		{"short", []byte("MDMP\x93\xa7"), "", ErrInvalidDump},
+		{"gzip of text", gz([]byte("hello hello hello")), "", ErrInvalidDump},
+		{"zip without dump", zipOf("a.txt", []byte("a"), "b.bin", []byte{1, 2, 3, 4, 5}), "", ErrInvalidDump},
+		{"truncated gzip", gz(dump)[:5000], "", ErrInvalidDump},
+		{"damaged zip", zipOf("crash.dmp", dump)[:3000], "", ErrInvalidDump},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := openTest(t, Config{})
+			res, err := st.Ingest(context.Background(), bytes.NewReader(tt.body), Upload{FileName: "x"})
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("err = %v, want %v", err, tt.err)
+				}
+				assertNoTemp(t, st)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Duplicate || res.Dump.SHA256 != sum(dump) || res.Dump.Size != int64(len(dump)) ||
+				res.Dump.Wrapper != tt.wrapper || res.Dump.Status != StatusQueued {
+				t.Fatalf("got %+v", res)
+			}
+			if got := readBlob(t, st, res.Dump.SHA256); !bytes.Equal(got, dump) {
+				t.Fatal("stored file differs from the dump")
+			}
+			assertNoTemp(t, st)
+		})
+	}
+}
+
+func assertNoTemp(t *testing.T, st *Store) {
+	t.Helper()
+	ents, _ := os.ReadDir(filepath.Join(st.Blobs.(*Dir).root, "tmp"))
+	if len(ents) != 0 {
+		t.Errorf("%d files left in tmp/", len(ents))
+	}
+}
+
+func TestIngestBombLimit(t *testing.T) {
+	big := make([]byte, 8<<20)
+	copy(big, "MDMP")
+	for _, body := range [][]byte{gz(big), zst(big), zipOf("a.dmp", big)} {
+		st := openTest(t, Config{MaxDumpBytes: 4 << 20})
+		_, err := st.Ingest(context.Background(), bytes.NewReader(body), Upload{})
+		if !errors.Is(err, ErrTooLarge) {
+			t.Errorf("err = %v, want ErrTooLarge", err)
+		}
+		assertNoTemp(t, st)
+	}
+}
+
+func TestIngestDuplicate(t *testing.T) {
+	st := openTest(t, Config{})
+	ctx := context.Background()
+	dump := fakeDump(2, 5000)
+	first, err := st.Ingest(ctx, bytes.NewReader(dump), Upload{FileName: "a.dmp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := st.Ingest(ctx, bytes.NewReader(gz(dump)), Upload{FileName: "b.dmp.gz"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !second.Duplicate || second.Dump.ID != first.Dump.ID || second.Dump.UploadCount != 2 ||
+		second.Dump.FileName != "a.dmp" {
+		t.Fatalf("second upload = %+v, first = %+v", second, first)
+	}
+	if n, _ := st.Queue.Pending(ctx); n != 1 {
+		t.Errorf("%d jobs, want 1", n)
+	}
+}
+
+func TestIngestRealDumps(t *testing.T) {
+	root := sharedTestdata(t)
+	st := openTest(t, Config{})
+	ctx := context.Background()
+	for _, rel := range []string{
+		"public/google__breakpad/src/processor/testdata/minidump2.dmp",
+		"wine/dumps/av_threads/av_threads_x64_mingw_full.dmp.zst",
+	} {
+		f, err := os.Open(filepath.Join(root, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := st.Ingest(ctx, f, Upload{FileName: filepath.Base(rel)})
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", rel, err)
+		}
+		got := readBlob(t, st, res.Dump.SHA256)
+		if string(got[:4]) != "MDMP" || sum(got) != res.Dump.SHA256 {
+			t.Errorf("%s: stored file is not the dump", rel)
+		}
+	}
+}
+
+func TestSparseWriter(t *testing.T) {
+	d, err := NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Zero runs at, across and off block boundaries, and at the end.
+	data := fakeDump(3, 1<<20)
+	clear(data[holeBlock : 3*holeBlock])
+	clear(data[5*holeBlock+100 : 7*holeBlock+7])
+	data = append(data, make([]byte, 3*holeBlock)...)
+	for _, chunk := range []int{1000, 4096, 70000, 1 << 20} {
+		w, _ := d.Create(context.Background())
+		for p := data; len(p) > 0; {
+			n := min(chunk, len(p))
+			if _, err := w.Write(p[:n]); err != nil {
+				t.Fatal(err)
+			}
+			p = p[n:]
+		}
+		key := sum(data)
+		if err := w.Commit(key); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := d.Open(context.Background(), key)
+		got := make([]byte, b.Size())
+		b.ReadAt(got, 0)
+		b.Close()
+		if !bytes.Equal(got, data) {
+			t.Fatalf("chunk %d: file differs", chunk)
+		}
+		d.Delete(context.Background(), key)
+	}
+}
+
+// fakeReport is what the fake analyzer returns.
+func fakeReport(sha string) *report.Report {
+	addr := report.Addr(0x45)
+	ver := "1.2.3.4"
+	return &report.Report{Status: "OK", AnalyzerVersion: "test", CrashInfo: report.CrashInfo{Type: "EXCEPTION_ACCESS_VIOLATION_WRITE", Address: &addr},
+		SystemInfo: report.SystemInfo{OS: "Windows NT", OSVer: "10.0.19045", CPUArch: "amd64"},
+		Exception:  &report.ExceptionRecord{Module: "app.exe"},
+		Modules:    []report.Module{{Filename: "app.exe", Version: ver, DebugID: "ABC1"}, {Filename: "ntdll.dll", Version: "10.0"}},
+		Process:    report.ProcessInfo{Name: "app.exe"}, Dump: report.DumpInfo{SHA256: sha, Time: "2024-05-01T10:00:00Z"},
+		CrashingThread: &report.CrashingThread{Frames: []report.Frame{{Module: "app.exe", Function: "crash", ModuleOffset: 0x10}}},
+		StackOverflow:  &report.StackOverflow{}, Signature: "crash"}
+}
+
+func okAnalyzer(ctx context.Context, r io.ReaderAt, size int64, sha string) (*report.Report, error) {
+	return fakeReport(sha), nil
+}
+
+// runUntilIdle runs workers until no job is pending.
+func runUntilIdle(t *testing.T, st *Store, cfg WorkerConfig, fn AnalyzeFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	cfg.Poll = 10 * time.Millisecond
+	go func() { st.RunWorkers(ctx, cfg, fn); close(done) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n, err := st.Queue.Pending(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d jobs still pending", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+}
+
+func ingest(t *testing.T, st *Store, seed uint64) Dump {
+	t.Helper()
+	res, err := st.Ingest(context.Background(), bytes.NewReader(fakeDump(seed, 4000)), Upload{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Dump
+}
+
+func TestWorkerOutcomes(t *testing.T) {
+	var calls int
+	tests := []struct {
+		name    string
+		fn      AnalyzeFunc
+		status  Status
+		errText string
+	}{
+		{"ok", okAnalyzer, StatusDone, ""},
+		{"invalid", func(context.Context, io.ReaderAt, int64, string) (*report.Report, error) {
+			return nil, errors.New("invalid dump: bad header")
+		}, StatusFailed, "invalid dump: bad header"},
+		{"panic", func(context.Context, io.ReaderAt, int64, string) (*report.Report, error) {
+			panic("boom")
+		}, StatusFailed, "analyzer panic: boom"},
+		{"timeout ignored", func(ctx context.Context, _ io.ReaderAt, _ int64, sha string) (*report.Report, error) {
+			time.Sleep(2 * time.Second)
+			return fakeReport(sha), nil
+		}, StatusFailed, "analysis timed out after 100ms"},
+		{"timeout noticed", func(ctx context.Context, _ io.ReaderAt, _ int64, sha string) (*report.Report, error) {
+			<-ctx.Done()
+			r := fakeReport(sha)
+			r.Status = "incomplete: " + ctx.Err().Error()
+			return r, nil
+		}, StatusDone, "the report is incomplete: incomplete: context deadline exceeded (timeout 100ms)"},
+		{"transient then ok", func(ctx context.Context, _ io.ReaderAt, _ int64, sha string) (*report.Report, error) {
+			calls++
+			if calls == 1 {
+				return nil, &os.PathError{Op: "read", Path: "x", Err: errors.New("i/o error")}
+			}
+			return fakeReport(sha), nil
+		}, StatusDone, ""},
+		{"transient always", func(ctx context.Context, _ io.ReaderAt, _ int64, sha string) (*report.Report, error) {
+			return nil, ErrTransient
+		}, StatusFailed, "gave up after 2 attempts: transient"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := openTest(t, Config{})
+			d := ingest(t, st, 10)
+			// The retry backoff is seconds; let the test's clock skip it.
+			st.Index.(*SQLite).now = func() time.Time { return time.Now().Add(time.Duration(calls) * time.Minute) }
+			runUntilIdle(t, st, WorkerConfig{Workers: 2, Timeout: 100 * time.Millisecond, MaxAttempts: 2}, tt.fn)
+			got, rep, err := st.Report(context.Background(), d.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != tt.status || got.Error != tt.errText {
+				t.Fatalf("status %q error %q, want %q %q", got.Status, got.Error, tt.status, tt.errText)
+			}
+			if (tt.status == StatusDone) != (rep != nil) {
+				t.Fatalf("report %q", rep)
+			}
+		})
+	}
+}
+
+func TestAnalysisIndexed(t *testing.T) {
+	st := openTest(t, Config{})
+	ctx := context.Background()
+	d := ingest(t, st, 20)
+	ingest(t, st, 21)
+	runUntilIdle(t, st, WorkerConfig{Workers: 1}, okAnalyzer)
+	got, err := st.Dump(ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := got.Summary
+	if s == nil || s.CrashType != "EXCEPTION_ACCESS_VIOLATION_WRITE" || s.CrashAddress != "0x45" || s.Module != "app.exe" ||
+		s.ModuleVersion != "1.2.3.4" || s.Arch != "amd64" || !s.StackOverflow || s.DumpTime == nil || s.Signature != "crash" {
+		t.Fatalf("summary %+v", s)
+	}
+	so := true
+	for _, q := range []ListQuery{{}, {HasModule: "NTDLL.DLL"}, {Module: "app.exe"}, {StackOverflow: &so}, {Status: StatusDone}} {
+		page, err := st.ListDumps(ctx, q)
+		if err != nil || len(page.Dumps) != 2 {
+			t.Errorf("%+v: %d dumps, %v", q, len(page.Dumps), err)
+		}
+	}
+	page, _ := st.ListDumps(ctx, ListQuery{HasModule: "kernel32.dll"})
+	if len(page.Dumps) != 0 {
+		t.Errorf("has_module kernel32: %d dumps", len(page.Dumps))
+	}
+	// Pagination: one per page, newest first, no repeats.
+	p1, _ := st.ListDumps(ctx, ListQuery{Limit: 1})
+	p2, _ := st.ListDumps(ctx, ListQuery{Limit: 1, Cursor: p1.Next})
+	if len(p1.Dumps) != 1 || len(p2.Dumps) != 1 || p2.Next != "" || p1.Dumps[0].ID == p2.Dumps[0].ID || p2.Dumps[0].ID != d.ID {
+		t.Errorf("pages %+v %+v", p1, p2)
+	}
+}
+
+func TestLeaseExpiryAndRerun(t *testing.T) {
+	st := openTest(t, Config{})
+	ctx := context.Background()
+	d := ingest(t, st, 30)
+	q := st.Queue
+	j, err := q.Claim(ctx, "a", time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	// a's lease ran out: b takes the job, and a can no longer finish it.
+	j2, err := q.Claim(ctx, "b", time.Minute)
+	if err != nil || j2.ID != j.ID || j2.Attempts != 2 {
+		t.Fatalf("reclaim: %+v %v", j2, err)
+	}
+	if err := q.Heartbeat(ctx, j, time.Minute); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("heartbeat of lost lease: %v", err)
+	}
+	a, _ := NewAnalysis(fakeReport(d.SHA256), time.Now(), 0)
+	if err := q.Finish(ctx, j, a, ""); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("finish of lost lease: %v", err)
+	}
+	// A re-analysis asked for while b runs queues the job again after it.
+	if err := st.Reanalyze(ctx, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Finish(ctx, j2, a, ""); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := st.Dump(ctx, d.ID)
+	if n, _ := q.Pending(ctx); n != 1 || got.Status != StatusQueued || got.Summary == nil {
+		t.Fatalf("after rerun: %d pending, %+v", n, got)
+	}
+	if _, err := q.Claim(ctx, "c", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Claim(ctx, "d", time.Minute); !errors.Is(err, errNoJob) {
+		t.Errorf("second claim: %v", err)
+	}
+}
+
+func TestGiveUpAfterRepeatedDeaths(t *testing.T) {
+	st := openTest(t, Config{})
+	ctx := context.Background()
+	d := ingest(t, st, 40)
+	for range 2 {
+		if _, err := st.Queue.Claim(ctx, "dead", -time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runUntilIdle(t, st, WorkerConfig{Workers: 1, MaxAttempts: 2}, okAnalyzer)
+	got, _ := st.Dump(ctx, d.ID)
+	if got.Status != StatusFailed || got.Error != "gave up after 2 attempts: the worker stopped each time before finishing (crash or kill)" {
+		t.Fatalf("%+v", got)
+	}
+	// The dump stays and can be analysed again.
+	if err := st.Reanalyze(ctx, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	runUntilIdle(t, st, WorkerConfig{Workers: 1}, okAnalyzer)
+	if got, _ := st.Dump(ctx, d.ID); got.Status != StatusDone || got.Error != "" {
+		t.Fatalf("after reanalyze: %+v", got)
+	}
+}
+
+func TestRecover(t *testing.T) {
+	st := openTest(t, Config{})
+	ctx := context.Background()
+	d := ingest(t, st, 50)
+	dir := st.Blobs.(*Dir)
+	// A partial upload, and a committed file that was never indexed.
+	os.WriteFile(filepath.Join(dir.root, "tmp", "upload-1.part"), []byte("MDMP partial"), 0o644)
+	w, _ := dir.Create(ctx)
+	w.Write(fakeDump(51, 100))
+	w.Commit(sum(fakeDump(51, 100)))
+	// A job leased by a process that is gone.
+	if _, err := st.Queue.Claim(ctx, hostname+"/999999999/0", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := st.Recover(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs != (RecoverStats{PartialFiles: 1, OrphanFiles: 1, Leases: 1}) {
+		t.Fatalf("recover: %+v", rs)
+	}
+	if _, err := st.Queue.Claim(ctx, "x", time.Minute); err != nil {
+		t.Fatalf("job not resumed: %v", err)
+	}
+	if b, err := dir.Open(ctx, d.SHA256); err != nil {
+		t.Fatal("indexed file removed")
+	} else {
+		b.Close()
+	}
+}
+
+func TestRetention(t *testing.T) {
+	st := openTest(t, Config{MaxTotalBytes: 10000})
+	ctx := context.Background()
+	var ds []Dump
+	for i := range 4 {
+		ds = append(ds, ingest(t, st, uint64(60+i))) // 4000 bytes each
+		time.Sleep(2 * time.Millisecond)
+	}
+	runUntilIdle(t, st, WorkerConfig{Workers: 1}, okAnalyzer)
+	rs, err := st.ApplyRetention(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs.Expired != 2 || rs.Freed != 8000 {
+		t.Fatalf("retention: %+v", rs)
+	}
+	for i, d := range ds {
+		got, rep, err := st.Report(ctx, d.ID)
+		if err != nil || rep == nil {
+			t.Fatalf("analysis of %d lost: %v", i, err)
+		}
+		if got.FileExpired() != (i < 2) {
+			t.Errorf("dump %d expired = %v", i, got.FileExpired())
+		}
+		_, _, err = st.OpenFile(ctx, d.ID)
+		if (i < 2) != errors.Is(err, ErrExpired) {
+			t.Errorf("dump %d: open: %v", i, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(st.Blobs.(*Dir).root, "dumps", ds[0].SHA256[:2], ds[0].SHA256+".dmp")); !os.IsNotExist(err) {
+		t.Errorf("expired file still on disk: %v", err)
+	}
+	if err := st.Reanalyze(ctx, ds[0].ID); !errors.Is(err, ErrExpired) {
+		t.Errorf("reanalyze expired: %v", err)
+	}
+	// Uploading the same bytes again brings the file back.
+	res, err := st.Ingest(ctx, bytes.NewReader(fakeDump(60, 4000)), Upload{})
+	if err != nil || !res.Duplicate || res.Dump.ID != ds[0].ID || res.Dump.FileExpired() {
+		t.Fatalf("re-upload: %+v %v", res, err)
+	}
+	if _, b, err := st.OpenFile(ctx, ds[0].ID); err != nil {
+		t.Fatal(err)
+	} else {
+		b.Close()
+	}
+
+	// Max age.
+	st2 := openTest(t, Config{MaxAge: time.Hour})
+	d := ingest(t, st2, 70)
+	runUntilIdle(t, st2, WorkerConfig{Workers: 1}, okAnalyzer)
+	if rs, _ := st2.ApplyRetention(ctx); rs.Expired != 0 {
+		t.Fatalf("fresh dump expired")
+	}
+	st2.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	if rs, _ := st2.ApplyRetention(ctx); rs.Expired != 1 {
+		t.Fatalf("old dump kept: %+v", rs)
+	}
+	if got, _ := st2.Dump(ctx, d.ID); !got.FileExpired() || got.Summary == nil {
+		t.Fatalf("%+v", got)
+	}
+}
+
+func TestConcurrentIngest(t *testing.T) {
+	st := openTest(t, Config{})
+	ctx := context.Background()
+	errs := make(chan error, 100)
+	for i := range 100 {
+		go func() {
+			// Every fifth upload repeats another's bytes.
+			seed := uint64(100 + i)
+			if i%5 == 0 {
+				seed = 100
+			}
+			_, err := st.Ingest(ctx, bytes.NewReader(fakeDump(seed, 20000)), Upload{})
+			errs <- err
+		}()
+	}
+	for range 100 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	page, err := st.ListDumps(ctx, ListQuery{Limit: 500})
+	if err != nil || len(page.Dumps) != 81 {
+		t.Fatalf("%d dumps, %v", len(page.Dumps), err)
+	}
+}
