@@ -134,7 +134,7 @@ func (a *analysis) recoverSizeAMD64(af *report.AllocationFailure, frames []repor
 			}
 		}
 		f.Regs[callsite.RSP], f.Valid[callsite.RSP] = walk[ci].SP, true
-		res, err := callsite.ArgAMD64(a.memory(), a.memory(), start, uint64(caller.Offset), reg, f)
+		res, err := callsite.ArgAMD64(a.memory(), a.memory(), start, walk[ci].PC, reg, f)
 		if err != nil {
 			af.Method = fmt.Sprintf("%s at the call in %s: %v", callsite.RegName(reg), frameName(caller), err)
 			return
@@ -199,11 +199,11 @@ func (a *analysis) functionStart(f report.Frame) (uint64, bool) {
 	if f.Function != "" && f.SymbolSource != "exports" {
 		return uint64(f.Offset) - uint64(f.FunctionOffset), true
 	}
-	m := a.unwindModules().ModuleAt(uint64(f.Offset) - 1)
+	m := a.unwindModules().ModuleAt(uint64(f.Offset))
 	if m == nil {
 		return 0, false
 	}
-	rf, _, err := unwind.LookupFunctionAMD64(m, uint32(uint64(f.Offset)-1-m.Base()))
+	rf, _, err := unwind.LookupFunctionAMD64(m, uint32(uint64(f.Offset)-m.Base()))
 	if err != nil || rf == nil {
 		return 0, false
 	}

@@ -118,12 +118,15 @@ func (a *analysis) walkStacks() {
 		rt := &a.rep.Threads[i]
 		rt.Frames = rt.Frames[:0]
 		for k, uf := range frames {
-			f := report.Frame{Frame: k, Trust: uf.Trust, Offset: report.Addr(uf.PC), SP: report.Addr(uf.SP)}
-			addr := uf.PC
-			if k > 0 && addr > 0 {
-				addr-- // the call instruction, not the return address
+			// As minidump-stackwalk does, a caller's offset is its return
+			// address - 1: inside the call instruction, so the symbol and
+			// line are the call's.
+			pc := uf.PC
+			if k > 0 && pc > 0 {
+				pc--
 			}
-			a.symbolize(&f, addr)
+			f := report.Frame{Frame: k, Trust: uf.Trust, Offset: report.Addr(pc), SP: report.Addr(uf.SP)}
+			a.symbolize(&f, pc)
 			if i == a.crashIndex && k > 0 {
 				f.Registers = map[string]report.Addr{}
 				for name, v := range uf.Regs.Map() {

@@ -8,15 +8,22 @@ import (
 )
 
 // FrameText writes a frame as WinDbg's k does: module!function+0xoff [file @ line].
+// The JSON's offsets of callers point inside the call instruction (return
+// address - 1, as minidump-stackwalk writes them); WinDbg and Breakpad's
+// text output show the return address itself, and so does this.
 func FrameText(f Frame) string {
 	var b strings.Builder
+	adj := uint64(0)
+	if f.Frame > 0 {
+		adj = 1
+	}
 	switch {
 	case f.Module != "" && f.Function != "":
-		fmt.Fprintf(&b, "%s!%s+%#x", f.Module, f.Function, uint64(f.FunctionOffset))
+		fmt.Fprintf(&b, "%s!%s+%#x", f.Module, f.Function, uint64(f.FunctionOffset)+adj)
 	case f.Module != "":
-		fmt.Fprintf(&b, "%s+%#x", f.Module, uint64(f.ModuleOffset))
+		fmt.Fprintf(&b, "%s+%#x", f.Module, uint64(f.ModuleOffset)+adj)
 	default:
-		fmt.Fprintf(&b, "%#x", uint64(f.Offset))
+		fmt.Fprintf(&b, "%#x", uint64(f.Offset)+adj)
 	}
 	if f.File != "" {
 		fmt.Fprintf(&b, " [%s @ %d]", f.File, f.Line)
