@@ -33,7 +33,7 @@ func newMemReader(mem Memory, opts Options, sp uint64, ptrSize int) *memReader {
 	}
 	if end > start && end-start <= stackCacheMax {
 		// Read page by page so a hole (uncaptured page) keeps what precedes it.
-		buf := make([]byte, 0, min(end-start, 1<<20))
+		buf := make([]byte, 0, min(end-start, 64<<10))
 		for cur := start; cur < end; {
 			next := min(end, (cur|0xfff)+1)
 			var page [0x1000]byte
