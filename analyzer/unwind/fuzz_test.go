@@ -57,10 +57,10 @@ func sharedTestdataOpt() string {
 
 type silentTB struct{ testing.TB }
 
-func (*silentTB) Helper()             {}
-func (*silentTB) Skip(...any)         { panic("skip") }
+func (*silentTB) Helper()              {}
+func (*silentTB) Skip(...any)          { panic("skip") }
 func (*silentTB) Skipf(string, ...any) { panic("skip") }
-func (*silentTB) Fatal(...any)        { panic("fatal") }
+func (*silentTB) Fatal(...any)         { panic("fatal") }
 
 // fuzzModule splits fuzz input into an image (with .pdata at 0x3000 and
 // .xdata wherever its entries point), a stack, and registers.
