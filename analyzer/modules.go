@@ -144,6 +144,11 @@ func openImageFile(path string) (*pe.Image, error) {
 // findImage looks for the module's PE image: in the dump's own memory when
 // it was captured (full dumps), else along the symbol path.
 func (a *analysis) findImage(m *minidump.Module, f *moduleFiles) {
+	// A file from the symbol path is complete and may carry DWARF; the
+	// dump's own copy (full dumps) needs nothing external.
+	if a.findImageFile(m, f) {
+		return
+	}
 	d := a.d
 	if d.FullMemory && d.HasMemory(m.Base, 0x1000) {
 		read := func(rva uint32, p []byte) (int, error) { return d.ReadMemory(m.Base+uint64(rva), p) }
@@ -153,13 +158,16 @@ func (a *analysis) findImage(m *minidump.Module, f *moduleFiles) {
 			if im.Partial {
 				f.imageStatus.Source += " (some pages missing)"
 			}
-			return
 		}
 	}
+}
+
+// findImageFile looks for the image along the symbol path.
+func (a *analysis) findImageFile(m *minidump.Module, f *moduleFiles) bool {
 	st := a.store()
 	if st == nil {
 		f.imageStatus = report.FileStatus{Why: "no symbol path configured"}
-		return
+		return false
 	}
 	key := symstore.ImageKey(m.FileName(), m.TimeDateStamp, m.Size)
 	ctx, cancel := context.WithTimeout(a.ctx, symbolLookupTimeout)
@@ -173,7 +181,7 @@ func (a *analysis) findImage(m *minidump.Module, f *moduleFiles) {
 		cand, why := a.contentMatchedCandidate(m, res)
 		if cand == "" {
 			f.imageStatus = report.FileStatus{Why: whyNotFound(res, err)}
-			return
+			return false
 		}
 		res.Path, unverified = cand, why
 	}
@@ -186,11 +194,12 @@ func (a *analysis) findImage(m *minidump.Module, f *moduleFiles) {
 	})
 	if err != nil {
 		f.imageStatus = report.FileStatus{Why: fmt.Sprintf("%s: %v", res.Path, err)}
-		return
+		return false
 	}
 	f.image = v.(*pe.Image)
 	f.imageFile = res.Path
 	f.imageStatus = report.FileStatus{Found: true, Kind: "file", Source: res.Path, Why: unverified}
+	return true
 }
 
 // minMatchedBytes is how much captured code must agree with an image file

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dumptriage/dumptriage/analyzer"
 	"github.com/dumptriage/dumptriage/analyzer/report"
+	"github.com/dumptriage/dumptriage/internal/dumpfile"
 )
 
 // hashLimit: dumps up to this size are hashed for the report; bigger ones
@@ -74,6 +75,10 @@ func analyzeFile(path string, opts analyzer.Options) (*report.Report, error) {
 	if st.IsDir() {
 		return nil, fmt.Errorf("is a directory")
 	}
+	var head [4]byte
+	if n, _ := f.ReadAt(head[:], 0); n == 4 && !dumpfile.IsMinidump(head[:]) {
+		return analyzeWrapped(f, opts)
+	}
 	if st.Size() <= hashLimit {
 		h := sha256.New()
 		if _, err := io.Copy(h, f); err != nil {
@@ -98,4 +103,31 @@ func symbolPathFromEnv() string {
 		return v
 	}
 	return os.Getenv("_NT_SYMBOL_PATH")
+}
+
+// maxUnwrapped bounds a dump decompressed from a .gz, .zst or .zip.
+const maxUnwrapped = 64 << 30
+
+// analyzeWrapped decompresses a wrapped dump into a temporary file (the
+// analyzer needs random access) and analyzes that.
+func analyzeWrapped(f *os.File, opts analyzer.Options) (*report.Report, error) {
+	scratch := func() (*os.File, error) { return os.CreateTemp("", "dumptriage-zip-*") }
+	r, wrapper, cleanup, err := dumpfile.Unwrap(f, scratch)
+	defer cleanup()
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp("", "dumptriage-*.dmp")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	h := sha256.New()
+	n, err := dumpfile.CopyLimited(io.MultiWriter(tmp, h), r, maxUnwrapped)
+	if err != nil {
+		return nil, fmt.Errorf("unwrapping %s: %w", wrapper, err)
+	}
+	opts.SHA256 = hex.EncodeToString(h.Sum(nil))
+	return analyzer.Analyze(context.Background(), tmp, n, opts)
 }

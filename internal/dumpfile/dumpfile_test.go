@@ -1,0 +1,109 @@
+package dumpfile
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
+	"os"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+var dump = append([]byte("MDMP\x93\xa7\x00\x00"), bytes.Repeat([]byte{7}, 1000)...)
+
+func gz(b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+func zs(b []byte) []byte {
+	var buf bytes.Buffer
+	w, _ := zstd.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+func zp(name string, b []byte) []byte {
+	var buf bytes.Buffer
+	w := zip.NewWriter(&buf)
+	f, _ := w.Create("readme.txt")
+	f.Write([]byte("hello"))
+	f, _ = w.Create(name)
+	f.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+func scratch(t *testing.T) func() (*os.File, error) {
+	return func() (*os.File, error) { return os.CreateTemp(t.TempDir(), "zip") }
+}
+
+func TestUnwrap(t *testing.T) {
+	cases := []struct {
+		name    string
+		in      []byte
+		wrapper string
+		err     error
+	}{
+		{"bare", dump, "", nil},
+		{"gzip", gz(dump), "gzip", nil},
+		{"zstd", zs(dump), "zstd", nil},
+		{"zip", zp("crash.dmp", dump), "zip", nil},
+		{"zip of zstd", zp("crash.dmp.zst", zs(dump)), "zip+zstd", nil},
+		{"text", []byte("hello, I am not a dump"), "", ErrNotDump},
+		{"empty", nil, "", ErrNotDump},
+		{"gzip of text", gz([]byte("not a dump at all")), "gzip", ErrNotDump},
+		{"zip without dump", zp("notes.txt", []byte("nothing")), "zip", ErrNotDump},
+		{"truncated gzip", gz(dump)[:10], "gzip", ErrNotDump},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, w, cleanup, err := Unwrap(bytes.NewReader(c.in), scratch(t))
+			defer cleanup()
+			if !errors.Is(err, c.err) {
+				t.Fatalf("err %v, want %v", err, c.err)
+			}
+			if w != c.wrapper {
+				t.Errorf("wrapper %q, want %q", w, c.wrapper)
+			}
+			if err == nil {
+				got, _ := io.ReadAll(r)
+				if !bytes.Equal(got, dump) {
+					t.Errorf("content differs")
+				}
+			}
+		})
+	}
+}
+
+func TestBombStopsAtLimit(t *testing.T) {
+	bomb := gz(append([]byte("MDMP"), make([]byte, 50<<20)...))
+	r, _, cleanup, err := Unwrap(bytes.NewReader(bomb), nil)
+	defer cleanup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CopyLimited(io.Discard, r, 1<<20); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("err %v, want ErrTooLarge", err)
+	}
+}
+
+func FuzzUnwrap(f *testing.F) {
+	f.Add(gz(dump))
+	f.Add(zs(dump))
+	f.Add(dump[:8])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, _, cleanup, err := Unwrap(bytes.NewReader(b), nil)
+		defer cleanup()
+		if err == nil {
+			CopyLimited(io.Discard, r, 1<<20)
+		}
+	})
+}
