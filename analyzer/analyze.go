@@ -47,7 +47,7 @@ func Analyze(ctx context.Context, r io.ReaderAt, size int64, opts Options) (rep 
 			rep, err = nil, fmt.Errorf("analyzer panic: %v\n%s", p, debug.Stack())
 		}
 	}()
-	d, err := minidump.Open(r, size)
+	d, err := minidump.Open(newBlockCache(r, size), size)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidDump, err)
 	}

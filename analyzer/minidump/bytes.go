@@ -76,12 +76,28 @@ func (f *file) readUTF8String(stream string, rva uint32) (string, error) {
 }
 
 func utf16le(b []byte) string {
-	u := make([]uint16, len(b)/2)
+	n := len(b) / 2
+	for n > 0 && b[2*n-2] == 0 && b[2*n-1] == 0 {
+		n--
+	}
+	// Fast path: plain ASCII, the common case for names and XML.
+	ascii := true
+	for i := 0; i < n; i++ {
+		if b[2*i+1] != 0 || b[2*i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		out := make([]byte, n)
+		for i := range out {
+			out[i] = b[2*i]
+		}
+		return string(out)
+	}
+	u := make([]uint16, n)
 	for i := range u {
 		u[i] = le.Uint16(b[2*i:])
-	}
-	for len(u) > 0 && u[len(u)-1] == 0 {
-		u = u[:len(u)-1]
 	}
 	return string(utf16.Decode(u))
 }

@@ -1,7 +1,9 @@
 package minidump
 
 import (
+	"cmp"
 	"errors"
+	"slices"
 	"sort"
 )
 
@@ -22,7 +24,12 @@ var ErrNoMemory = errors.New("memory not captured in the dump")
 // buildMemoryIndex sorts ranges by address and drops those that overlap an
 // earlier one, so lookups can binary search.
 func buildMemoryIndex(ranges []MemoryRange) []MemoryRange {
-	sort.SliceStable(ranges, func(i, j int) bool { return ranges[i].Start < ranges[j].Start })
+	slices.SortFunc(ranges, func(x, y MemoryRange) int {
+		if c := cmp.Compare(x.Start, y.Start); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.Offset, y.Offset) // deterministic among duplicates
+	})
 	out := ranges[:0]
 	var end uint64
 	for i, r := range ranges {
