@@ -1,62 +1,77 @@
 package unwind
 
-// stackCacheMax bounds the stack copy one walk keeps; stacks are 1 MiB by
-// default and rarely larger than 8 MiB.
-const stackCacheMax = 8 << 20
+// chunkSize is the unit in which a walk caches memory: stacks are read on
+// demand, a chunk at a time, so a deep stack costs one read per chunk and a
+// short walk reads little.
+const (
+	chunkSize = 16 << 10
+	// maxChunks bounds the cache (16 MiB).
+	maxChunks = 1024
+)
 
-// memReader serves a walk's reads: the thread's stack is read once into a
-// buffer (the captured part of [sp, hi)), everything else goes to Memory.
+// memReader serves a walk's reads through a chunk cache.
 type memReader struct {
 	mem     Memory
 	lo, hi  uint64 // stack bounds, when known
 	bounded bool
-	base    uint64 // first address of buf
-	buf     []byte
 	ptrSize int
+	chunks  map[uint64]chunk
+	scratch []byte
+}
+
+// chunk holds the captured bytes of [start, start+len(b)) within one
+// chunkSize-aligned block; captured ranges rarely start on a block
+// boundary, so a block is read from the first address asked for.
+type chunk struct {
+	start uint64
+	b     []byte
 }
 
 func newMemReader(mem Memory, opts Options, sp uint64, ptrSize int) *memReader {
-	r := &memReader{mem: mem, ptrSize: ptrSize}
+	r := &memReader{mem: mem, ptrSize: ptrSize, chunks: map[uint64]chunk{}}
 	if opts.StackLimits != nil {
 		if lo, hi, ok := opts.StackLimits(sp); ok && lo < hi {
 			r.lo, r.hi, r.bounded = lo, hi, true
 		}
 	}
-	if mem == nil {
-		return r
-	}
-	start := sp &^ 7
-	end := start + stackCacheMax
-	if r.bounded {
-		start = max(start, r.lo)
-		end = min(end, r.hi)
-	}
-	if end > start && end-start <= stackCacheMax {
-		// Read page by page so a hole (uncaptured page) keeps what precedes it.
-		buf := make([]byte, 0, min(end-start, 64<<10))
-		for cur := start; cur < end; {
-			next := min(end, (cur|0xfff)+1)
-			var page [0x1000]byte
-			n, _ := mem.ReadMemory(cur, page[:next-cur])
-			buf = append(buf, page[:n]...)
-			if uint64(n) < next-cur {
-				break
-			}
-			cur = next
-		}
-		r.base, r.buf = start, buf
-	}
 	return r
 }
 
-// read fills p from the stack copy or from memory.
-func (r *memReader) read(addr uint64, p []byte) bool {
-	if addr >= r.base && addr-r.base <= uint64(len(r.buf)) && uint64(len(r.buf))-(addr-r.base) >= uint64(len(p)) {
-		copy(p, r.buf[addr-r.base:])
-		return true
+// fetch returns the cached bytes of the block at base that hold addr,
+// reading the block from addr on when the cache starts above it.
+func (r *memReader) fetch(base, addr uint64) chunk {
+	if c, ok := r.chunks[base]; ok && c.start <= addr {
+		return c
 	}
+	if len(r.chunks) >= maxChunks {
+		clear(r.chunks)
+	}
+	if r.scratch == nil {
+		r.scratch = make([]byte, chunkSize)
+	}
+	buf := r.scratch[:base+chunkSize-addr]
+	n, _ := r.mem.ReadMemory(addr, buf)
+	// Most probes of uncaptured memory (code bytes) read nothing: keep
+	// only what was read.
+	c := chunk{start: addr, b: append([]byte(nil), buf[:max0(n, len(buf))]...)}
+	r.chunks[base] = c
+	return c
+}
+
+// read fills p from memory.
+func (r *memReader) read(addr uint64, p []byte) bool {
 	if r.mem == nil || addr+uint64(len(p)) < addr {
 		return false
+	}
+	base := addr &^ (chunkSize - 1)
+	if end := base + chunkSize; end > base && addr+uint64(len(p)) <= end {
+		c := r.fetch(base, addr)
+		off := addr - c.start
+		if off+uint64(len(p)) > uint64(len(c.b)) {
+			return false
+		}
+		copy(p, c.b[off:])
+		return true
 	}
 	n, _ := r.mem.ReadMemory(addr, p)
 	return n == len(p)
