@@ -209,8 +209,8 @@ func TestPublicFrames(t *testing.T) {
 	win := filepath.Join(pub, "getsentry__symbolic", "symbolic-testutils", "fixtures", "windows")
 	cases := []struct {
 		name, file, symbols string
-		functions          [][]string
-		offsets            []uint64 // return addresses or call sites, in order
+		functions           [][]string
+		offsets             []uint64 // return addresses or call sites, in order
 	}{
 		{"breakpad minidump2", filepath.Join(bp, "minidump2.dmp"), filepath.Join(bp, "symbols"),
 			[][]string{{"CrashFunction"}, {"main"}, {"__tmainCRTStartup"}, {"BaseProcessStart"}}, nil},
