@@ -485,14 +485,17 @@ func decodeEpilogue(b []byte, rva uint32, rf *RuntimeFunction, info *UnwindInfo)
 
 // fallback finds the caller without unwind data: the RBP chain when it
 // yields a return address that follows a call, else a stack scan, else an
-// RBP-chain result that could not be verified.
+// RBP-chain result that could not be verified. Windows x64 code rarely
+// keeps an RBP chain (MSVC and clang set RBP, if at all, anywhere in the
+// frame), so an unverified chain would skip frames where the scan finds
+// them; Breakpad's amd64 walker never follows RBP on Windows for the same
+// reason.
 func (w *amd64Walker) fallback(callee *Frame) (Frame, bool) {
 	fp, fpClass := w.framePointer(callee)
 	if fpClass == raVerified {
 		return fp, true
 	}
-	sc, ok := w.scan(callee)
-	if ok && (sc.Trust == TrustScan && sc.verified || fpClass == raInvalid) {
+	if sc, ok := w.scan(callee); ok {
 		return sc, true
 	}
 	if fpClass == raUnverified {

@@ -1,8 +1,14 @@
 package unwind
 
 import (
+	"encoding/binary"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/dumptriage/dumptriage/analyzer/minidump"
+	"github.com/dumptriage/dumptriage/analyzer/symbols/breakpad"
 )
 
 type wantFrame struct {
@@ -74,5 +80,115 @@ func TestUnityNoImages(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("0x7FF9F4F41279 not among the scanned frames:\n%s", formatFrames(ms, got))
+	}
+}
+
+// TestSentryMiniNoSymbols walks Sentry's x86 mini.dmp without images or
+// symbols: the five frames symbolicator's snapshot records with crash.sym
+// (main, __scrt_common_main_seh, kernel32, ntdll, ntdll). Frame 1 comes from
+// executing main's captured epilogue, the rest from the EBP chain.
+func TestSentryMiniNoSymbols(t *testing.T) {
+	dir := filepath.Join(sharedTestdata(t), "public", "getsentry__symbolic", "symbolic-testutils", "fixtures", "windows")
+	d := openDump(t, filepath.Join(dir, "mini.dmp"))
+	ms := dumpModules(t, d, "")
+	got := WalkX86(d.Exception.Context.X86, d, ms, Options{StackLimits: stackLimits(d)})
+	checkFrames(t, ms, got, []wantFrame{{pc: 0x2a2a3d}, {pc: 0x2a2d97}, {pc: 0x750662c4}, {pc: 0x771d0f79}, {pc: 0x771d0f44}}, true)
+	// With crash.sym (STACK WIN records) the same frames are found by CFI.
+	f, err := os.Open(filepath.Join(dir, "crash.sym"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bp, err := breakpad.Parse(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if strings.EqualFold(m.name, "crash.exe") {
+			m.bp = bp
+		}
+	}
+	got = WalkX86(d.Exception.Context.X86, d, ms, Options{StackLimits: stackLimits(d)})
+	checkFrames(t, ms, got, []wantFrame{{pc: 0x2a2a3d}, {pc: 0x2a2d97, trust: TrustCFI}, {pc: 0x750662c4}}, false)
+}
+
+// TestLLDBSigsegvNoImages walks LLDB's x64 sigsegv.dmp (no image): the
+// functions come from sigsegv.pdb (llvm-pdbutil: crash 0x10b0-0x10f5, foo
+// 0x1100-0x117c, main 0x1040-0x1064, mainCRTStartup 0x1070-0x107e). Frame
+// 1 is exact (crash's epilogue executed); without section headers the scan
+// then takes two .rdata pointers (0x3001, 0x3060) before main.
+func TestLLDBSigsegvNoImages(t *testing.T) {
+	path := filepath.Join(sharedTestdata(t), "public", "llvm-mirror__lldb", "test", "Shell", "Minidump", "Windows", "Sigsegv", "Inputs", "sigsegv.dmp")
+	d := openDump(t, path)
+	ms := dumpModules(t, d, "")
+	got := WalkAMD64(d.Exception.Context.AMD64, d, ms, Options{StackLimits: stackLimits(d)})
+	base := ms.ModuleAt(got[0].PC).Base()
+	checkFrames(t, ms, got, []wantFrame{{pc: base + 0x10d9, trust: TrustContext}, {pc: base + 0x1171, trust: TrustCFI}}, false)
+	var rvas []uint64
+	for _, f := range got {
+		if m := ms.ModuleAt(f.PC); m != nil && m.Base() == base {
+			rvas = append(rvas, f.PC-base)
+		}
+	}
+	want := []uint64{0x10d9, 0x1171, 0x105d, 0x1079}
+	k := 0
+	for _, r := range rvas {
+		if k < len(want) && r == want[k] {
+			k++
+		}
+	}
+	if k < len(want) {
+		t.Errorf("sigsegv.exe frames %#x do not contain %#x in order\n%s", rvas, want, formatFrames(ms, got))
+	}
+}
+
+// TestBreakpadNonCanonicalNoImages: frame 1 from the epilogue after the PC,
+// then kernel32!BaseThreadInitThunk+0x14 and ntdll!RtlUserThreadStart+0x21
+// found by the scan.
+func TestBreakpadNonCanonicalNoImages(t *testing.T) {
+	dir := filepath.Join(sharedTestdata(t), "public", "google__breakpad", "src", "processor", "testdata")
+	d := openDump(t, filepath.Join(dir, "write_av_non_canonical.dmp"))
+	ms := dumpModules(t, d, "")
+	got := WalkAMD64(d.Exception.Context.AMD64, d, ms, Options{StackLimits: stackLimits(d)})
+	keys := frameKeys(ms, got)
+	want := []string{"crash.exe+0x1331 context", "crash.exe+0x33f0 cfi", "kernel32.dll+0x17034 scan", "ntdll.dll+0x526a1 scan"}
+	if len(keys) < len(want) {
+		t.Fatalf("frames %q", keys)
+	}
+	for i, w := range want {
+		if keys[i] != w {
+			t.Errorf("frame %d: %s, want %s", i, keys[i], w)
+		}
+	}
+}
+
+// TestStackCFIX86 unwinds through STACK CFI rules (none of the real .sym
+// files here has x86 CFI).
+func TestStackCFIX86(t *testing.T) {
+	sym := "MODULE windows x86 0 a.pdb\n" +
+		"STACK CFI INIT 1000 100 .cfa: $esp 4 + .ra: .cfa 4 - ^\n" +
+		"STACK CFI 1001 .cfa: $esp 8 + $ebp: .cfa 8 - ^\n" +
+		"STACK CFI 1003 .cfa: $ebp 8 + $ebx: .cfa 12 - ^\n"
+	bp, err := breakpad.Parse(strings.NewReader(sym))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &fuzzSym{synthModule: &synthModule{base: 0x400000, img: make([]byte, 0x5000), pdata: 0x3000, codeEnd: 0x3000}, bp: bp}
+	s := &stackMem{base: stackBase, b: make([]byte, 0x1000)}
+	put32 := func(a, v uint64) { binary.LittleEndian.PutUint32(s.b[a-stackBase:], uint32(v)) }
+	// The caller called 0x401000 from 0x402345 (E8 before it, into the module).
+	copy(m.img[0x2340:], []byte{0xE8, 0xBB, 0xEC, 0xFF, 0xFF})
+	put32(0x10800, 0x402345) // return address
+	put32(0x107fc, 0x10900)  // saved ebp
+	put32(0x107f8, 0xb0b0)   // saved ebx
+	ctx := &minidump.ContextX86{Eip: 0x401010, Esp: 0x107e0, Ebp: 0x107fc, Ebx: 0x1}
+	got := WalkX86(ctx, s, m, Options{MaxFrames: 2})
+	if len(got) != 2 {
+		t.Fatalf("%d frames", len(got))
+	}
+	f := got[1]
+	ebx, _ := f.Regs.Get(RegEBX)
+	if f.PC != 0x402345 || f.SP != 0x10804 || f.FP != 0x10900 || ebx != 0xb0b0 || f.Trust != TrustCFI {
+		t.Errorf("caller pc %#x sp %#x ebp %#x ebx %#x %s", f.PC, f.SP, f.FP, ebx, f.Trust)
 	}
 }

@@ -164,6 +164,11 @@ func (c *codeReader) moduleCode(addr uint64) (Module, bool) {
 	if m.HasImage() && !m.IsExecutableRVA(uint32(off)) {
 		return nil, false
 	}
+	// Without a section table, the first page (the PE headers) is still
+	// never code.
+	if off < 0x1000 {
+		return nil, false
+	}
 	return m, true
 }
 
