@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -16,7 +17,8 @@ import (
 // files written to tmp/ first and renamed into place after an fsync, so a
 // file under dumps/ is always complete.
 type Dir struct {
-	root string
+	root   string
+	shards sync.Map // shard directories known to exist and be durable
 	// MinFree is the disk space a write leaves free; writing past it fails
 	// with ErrNoSpace.
 	MinFree int64
@@ -240,15 +242,15 @@ func (w *dirWriter) Commit(key string) error {
 		return err
 	}
 	dir := filepath.Dir(dst)
-	_, statErr := os.Stat(dir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if statErr != nil {
+	if _, ok := w.d.shards.Load(dir); !ok {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
 		// A new shard directory must itself be durable in dumps/.
 		if err := syncDir(filepath.Dir(dir)); err != nil {
 			return err
 		}
+		w.d.shards.Store(dir, true)
 	}
 	if err := os.Rename(w.f.Name(), dst); err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -204,31 +205,76 @@ func (s *Store) unzip(br *bufio.Reader) (io.Reader, string, func(), error) {
 	return nil, "zip", cleanup, fmt.Errorf("%w: no member of the zip file is a minidump (no MDMP signature)", ErrInvalidDump)
 }
 
-// copyDump copies src to w and h in aligned chunks, failing with
-// ErrTooLarge past limit bytes (the guard against decompression bombs).
+// copyDump copies src to w and h, failing with ErrTooLarge past limit
+// bytes (the guard against decompression bombs). A goroutine reads ahead
+// while this one hashes and writes, so network and sha256 overlap.
 func copyDump(w, h io.Writer, src io.Reader, limit int64) (int64, error) {
-	buf := make([]byte, 1<<20)
+	type chunk struct {
+		buf []byte
+		n   int
+		err error
+	}
+	const nbuf = 4
+	free := make(chan []byte, nbuf)
+	for range nbuf {
+		free <- chunkPool.Get().([]byte)
+	}
+	full := make(chan chunk, nbuf)
+	stop := make(chan struct{})
+	go func() {
+		defer close(full)
+		for {
+			var buf []byte
+			select {
+			case buf = <-free:
+			case <-stop:
+				return
+			}
+			k, err := fill(src, buf)
+			select {
+			case full <- chunk{buf, k, err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		// The reader must be done with src before the caller moves on.
+		close(stop)
+		for c := range full {
+			chunkPool.Put(c.buf)
+		}
+		for len(free) > 0 {
+			chunkPool.Put(<-free)
+		}
+	}()
 	var n int64
-	for {
-		k, err := fill(src, buf)
-		if k > 0 {
-			if n+int64(k) > limit {
+	for c := range full {
+		if c.n > 0 {
+			if n+int64(c.n) > limit {
 				return n, fmt.Errorf("%w: the dump is larger than the %s limit", ErrTooLarge, FormatBytes(limit))
 			}
-			h.Write(buf[:k])
-			if _, werr := w.Write(buf[:k]); werr != nil {
-				return n, werr
+			h.Write(c.buf[:c.n])
+			if _, err := w.Write(c.buf[:c.n]); err != nil {
+				return n, err
 			}
-			n += int64(k)
+			n += int64(c.n)
 		}
-		if err == io.EOF {
+		free <- c.buf
+		if c.err == io.EOF {
 			return n, nil
 		}
-		if err != nil {
-			return n, classifyReadErr(err)
+		if c.err != nil {
+			return n, classifyReadErr(c.err)
 		}
 	}
+	return n, nil
 }
+
+var chunkPool = sync.Pool{New: func() any { return make([]byte, 256<<10) }}
 
 // fill reads until buf is full or src fails; io.EOF means the end.
 func fill(src io.Reader, buf []byte) (int, error) {
