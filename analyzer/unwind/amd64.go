@@ -540,7 +540,7 @@ func (w *amd64Walker) scan(callee *Frame) (Frame, bool) {
 	if !ok {
 		return Frame{}, false
 	}
-	found, ok := w.code.scan(rsp, scanWindow(callee.Trust == TrustContext), 8)
+	found, ok := w.code.scan(rsp, scanWindow(callee.Trust == TrustContext), 8, contextPC(callee))
 	if !ok {
 		return Frame{}, false
 	}

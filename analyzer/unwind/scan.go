@@ -277,8 +277,10 @@ type scanFound struct {
 
 // scan looks for a return address in the words at and above start and takes
 // the first plausible one: verified after a call when the code bytes are
-// known, else merely inside a module's code.
-func (c *codeReader) scan(start uint64, words, ptrSize int) (scanFound, bool) {
+// known, else merely inside a module's code. A word equal to skip is
+// passed over: the context frame's own PC, saved on the stack in a CONTEXT
+// record by the code that raised the exception, is not its caller.
+func (c *codeReader) scan(start uint64, words, ptrSize int, skip uint64) (scanFound, bool) {
 	ps := uint64(ptrSize)
 	start = (start + ps - 1) &^ (ps - 1)
 	for i := 0; i < words; i++ {
@@ -290,6 +292,9 @@ func (c *codeReader) scan(start uint64, words, ptrSize int) (scanFound, bool) {
 		if !ok {
 			break
 		}
+		if v == skip {
+			continue
+		}
 		switch c.checkReturnAddress(v, ptrSize) {
 		case raVerified:
 			return scanFound{loc, v, true}, true
@@ -298,4 +303,13 @@ func (c *codeReader) scan(start uint64, words, ptrSize int) (scanFound, bool) {
 		}
 	}
 	return scanFound{}, false
+}
+
+// contextPC is the PC a scan from this frame passes over: the context
+// frame's own.
+func contextPC(f *Frame) uint64 {
+	if f.Trust == TrustContext {
+		return f.PC
+	}
+	return 0
 }

@@ -290,7 +290,7 @@ func (w *x86Walker) stackCFI(callee *Frame, rules breakpad.CFIRules) (Frame, boo
 
 // scanX86 scans words from start for a return address.
 func (w *x86Walker) scanX86(start uint64, words int) (loc, ra uint64, ok bool) {
-	f, ok := w.code.scan(start, words, 4)
+	f, ok := w.code.scan(start, words, 4, 0)
 	return f.loc, f.ra, ok
 }
 
@@ -362,7 +362,7 @@ func (w *x86Walker) scan(callee *Frame) (Frame, bool) {
 	if !ok {
 		return Frame{}, false
 	}
-	found, ok := w.code.scan(esp, scanWindow(callee.Trust == TrustContext), 4)
+	found, ok := w.code.scan(esp, scanWindow(callee.Trust == TrustContext), 4, contextPC(callee))
 	if !ok {
 		return Frame{}, false
 	}
