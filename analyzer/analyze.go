@@ -94,6 +94,7 @@ func (a *analysis) run() {
 		fn   func()
 	}{
 		{"stack walk", a.walkStacks},
+		{"thrown type", a.inferThrownType},
 		{"memory summary", a.summarizeMemory},
 		{"allocation failure", a.analyzeAllocationFailure},
 		{"stack overflow", a.analyzeStackOverflow},

@@ -235,3 +235,40 @@ func cString(b []byte) string {
 	}
 	return ""
 }
+
+// throwHelpers are MSVC STL functions that throw one exception type each.
+var throwHelpers = map[string]string{
+	"std::_Xbad_alloc":                  "class std::bad_alloc",
+	"std::_Xlength_error":               "class std::length_error",
+	"std::_Xout_of_range":               "class std::out_of_range",
+	"std::_Xinvalid_argument":           "class std::invalid_argument",
+	"std::_Xoverflow_error":             "class std::overflow_error",
+	"std::_Xruntime_error":              "class std::runtime_error",
+	"std::_Xbad_function_call":          "class std::bad_function_call",
+	"std::__throw_bad_alloc":            "std::bad_alloc",
+	"std::__throw_length_error":         "std::length_error",
+	"std::__throw_out_of_range":         "std::out_of_range",
+	"std::__throw_bad_array_new_length": "std::bad_array_new_length",
+}
+
+// inferThrownType names a C++ exception's type from the STL helper that
+// threw it, when its ThrowInfo or type_info was not captured.
+func (a *analysis) inferThrownType() {
+	rec := a.rep.Exception
+	if rec == nil || rec.ThrownType != "" || a.crashIndex < 0 {
+		return
+	}
+	if rec.Code != ntstatus.MSVCCppException && rec.Code != ntstatus.GCCCppException {
+		return
+	}
+	for i, f := range a.rep.Threads[a.crashIndex].Frames {
+		if i > 8 {
+			break
+		}
+		if t, ok := throwHelpers[f.Function]; ok {
+			rec.ThrownType, rec.ThrownTypes = t, []string{t}
+			a.rep.CrashInfo.Description = fmt.Sprintf("C++ exception: %s (inferred from %s on the stack)", t, f.Function)
+			return
+		}
+	}
+}

@@ -405,7 +405,20 @@ func (a *analysis) imageReader(addr uint64) (func(rva uint32, p []byte) (int, er
 	if f.image == nil || f.imageStatus.Kind == "dump-memory" {
 		return nil, 0, false
 	}
-	return f.image.ReadRVA, m.Base, true
+	// Writable sections hold run-time state the file does not: serve only
+	// read-only sections (code, constants, unwind data) from the file.
+	im := f.image
+	read := func(rva uint32, p []byte) (int, error) {
+		sec, ok := im.SectionAt(rva)
+		if !ok || sec.Characteristics&pe.ImageScnMemWrite != 0 {
+			return 0, minidump.ErrNoMemory
+		}
+		if end := sec.VirtualAddress + max(sec.VirtualSize, sec.SizeOfRawData); rva+uint32(len(p)) > end && end > rva {
+			p = p[:end-rva]
+		}
+		return im.ReadRVA(rva, p)
+	}
+	return read, m.Base, true
 }
 
 // describeModuleFiles records, per module, what was found and where.

@@ -3,20 +3,17 @@ package analyzer
 import (
 	"strconv"
 	"strings"
+
+	"github.com/dumptriage/dumptriage/analyzer/symbols/demangle"
 )
 
 // msvcTypeName turns an RTTI type descriptor name (".?AVbad_alloc@std@@")
 // into "class std::bad_alloc".
 func msvcTypeName(raw string) string {
-	kind := map[string]string{".?AV": "class ", ".?AU": "struct ", ".?AW": "enum "}
-	if len(raw) < 6 || kind[raw[:4]] == "" || !strings.HasSuffix(raw, "@@") || strings.ContainsAny(raw[4:], "?$") {
-		return raw
+	if s, ok := demangle.MSVCTypeName(raw); ok {
+		return s
 	}
-	parts := strings.Split(strings.TrimSuffix(raw[4:], "@@"), "@")
-	for i, j := 0, len(parts)-1; i < j; i, j = i+1, j-1 {
-		parts[i], parts[j] = parts[j], parts[i]
-	}
-	return kind[raw[:4]] + strings.Join(parts, "::")
+	return raw
 }
 
 // itaniumTypeName demangles the simple Itanium type names a type_info holds
