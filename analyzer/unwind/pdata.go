@@ -31,6 +31,9 @@ const (
 	runtimeFunctionLen = 12
 	// maxChain bounds chained UNWIND_INFO; real chains are 1 or 2 deep.
 	maxChain = 32
+	// maxExceptionDir bounds the table FunctionTableAMD64 copies (the
+	// largest DLLs have a few MiB).
+	maxExceptionDir = 64 << 20
 )
 
 var uwopNames = [...]string{"PUSH_NONVOL", "ALLOC_LARGE", "ALLOC_SMALL", "SET_FPREG", "SAVE_NONVOL",
@@ -165,8 +168,8 @@ func FunctionTableAMD64(m Module) ([]RuntimeFunction, error) {
 		return nil, ErrNoUnwindData
 	}
 	n := size / runtimeFunctionLen
-	if uint64(m.Size()) < uint64(size) && m.Size() != 0 {
-		return nil, fmt.Errorf("%w: exception directory (%d bytes) larger than the module", ErrBadUnwindInfo, size)
+	if uint64(size) > m.Size() || size > maxExceptionDir {
+		return nil, fmt.Errorf("%w: exception directory of %d bytes in a module of %d", ErrBadUnwindInfo, size, m.Size())
 	}
 	b := make([]byte, n*runtimeFunctionLen)
 	if !readFull(m, rva, b) {
