@@ -24,6 +24,10 @@ type uploadResponse struct {
 	Duplicate bool         `json:"duplicate"`
 }
 
+// uploadDrainBytes is how much of a refused upload is read so the client
+// gets the error message.
+const uploadDrainBytes = 8 << 20
+
 func dumpURL(id string) string { return "/dumps/" + id }
 
 // apiDumpUpload takes a dump as the multipart field "file" or as the raw
@@ -40,9 +44,15 @@ func (s *Server) apiDumpUpload(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	res, err := s.svc.Ingest(r.Context(), body, store.Upload{FileName: name,
-		UploadedFrom: middleware.GetClientIP(r.Context())})
+	up := store.Upload{FileName: name, UploadedFrom: middleware.GetClientIP(r.Context())}
+	if s.cfg.Uploader != nil {
+		up.UploadedBy = s.cfg.Uploader(r)
+	}
+	res, err := s.svc.Ingest(r.Context(), body, up)
 	if err != nil {
+		// Clients that send the whole body before reading the answer see a
+		// reset instead of the message when much of the body is left unread.
+		io.CopyN(io.Discard, r.Body, uploadDrainBytes)
 		s.fail(w, r, err)
 		return
 	}

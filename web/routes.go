@@ -33,6 +33,9 @@ type Config struct {
 	MaxUploadBytes  int64        // default DefaultMaxUploadBytes
 	AnalyzerVersion string       // for POST /api/reanalyze?outdated=1
 	Logger          *slog.Logger // default: discard
+	// Uploader names who sends a request, for dumps.uploaded_by; nil or ""
+	// means anonymous. The auth layer sets it.
+	Uploader func(r *http.Request) string
 }
 
 // Server holds the handlers' dependencies.
