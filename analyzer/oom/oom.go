@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/dumptriage/dumptriage/analyzer/report"
 )
@@ -34,8 +35,8 @@ type Allocator struct {
 	Kind    Kind
 }
 
-// Allocators are the rules, in file order.
-var Allocators = mustParse(allocatorsText)
+// Allocators returns the rules, in file order, compiled on first use.
+var Allocators = sync.OnceValue(func() []Allocator { return mustParse(allocatorsText) })
 
 func mustParse(text string) []Allocator {
 	var out []Allocator
@@ -78,9 +79,10 @@ func StripTemplates(name string) string {
 // Match returns the allocator rule for a function name.
 func Match(function string) (*Allocator, bool) {
 	name := StripTemplates(function)
-	for i := range Allocators {
-		if Allocators[i].Pattern.MatchString(name) {
-			return &Allocators[i], true
+	rules := Allocators()
+	for i := range rules {
+		if rules[i].Pattern.MatchString(name) {
+			return &rules[i], true
 		}
 	}
 	return nil, false

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -23,7 +24,8 @@ const hashLimit = 256 << 20
 func runAnalyze(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "print the report as JSON")
+	asJSON := fs.Bool("json", false, "print the report as JSON (compact, as minidump-stackwalk --json)")
+	pretty := fs.Bool("pretty", false, "indent the JSON")
 	symbols := fs.String("symbols", symbolPathFromEnv(), "symbol path (_NT_SYMBOL_PATH syntax); default $DUMPTRIAGE_SYMBOL_PATH")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -32,6 +34,8 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 		return errors.New("analyze: no dump file given")
 	}
 	cache := analyzer.NewSymbolCache(0)
+	out := bufio.NewWriterSize(stdout, 256<<10)
+	defer out.Flush()
 	var failed error
 	for _, path := range fs.Args() {
 		rep, err := analyzeFile(path, analyzer.Options{SymbolPath: *symbols, Symbols: cache})
@@ -41,22 +45,25 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 			continue
 		}
 		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
+			enc := json.NewEncoder(out)
+			if *pretty {
+				enc.SetIndent("", "  ")
+			}
 			if err := enc.Encode(rep); err != nil {
 				return err
 			}
 		} else {
 			if fs.NArg() > 1 {
-				fmt.Fprintf(stdout, "==> %s <==\n", path)
+				fmt.Fprintf(out, "==> %s <==\n", path)
 			}
-			if err := report.WriteText(stdout, rep); err != nil {
+			if err := report.WriteText(out, rep); err != nil {
 				return err
 			}
 		}
 	}
 	if failed != nil {
 		// The per-file errors are already printed; exit non-zero quietly.
+		out.Flush()
 		os.Exit(1)
 	}
 	return nil
