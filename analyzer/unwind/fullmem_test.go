@@ -12,36 +12,6 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// memModule is a module whose image is rebuilt from dump memory, as the
-// analyzer does for full-memory dumps: pe.OpenMapped over the captured
-// pages, with the pages it could not read reported as short reads.
-type memModule struct {
-	testModule
-}
-
-func (m *memModule) ReadRVA(rva uint32, p []byte) (int, error) {
-	for _, r := range m.img.Missing {
-		if uint64(rva) < uint64(r.RVA)+uint64(r.Size) && uint64(rva)+uint64(len(p)) > uint64(r.RVA) {
-			if rva >= r.RVA {
-				return 0, errShort
-			}
-			n, _ := m.img.ReadRVA(rva, p[:r.RVA-rva])
-			return n, errShort
-		}
-	}
-	return m.img.ReadRVA(rva, p)
-}
-
-type memModules []*memModule
-
-func (ms memModules) ModuleAt(addr uint64) Module {
-	i := sort.Search(len(ms), func(i int) bool { return ms[i].base > addr }) - 1
-	if i >= 0 && addr-ms[i].base < ms[i].size {
-		return ms[i]
-	}
-	return nil
-}
-
 // TestFullMemoryDumpImagesFromMemory walks every thread of the one
 // full-memory Wine dump with images rebuilt from the dump itself (no file
 // beside it), and compares the frames with LLDB's, which had the files.
@@ -69,7 +39,7 @@ func TestFullMemoryDumpImagesFromMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ms memModules
+	var ms testModules
 	for i := range d.Modules {
 		dm := &d.Modules[i]
 		base := dm.Base
@@ -77,9 +47,9 @@ func TestFullMemoryDumpImagesFromMemory(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", dm.Name, err)
 		}
-		ms = append(ms, &memModule{testModule{base: base, size: uint64(dm.Size), name: dm.FileName(), img: im}})
+		ms = append(ms, &ImageModule{BaseAddr: base, SizeOfImage: uint64(dm.Size), ModuleName: dm.FileName(), Image: im})
 	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].base < ms[j].base })
+	sort.Slice(ms, func(i, j int) bool { return ms[i].BaseAddr < ms[j].BaseAddr })
 	lldb := lldbBacktraces(t, filepath.Join(dir, "av_threads_x64_mingw_full.lldb.txt"))
 	if len(lldb) != len(d.Threads) {
 		t.Fatalf("LLDB has %d threads, the dump %d", len(lldb), len(d.Threads))

@@ -17,7 +17,7 @@ func FuzzDecodeUnwindInfo(f *testing.F) {
 	f.Add(unwindInfoBytes(1, UnwFlagChainInfo, 2, 0, 0, []uint16{code(2, UwopPushNonvol, 12)}, make([]byte, 12)))
 	if td := sharedTestdataOpt(); td != "" {
 		if im := openImage(f, filepath.Join(td, "wine", "dumps", "_wine_dlls", "x64", "ntdll.dll")); im != nil {
-			m := &testModule{base: im.ImageBase(), size: uint64(im.SizeOfImage()), img: im}
+			m := &testModule{BaseAddr: im.ImageBase(), SizeOfImage: uint64(im.SizeOfImage()), Image: im}
 			table, _ := FunctionTableAMD64(m)
 			for i, rf := range table {
 				if i%8 != 0 {

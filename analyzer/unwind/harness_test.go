@@ -39,45 +39,14 @@ func sharedTestdata(t testing.TB) string {
 	return td
 }
 
-// testModule adapts a dump module, with its image file and .sym when found.
-type testModule struct {
-	base, size uint64
-	name       string
-	img        *pe.Image
-	bp         *breakpad.File
-}
+// testModule is the exported adapter, so the tests exercise it.
+type testModule = ImageModule
 
-func (m *testModule) Base() uint64   { return m.base }
-func (m *testModule) Size() uint64   { return m.size }
-func (m *testModule) Name() string   { return m.name }
-func (m *testModule) HasImage() bool { return m.img != nil }
-func (m *testModule) ReadRVA(rva uint32, p []byte) (int, error) {
-	if m.img == nil {
-		return 0, fmt.Errorf("no image")
-	}
-	return m.img.ReadRVA(rva, p)
-}
-func (m *testModule) ExceptionDirectory() (uint32, uint32) {
-	if m.img == nil {
-		return 0, 0
-	}
-	return m.img.DataDirectory(3)
-}
-func (m *testModule) IsExecutableRVA(rva uint32) bool {
-	return m.img != nil && m.img.IsExecutableRVA(rva)
-}
-func (m *testModule) Breakpad() BreakpadRecords {
-	if m.bp == nil {
-		return nil
-	}
-	return m.bp
-}
-
-type testModules []*testModule
+type testModules []*ImageModule
 
 func (ms testModules) ModuleAt(addr uint64) Module {
-	i := sort.Search(len(ms), func(i int) bool { return ms[i].base > addr }) - 1
-	if i >= 0 && addr-ms[i].base < ms[i].size {
+	i := sort.Search(len(ms), func(i int) bool { return ms[i].BaseAddr > addr }) - 1
+	if i >= 0 && addr-ms[i].BaseAddr < ms[i].SizeOfImage {
 		return ms[i]
 	}
 	return nil
@@ -126,11 +95,11 @@ func dumpModules(t testing.TB, d *minidump.Dump, symDir string, dirs ...string) 
 	var ms testModules
 	for i := range d.Modules {
 		dm := &d.Modules[i]
-		m := &testModule{base: dm.Base, size: uint64(dm.Size), name: dm.FileName()}
+		m := &testModule{BaseAddr: dm.Base, SizeOfImage: uint64(dm.Size), ModuleName: dm.FileName()}
 		for _, dir := range dirs {
 			p := filepath.Join(dir, strings.ToLower(dm.FileName()))
 			if im := openImage(t, p); im != nil {
-				m.img = im
+				m.Image = im
 				break
 			}
 		}
@@ -144,32 +113,17 @@ func dumpModules(t testing.TB, d *minidump.Dump, symDir string, dirs ...string) 
 				if err != nil {
 					t.Fatalf("%s: %v", p, err)
 				}
-				m.bp = bp
+				m.Sym = bp
 			}
 		}
 		ms = append(ms, m)
 	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].base < ms[j].base })
+	sort.Slice(ms, func(i, j int) bool { return ms[i].BaseAddr < ms[j].BaseAddr })
 	return ms
 }
 
-// stackLimits bounds a walk by the captured memory range holding sp.
-func stackLimits(d *minidump.Dump) func(sp uint64) (uint64, uint64, bool) {
-	return func(sp uint64) (uint64, uint64, bool) {
-		for _, th := range d.Threads {
-			s := th.Stack
-			if sp >= s.Start && sp-s.Start <= uint64(s.DataSize) {
-				return s.Start, s.Start + uint64(s.DataSize), true
-			}
-		}
-		for _, r := range d.MemoryRanges() {
-			if sp >= r.Start && sp <= r.End() {
-				return r.Start, r.End(), true
-			}
-		}
-		return 0, 0, false
-	}
-}
+// stackLimits is DumpStackLimits.
+func stackLimits(d *minidump.Dump) func(sp uint64) (uint64, uint64, bool) { return DumpStackLimits(d) }
 
 func formatFrames(ms testModules, frames []Frame) string {
 	var b strings.Builder

@@ -74,7 +74,7 @@ func TestDecodeAgainstReadobj(t *testing.T) {
 				t.Fatalf("%s not found", name)
 			}
 			im := openImage(t, paths[0])
-			m := &testModule{base: im.ImageBase(), size: uint64(im.SizeOfImage()), name: name, img: im}
+			m := &testModule{BaseAddr: im.ImageBase(), SizeOfImage: uint64(im.SizeOfImage()), ModuleName: name, Image: im}
 			table, err := FunctionTableAMD64(m)
 			if err != nil {
 				t.Fatal(err)
@@ -104,7 +104,7 @@ func TestDecodeAgainstReadobj(t *testing.T) {
 					t.Errorf("function %d (%#x): %v", i, rf.BeginAddress, err)
 					continue
 				}
-				got := strings.TrimRight(readobjLine(m.base, rf, u), " ")
+				got := strings.TrimRight(readobjLine(m.BaseAddr, rf, u), " ")
 				if got != want[i] {
 					t.Errorf("function %d:\n got  %s\n want %s", i, got, want[i])
 					if bad++; bad > 5 {

@@ -104,8 +104,8 @@ func TestSentryMiniNoSymbols(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range ms {
-		if strings.EqualFold(m.name, "crash.exe") {
-			m.bp = bp
+		if strings.EqualFold(m.ModuleName, "crash.exe") {
+			m.Sym = bp
 		}
 	}
 	got = WalkX86(d.Exception.Context.X86, d, ms, Options{StackLimits: stackLimits(d)})
