@@ -20,6 +20,10 @@ var x86Vars = [...]struct {
 }{{"$eip", RegEIP}, {"$esp", RegESP}, {"$ebp", RegEBP}, {"$ebx", RegEBX}, {"$esi", RegESI}, {"$edi", RegEDI},
 	{"$eax", RegEAX}, {"$ecx", RegECX}, {"$edx", RegEDX}}
 
+// maxSavedRegSearch bounds the saved-register area searched for EBP; real
+// functions save a few registers.
+const maxSavedRegSearch = 4096
+
 // x86CalleeSaved survive a call (cdecl, stdcall, fastcall, thiscall).
 var x86CalleeSaved = [...]int{RegEBX, RegESI, RegEDI, RegEBP}
 
@@ -214,7 +218,8 @@ func (w *x86Walker) stackWin(callee *Frame, win *breakpad.StackWin, calleeParams
 				// Search the saved-register area, highest first, for a
 				// word that points into readable memory.
 				lo := (esp + calleeParams) & 0xffffffff
-				for loc := lo + win.SavedRegSize + offset; loc >= lo && loc <= lo+win.SavedRegSize+offset; loc -= 4 {
+				top := lo + min(win.SavedRegSize+offset, maxSavedRegSearch)
+				for loc := top; loc >= lo && loc <= top; loc -= 4 {
 					v, ok := w.read32(loc)
 					if !ok {
 						break
