@@ -534,13 +534,24 @@ func (w *amd64Walker) framePointer(callee *Frame) (Frame, int) {
 	return f, class
 }
 
+// homeSpace is the register parameter area a Windows x64 caller reserves
+// below its outgoing return address.
+const homeSpace = 32
+
 // scan searches the stack above the callee's RSP for a return address.
 func (w *amd64Walker) scan(callee *Frame) (Frame, bool) {
 	rsp, ok := callee.Regs.Get(minidump.RSP)
 	if !ok {
 		return Frame{}, false
 	}
-	found, ok := w.code.scan(rsp, scanWindow(callee.Trust == TrustContext), 8, contextPC(callee))
+	start := rsp
+	if !callee.exact {
+		// The callee made a call, so by the x64 ABI the bottom of its frame
+		// is the 32-byte home area of the function it called, which
+		// holds no return address of its own.
+		start += homeSpace
+	}
+	found, ok := w.code.scan(start, scanWindow(callee.Trust == TrustContext), 8, contextPC(callee))
 	if !ok {
 		return Frame{}, false
 	}
