@@ -5,6 +5,6 @@ set -e
 cd "$(dirname "$0")"
 T=../../../../shared/testdata/wine/dumps
 for f in $T/_wine_dlls/x64/ntdll.dll $T/_wine_dlls/x64/kernelbase.dll $T/_wine_dlls/x64/ucrtbase.dll \
-	$T/_wine_dlls/x64/msvcp140.dll $T/oom_vector/oom_vector_x64_mingw.exe $T/stack_overflow/stack_overflow_x64_pdb.exe; do
+	$T/_wine_dlls/x64/msvcp140.dll $T/*/*_x64_*.exe; do
 	llvm-readobj --unwind "$f" | python3 readobj2golden.py | gzip -9n > "$(basename "$f").unwind.golden.gz"
 done
