@@ -69,12 +69,7 @@ func openWalk(t testing.TB, path string) *dumpWalk {
 func (w *dumpWalk) walk() (frames int) {
 	opts := Options{StackLimits: stackLimits(w.d)}
 	for _, c := range w.ctx {
-		switch {
-		case c.AMD64 != nil:
-			frames += len(WalkAMD64(c.AMD64, w.d, w.ms, opts))
-		case c.X86 != nil:
-			frames += len(WalkX86(c.X86, w.d, w.ms, opts))
-		}
+		frames += len(Walk(c, w.d, w.ms, opts))
 	}
 	return frames
 }

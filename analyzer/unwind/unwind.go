@@ -190,3 +190,17 @@ func (o Options) maxFrames() int {
 	}
 	return o.MaxFrames
 }
+
+// Walk walks a thread from its CONTEXT with the walker of its architecture;
+// it returns nil for architectures without one (ARM64).
+func Walk(ctx *minidump.Context, mem Memory, mods Modules, opts Options) []Frame {
+	switch {
+	case ctx == nil:
+		return nil
+	case ctx.AMD64 != nil:
+		return WalkAMD64(ctx.AMD64, mem, mods, opts)
+	case ctx.X86 != nil:
+		return WalkX86(ctx.X86, mem, mods, opts)
+	}
+	return nil
+}
