@@ -1,0 +1,752 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The dashboard's queries read the crashes, crash_rollup and crash_groups
+// tables (migrations/00002_dashboard.sql), which triggers keep in step with
+// analyses, so each page reads a few hundred rows at most.
+
+// Dashboard is what the dashboard pages read beyond the Index.
+type Dashboard interface {
+	// SearchDumps lists dumps newest first, like ListDumps, with the
+	// product version filter.
+	SearchDumps(ctx context.Context, q SearchQuery) (DumpPage, error)
+	// Groups lists the keys of one dimension by crash count.
+	Groups(ctx context.Context, q GroupQuery) (GroupPage, error)
+	SignatureInfo(ctx context.Context, signature string) (SignatureInfo, error)
+	ModuleStats(ctx context.Context, q ModuleQuery) (ModulePage, error)
+	ModuleInfo(ctx context.Context, name string) (ModuleInfo, error)
+	Trends(ctx context.Context, q TrendQuery) (Trends, error)
+	// Facets lists the most common values of each filter, for suggestions.
+	Facets(ctx context.Context) (Facets, error)
+}
+
+// DashboardIndex is an Index with the dashboard's queries.
+type DashboardIndex interface {
+	Index
+	Dashboard
+}
+
+// Dimensions of crash_groups and crash_rollup.
+const (
+	DimSignature = "sig"
+	DimType      = "type"
+	DimModule    = "module" // faulting module, lower case
+	DimOS        = "os"
+	DimVersion   = "version" // the process's version
+	DimProcess   = "process"
+	DimStack     = "stack" // a module anywhere on the crashing stack
+)
+
+// keySep joins the two values of a pair dimension (sig.version ...).
+const keySep = "\x1f"
+
+// Group is one key of a dimension and its crashes.
+type Group struct {
+	Key       string
+	Count     int
+	FirstSeen time.Time
+	LastSeen  time.Time
+}
+
+// DayCount is the number of crashes on one UTC day.
+type DayCount struct {
+	Day   time.Time
+	Count int
+}
+
+// SearchQuery is a ListQuery plus the filters only the dashboard has.
+type SearchQuery struct {
+	ListQuery
+	Version string // the process's version
+}
+
+// GroupQuery selects keys of a dimension, most crashes first.
+type GroupQuery struct {
+	Dim    string
+	Search string // substring of the key, ignoring case
+	Limit  int    // default 50, at most 500
+	Offset int
+}
+
+// GroupPage is one page of groups; Total counts every matching key.
+type GroupPage struct {
+	Groups []Group
+	Total  int
+	More   bool
+}
+
+// SignatureInfo is a crash group.
+type SignatureInfo struct {
+	Group
+	Versions []Group // affected process versions
+	OSes     []Group
+	Daily    []DayCount // the last 90 days
+	Examples []Dump     // the newest dumps
+}
+
+// ModuleStat is a module's crash counts.
+type ModuleStat struct {
+	Name     string
+	Faulting int // crashes whose faulting module it is
+	OnStack  int // crashes with it anywhere on the crashing stack
+	LastSeen time.Time
+}
+
+// ModuleQuery selects modules.
+type ModuleQuery struct {
+	Search string
+	Sort   string // "stack" (default), "faulting" or "name"
+	Limit  int
+	Offset int
+}
+
+// ModulePage is one page of modules.
+type ModulePage struct {
+	Modules []ModuleStat
+	Total   int
+	More    bool
+}
+
+// ModuleInfo is one module's crash history.
+type ModuleInfo struct {
+	ModuleStat
+	FirstSeen  time.Time
+	Versions   []Group // its versions when it was the faulting module
+	Signatures []Group // signatures of the crashes it was the faulting module of
+	Daily      []DayCount
+	Examples   []Dump
+}
+
+// TrendQuery selects the trend period.
+type TrendQuery struct {
+	Days int       // period length, default 30
+	Now  time.Time // default time.Now(); the period ends with its day
+	Top  int       // signatures stacked in the daily chart, default 8
+}
+
+// Series is one key's crashes per day, aligned with Trends.Days.
+type Series struct {
+	Key    string
+	Counts []int
+	Total  int
+}
+
+// Crasher is a top signature with its count in the previous period.
+type Crasher struct {
+	Key   string
+	Count int
+	Prev  int
+}
+
+// OOMPoint is one out-of-memory crash: what it asked for and what was left.
+type OOMPoint struct {
+	At          time.Time
+	DumpID      string
+	Signature   string
+	Requested   *uint64
+	LargestFree *uint64
+}
+
+// Trends is the trends page.
+type Trends struct {
+	From, Until time.Time // [From, Until), whole UTC days
+	Days        []time.Time
+	Total       int
+	PrevTotal   int
+	Daily       []int    // all crashes per day
+	Stacked     []Series // the top signatures per day, then "other"
+	TopCrashers []Crasher
+	ByType      []Group
+	ByModule    []Group
+	ByOS        []Group
+	ByVersion   []Group
+	OOM         []OOMPoint
+	OOMCount    int
+}
+
+// Facets are the most common values of each filter.
+type Facets struct {
+	Types, Modules, OSes, Versions, Processes []string
+}
+
+const dayMS = 24 * 60 * 60 * 1000
+
+func dayOf(t time.Time) int64 { return t.UnixMilli() / dayMS }
+
+func dayTime(d int64) time.Time { return time.UnixMilli(d * dayMS).UTC() }
+
+// SearchDumps implements Dashboard. With a filter on the analysis it walks
+// the crashes table by that filter's (key, at) index, which is already in
+// list order; otherwise the dumps table by upload time.
+func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, err error) {
+	defer wrap(&err, "SearchDumps")
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 500)
+	var where []string
+	var args []any
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	byCrash := q.Signature != "" || q.CrashType != "" || q.Module != "" || q.ModuleVersion != "" || q.Version != "" ||
+		q.Process != "" || q.OS != "" || q.Arch != "" || q.StackOverflow != nil
+	at, id := "d.uploaded_at", "d.id"
+	from := ` FROM dumps d LEFT JOIN analyses a ON a.dump_id = d.id `
+	if byCrash {
+		at, id = "c.at", "c.dump_id"
+		from = ` FROM crashes c JOIN dumps d ON d.id = c.dump_id JOIN analyses a ON a.dump_id = c.dump_id `
+	}
+	if q.Cursor != "" {
+		cat, cid, ok := parseCursor(q.Cursor)
+		if !ok {
+			return DumpPage{}, fmt.Errorf("bad cursor %q: %w", q.Cursor, ErrBadRequest)
+		}
+		add(`(`+at+` < ? OR (`+at+` = ? AND `+id+` < ?))`, cat, cat, cid)
+	}
+	if q.Status != "" {
+		add(`d.status = ?`, string(q.Status))
+	}
+	if q.SHA256 != "" {
+		add(`d.sha256 = ?`, strings.ToLower(q.SHA256))
+	}
+	if q.Signature != "" {
+		add(`c.signature = ?`, q.Signature)
+	}
+	if q.CrashType != "" {
+		add(`c.crash_type = ?`, q.CrashType)
+	}
+	if q.Module != "" {
+		add(`c.module = ?`, strings.ToLower(q.Module))
+	}
+	if q.ModuleVersion != "" {
+		add(`c.module_version = ?`, q.ModuleVersion)
+	}
+	if q.Version != "" {
+		add(`c.version = ?`, q.Version)
+	}
+	if q.Process != "" {
+		add(`c.process_name = ? COLLATE NOCASE`, q.Process)
+	}
+	if q.OS != "" {
+		add(`c.os = ?`, q.OS)
+	}
+	if q.Arch != "" {
+		add(`a.arch = ?`, q.Arch)
+	}
+	if q.StackOverflow != nil {
+		add(`a.stack_overflow = ?`, *q.StackOverflow)
+	}
+	if q.HasModule != "" {
+		add(`d.id IN (SELECT dump_id FROM modules WHERE name = ? COLLATE NOCASE)`, q.HasModule)
+	}
+	if !q.Since.IsZero() {
+		add(at+` >= ?`, ms(q.Since))
+	}
+	if !q.Until.IsZero() {
+		add(at+` < ?`, ms(q.Until))
+	}
+	query := `SELECT ` + dumpCols + from
+	if len(where) > 0 {
+		query += `WHERE ` + strings.Join(where, ` AND `)
+	}
+	query += ` ORDER BY ` + at + ` DESC, ` + id + ` DESC LIMIT ?`
+	args = append(args, limit+1)
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return DumpPage{}, err
+	}
+	defer rows.Close()
+	var page DumpPage
+	var lastID int64
+	for rows.Next() {
+		var rid int64
+		d, err := scanDump(rows, &rid)
+		if err != nil {
+			return DumpPage{}, err
+		}
+		if len(page.Dumps) == limit {
+			page.Next = fmt.Sprintf("%d.%d", ms(page.Dumps[limit-1].UploadedAt), lastID)
+			break
+		}
+		page.Dumps = append(page.Dumps, d)
+		lastID = rid
+	}
+	return page, rows.Err()
+}
+
+func scanGroups(rows *sql.Rows, err error) ([]Group, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Group
+	for rows.Next() {
+		var g Group
+		var first, last int64
+		if err := rows.Scan(&g.Key, &g.Count, &first, &last); err != nil {
+			return nil, err
+		}
+		g.FirstSeen, g.LastSeen = fromMS(first), fromMS(last)
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// likeEscape makes s a LIKE substring pattern (ESCAPE '\').
+func likeEscape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(s) + "%"
+}
+
+// Groups implements Dashboard.
+func (s *SQLite) Groups(ctx context.Context, q GroupQuery) (_ GroupPage, err error) {
+	defer wrap(&err, "Groups(%s)", q.Dim)
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 500)
+	cond, args := `dim = ?`, []any{q.Dim}
+	if q.Search != "" {
+		cond += ` AND key LIKE ? ESCAPE '\'`
+		args = append(args, likeEscape(q.Search))
+	}
+	var page GroupPage
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crash_groups WHERE `+cond, args...).Scan(&page.Total); err != nil {
+		return page, err
+	}
+	page.Groups, err = scanGroups(s.r.QueryContext(ctx, `SELECT key, n, first_at, last_at FROM crash_groups WHERE `+cond+
+		` ORDER BY n DESC, key LIMIT ? OFFSET ?`, append(args, limit, max(q.Offset, 0))...))
+	page.More = q.Offset+len(page.Groups) < page.Total
+	return page, err
+}
+
+// pairs returns the second halves of a pair dimension's keys starting with first.
+func (s *SQLite) pairs(ctx context.Context, dim, first string, limit int) ([]Group, error) {
+	lo := first + keySep
+	hi := first + "\x20" // keySep + 1
+	gs, err := scanGroups(s.r.QueryContext(ctx, `SELECT key, n, first_at, last_at FROM crash_groups
+		WHERE dim = ? AND key >= ? AND key < ? ORDER BY n DESC LIMIT ?`, dim, lo, hi, limit))
+	for i := range gs {
+		gs[i].Key = strings.TrimPrefix(gs[i].Key, lo)
+	}
+	return gs, err
+}
+
+func (s *SQLite) group(ctx context.Context, dim, key string) (Group, error) {
+	gs, err := scanGroups(s.r.QueryContext(ctx, `SELECT key, n, first_at, last_at FROM crash_groups
+		WHERE dim = ? AND key = ?`, dim, key))
+	if err != nil {
+		return Group{}, err
+	}
+	if len(gs) == 0 {
+		return Group{}, ErrNotFound
+	}
+	return gs[0], nil
+}
+
+// daily returns a key's crashes per day over the n days ending today,
+// zeros included.
+func (s *SQLite) daily(ctx context.Context, dim, key string, from, until int64) ([]DayCount, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT day, n FROM crash_rollup WHERE dim = ? AND key = ? AND day >= ? AND day < ?`,
+		dim, key, from, until)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]DayCount, until-from)
+	for i := range out {
+		out[i].Day = dayTime(from + int64(i))
+	}
+	for rows.Next() {
+		var d int64
+		var n int
+		if err := rows.Scan(&d, &n); err != nil {
+			return nil, err
+		}
+		out[d-from].Count = n
+	}
+	return out, rows.Err()
+}
+
+// crashDumps returns the newest dumps whose crashes column col equals v.
+func (s *SQLite) crashDumps(ctx context.Context, col, v string, limit int) ([]Dump, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+dumpCols+` FROM crashes c JOIN dumps d ON d.id = c.dump_id
+		JOIN analyses a ON a.dump_id = c.dump_id WHERE c.`+col+` = ? ORDER BY c.at DESC, c.dump_id DESC LIMIT ?`, v, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Dump
+	for rows.Next() {
+		d, err := scanDump(rows, nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// SignatureInfo implements Dashboard.
+func (s *SQLite) SignatureInfo(ctx context.Context, sig string) (_ SignatureInfo, err error) {
+	defer wrap(&err, "SignatureInfo(%q)", sig)
+	var si SignatureInfo
+	if si.Group, err = s.group(ctx, DimSignature, sig); err != nil {
+		return si, err
+	}
+	if si.Versions, err = s.pairs(ctx, "sig.version", sig, 100); err != nil {
+		return si, err
+	}
+	if si.OSes, err = s.pairs(ctx, "sig.os", sig, 30); err != nil {
+		return si, err
+	}
+	today := dayOf(s.now()) + 1
+	if si.Daily, err = s.daily(ctx, DimSignature, sig, today-90, today); err != nil {
+		return si, err
+	}
+	si.Examples, err = s.crashDumps(ctx, "signature", sig, 20)
+	return si, err
+}
+
+// ModuleStats implements Dashboard.
+func (s *SQLite) ModuleStats(ctx context.Context, q ModuleQuery) (_ ModulePage, err error) {
+	defer wrap(&err, "ModuleStats")
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 500)
+	cond, args := `st.dim = 'stack'`, []any{}
+	if q.Search != "" {
+		cond += ` AND st.key LIKE ? ESCAPE '\'`
+		args = append(args, likeEscape(strings.ToLower(q.Search)))
+	}
+	order := `st.n DESC, st.key`
+	switch q.Sort {
+	case "faulting":
+		order = `coalesce(f.n, 0) DESC, st.n DESC, st.key`
+	case "name":
+		order = `st.key`
+	}
+	var page ModulePage
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crash_groups st WHERE `+cond, args...).Scan(&page.Total); err != nil {
+		return page, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT st.key, st.n, coalesce(f.n, 0), max(st.last_at, coalesce(f.last_at, 0))
+		FROM crash_groups st LEFT JOIN crash_groups f ON f.dim = 'module' AND f.key = st.key
+		WHERE `+cond+` ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, limit, max(q.Offset, 0))...)
+	if err != nil {
+		return page, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m ModuleStat
+		var last int64
+		if err := rows.Scan(&m.Name, &m.OnStack, &m.Faulting, &last); err != nil {
+			return page, err
+		}
+		m.LastSeen = fromMS(last)
+		page.Modules = append(page.Modules, m)
+	}
+	page.More = q.Offset+len(page.Modules) < page.Total
+	return page, rows.Err()
+}
+
+// ModuleInfo implements Dashboard.
+func (s *SQLite) ModuleInfo(ctx context.Context, name string) (_ ModuleInfo, err error) {
+	defer wrap(&err, "ModuleInfo(%q)", name)
+	name = strings.ToLower(name)
+	mi := ModuleInfo{ModuleStat: ModuleStat{Name: name}}
+	st, errS := s.group(ctx, DimStack, name)
+	f, errF := s.group(ctx, DimModule, name)
+	if errors.Is(errS, ErrNotFound) && errors.Is(errF, ErrNotFound) {
+		return mi, ErrNotFound
+	}
+	for _, e := range []error{errS, errF} {
+		if e != nil && !errors.Is(e, ErrNotFound) {
+			return mi, e
+		}
+	}
+	mi.OnStack, mi.Faulting = st.Count, f.Count
+	mi.FirstSeen, mi.LastSeen = st.FirstSeen, st.LastSeen
+	if errS != nil || (errF == nil && f.FirstSeen.Before(mi.FirstSeen)) {
+		mi.FirstSeen = f.FirstSeen
+	}
+	if f.LastSeen.After(mi.LastSeen) {
+		mi.LastSeen = f.LastSeen
+	}
+	if mi.Versions, err = s.pairs(ctx, "mod.version", name, 50); err != nil {
+		return mi, err
+	}
+	if mi.Signatures, err = s.pairs(ctx, "mod.sig", name, 30); err != nil {
+		return mi, err
+	}
+	today := dayOf(s.now()) + 1
+	if mi.Daily, err = s.daily(ctx, DimModule, name, today-90, today); err != nil {
+		return mi, err
+	}
+	mi.Examples, err = s.crashDumps(ctx, "module", name, 10)
+	return mi, err
+}
+
+// topKeys sums a dimension over [from, until) days, biggest first.
+func (s *SQLite) topKeys(ctx context.Context, dim string, from, until int64, limit int) ([]Group, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT key, sum(n) AS total FROM crash_rollup WHERE dim = ? AND day >= ? AND day < ?
+		GROUP BY key ORDER BY total DESC, key LIMIT ?`, dim, from, until, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Group
+	for rows.Next() {
+		var g Group
+		if err := rows.Scan(&g.Key, &g.Count); err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// Trends implements Dashboard.
+func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error) {
+	defer wrap(&err, "Trends")
+	if q.Days <= 0 {
+		q.Days = 30
+	}
+	q.Days = min(q.Days, 3660)
+	if q.Now.IsZero() {
+		q.Now = s.now()
+	}
+	if q.Top <= 0 {
+		q.Top = 8
+	}
+	until := dayOf(q.Now) + 1
+	from := until - int64(q.Days)
+	t := Trends{From: dayTime(from), Until: dayTime(until), Daily: make([]int, q.Days)}
+	for d := from; d < until; d++ {
+		t.Days = append(t.Days, dayTime(d))
+	}
+	all, err := s.daily(ctx, "all", "", from-int64(q.Days), until)
+	if err != nil {
+		return t, err
+	}
+	for i, dc := range all {
+		if i < q.Days {
+			t.PrevTotal += dc.Count
+		} else {
+			t.Daily[i-q.Days] = dc.Count
+			t.Total += dc.Count
+		}
+	}
+	top, err := s.topKeys(ctx, DimSignature, from, until, max(q.Top, 15))
+	if err != nil {
+		return t, err
+	}
+	if len(top) > 0 {
+		keys := make([]any, len(top))
+		for i, g := range top {
+			keys[i] = g.Key
+		}
+		in := `(?` + strings.Repeat(`, ?`, len(keys)-1) + `)`
+		prev := map[string]int{}
+		rows, err := s.r.QueryContext(ctx, `SELECT key, sum(n) FROM crash_rollup WHERE dim = 'sig' AND key IN `+in+`
+			AND day >= ? AND day < ? GROUP BY key`, append(keys, from-int64(q.Days), from)...)
+		if err != nil {
+			return t, err
+		}
+		for rows.Next() {
+			var k string
+			var n int
+			if err := rows.Scan(&k, &n); err != nil {
+				rows.Close()
+				return t, err
+			}
+			prev[k] = n
+		}
+		rows.Close()
+		for _, g := range top {
+			t.TopCrashers = append(t.TopCrashers, Crasher{Key: g.Key, Count: g.Count, Prev: prev[g.Key]})
+		}
+		stacked := top[:min(q.Top, len(top))]
+		idx := map[string]int{}
+		other := Series{Key: "other", Counts: append([]int(nil), t.Daily...), Total: t.Total}
+		for i, g := range stacked {
+			idx[g.Key] = i
+			t.Stacked = append(t.Stacked, Series{Key: g.Key, Counts: make([]int, q.Days), Total: g.Count})
+		}
+		rows, err = s.r.QueryContext(ctx, `SELECT key, day, n FROM crash_rollup WHERE dim = 'sig' AND key IN `+
+			`(?`+strings.Repeat(`, ?`, len(stacked)-1)+`) AND day >= ? AND day < ?`, append(keys[:len(stacked):len(stacked)], from, until)...)
+		if err != nil {
+			return t, err
+		}
+		for rows.Next() {
+			var k string
+			var d int64
+			var n int
+			if err := rows.Scan(&k, &d, &n); err != nil {
+				rows.Close()
+				return t, err
+			}
+			t.Stacked[idx[k]].Counts[d-from] = n
+			other.Counts[d-from] -= n
+			other.Total -= n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return t, err
+		}
+		if other.Total > 0 {
+			t.Stacked = append(t.Stacked, other)
+		}
+	}
+	for _, b := range []struct {
+		dim string
+		dst *[]Group
+	}{{DimType, &t.ByType}, {DimModule, &t.ByModule}, {DimOS, &t.ByOS}, {DimVersion, &t.ByVersion}} {
+		if *b.dst, err = s.topKeys(ctx, b.dim, from, until, 10); err != nil {
+			return t, err
+		}
+	}
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crashes WHERE oom AND at >= ? AND at < ?`,
+		from*dayMS, until*dayMS).Scan(&t.OOMCount); err != nil {
+		return t, err
+	}
+	// At most 2000 points: every n-th of the period's OOM crashes.
+	step := max(1, (t.OOMCount+1999)/2000)
+	rows, err := s.r.QueryContext(ctx, `SELECT c.at, d.uid, c.signature, c.alloc_bytes, c.largest_free FROM crashes c
+		JOIN dumps d ON d.id = c.dump_id WHERE c.oom AND c.at >= ? AND c.at < ? ORDER BY c.at`, from*dayMS, until*dayMS)
+	if err != nil {
+		return t, err
+	}
+	defer rows.Close()
+	for i := 0; rows.Next(); i++ {
+		if i%step != 0 {
+			continue
+		}
+		var p OOMPoint
+		var at int64
+		var req, free sql.NullInt64
+		if err := rows.Scan(&at, &p.DumpID, &p.Signature, &req, &free); err != nil {
+			return t, err
+		}
+		p.At = fromMS(at)
+		if req.Valid {
+			v := uint64(req.Int64)
+			p.Requested = &v
+		}
+		if free.Valid {
+			v := uint64(free.Int64)
+			p.LargestFree = &v
+		}
+		t.OOM = append(t.OOM, p)
+	}
+	return t, rows.Err()
+}
+
+// Facets implements Dashboard.
+func (s *SQLite) Facets(ctx context.Context) (_ Facets, err error) {
+	defer wrap(&err, "Facets")
+	var f Facets
+	for _, b := range []struct {
+		dim string
+		dst *[]string
+	}{{DimType, &f.Types}, {DimModule, &f.Modules}, {DimOS, &f.OSes}, {DimVersion, &f.Versions}, {DimProcess, &f.Processes}} {
+		gs, err := scanGroups(s.r.QueryContext(ctx, `SELECT key, n, first_at, last_at FROM crash_groups WHERE dim = ?
+			ORDER BY n DESC LIMIT 100`, b.dim))
+		if err != nil {
+			return f, err
+		}
+		for _, g := range gs {
+			if g.Key != "" {
+				*b.dst = append(*b.dst, g.Key)
+			}
+		}
+		sort.Strings(*b.dst)
+	}
+	return f, nil
+}
+
+func (s *Store) dashboard() (Dashboard, error) {
+	d, ok := s.Index.(Dashboard)
+	if !ok {
+		return nil, fmt.Errorf("the index has no dashboard queries")
+	}
+	return d, nil
+}
+
+// SearchDumps lists dumps newest first with the dashboard's filters.
+func (s *Store) SearchDumps(ctx context.Context, q SearchQuery) (DumpPage, error) {
+	d, err := s.dashboard()
+	if err != nil {
+		return DumpPage{}, err
+	}
+	return d.SearchDumps(ctx, q)
+}
+
+// Groups lists one dimension's keys by crash count.
+func (s *Store) Groups(ctx context.Context, q GroupQuery) (GroupPage, error) {
+	d, err := s.dashboard()
+	if err != nil {
+		return GroupPage{}, err
+	}
+	return d.Groups(ctx, q)
+}
+
+// SignatureInfo returns a crash group.
+func (s *Store) SignatureInfo(ctx context.Context, sig string) (SignatureInfo, error) {
+	d, err := s.dashboard()
+	if err != nil {
+		return SignatureInfo{}, err
+	}
+	return d.SignatureInfo(ctx, sig)
+}
+
+// ModuleStats lists modules with their crash counts.
+func (s *Store) ModuleStats(ctx context.Context, q ModuleQuery) (ModulePage, error) {
+	d, err := s.dashboard()
+	if err != nil {
+		return ModulePage{}, err
+	}
+	return d.ModuleStats(ctx, q)
+}
+
+// ModuleInfo returns a module's crash history.
+func (s *Store) ModuleInfo(ctx context.Context, name string) (ModuleInfo, error) {
+	d, err := s.dashboard()
+	if err != nil {
+		return ModuleInfo{}, err
+	}
+	return d.ModuleInfo(ctx, name)
+}
+
+// Trends returns the trends of a period.
+func (s *Store) Trends(ctx context.Context, q TrendQuery) (Trends, error) {
+	d, err := s.dashboard()
+	if err != nil {
+		return Trends{}, err
+	}
+	return d.Trends(ctx, q)
+}
+
+// Facets returns the common values of each filter.
+func (s *Store) Facets(ctx context.Context) (Facets, error) {
+	d, err := s.dashboard()
+	if err != nil {
+		return Facets{}, err
+	}
+	return d.Facets(ctx)
+}

@@ -1,0 +1,193 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/dumptriage/dumptriage/analyzer/report"
+)
+
+var seedNow = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+
+func seeded(t testing.TB, n int) *SQLite {
+	t.Helper()
+	s, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	s.now = func() time.Time { return seedNow }
+	if err := s.Seed(context.Background(), SeedConfig{Dumps: n, Now: seedNow, Seed: 7}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// checkRollups recomputes every dashboard table from analyses, frames and
+// dumps and compares.
+func checkRollups(t *testing.T, s *SQLite) {
+	t.Helper()
+	ctx := context.Background()
+	for _, q := range []struct{ name, sql string }{
+		{"crashes", `SELECT count(*) FROM analyses a LEFT JOIN crashes c ON c.dump_id = a.dump_id
+			WHERE c.dump_id IS NULL OR c.signature != a.signature OR c.crash_type != a.crash_type`},
+		{"rollup vs crashes", `SELECT count(*) FROM (SELECT 'sig' AS dim, signature AS key, day, count(*) AS n
+			FROM crashes GROUP BY signature, day) x FULL JOIN (SELECT * FROM crash_rollup WHERE dim = 'sig') r
+			ON r.key = x.key AND r.day = x.day WHERE r.n IS NOT x.n`},
+		{"all", `SELECT count(*) FROM crash_groups WHERE dim = 'all' AND n != (SELECT count(*) FROM analyses)`},
+		{"groups vs crashes", `SELECT count(*) FROM (SELECT module AS key, count(*) AS n FROM crashes GROUP BY module) x
+			FULL JOIN (SELECT * FROM crash_groups WHERE dim = 'module') g ON g.key = x.key WHERE g.n IS NOT x.n`},
+		{"pairs", `SELECT count(*) FROM (SELECT signature || char(31) || version AS key, count(*) AS n FROM crashes
+			GROUP BY 1) x FULL JOIN (SELECT * FROM crash_groups WHERE dim = 'sig.version') g ON g.key = x.key
+			WHERE g.n IS NOT x.n`},
+		{"stack", `SELECT count(*) FROM (SELECT lower(module) AS key, count(DISTINCT dump_id) AS n FROM frames
+			WHERE module != '' GROUP BY 1) x FULL JOIN (SELECT * FROM crash_groups WHERE dim = 'stack') g
+			ON g.key = x.key WHERE g.n IS NOT x.n`},
+	} {
+		var bad int
+		if err := s.r.QueryRowContext(ctx, q.sql).Scan(&bad); err != nil {
+			t.Fatalf("%s: %v", q.name, err)
+		}
+		if bad != 0 {
+			t.Errorf("%s: %d rows differ", q.name, bad)
+		}
+	}
+}
+
+func TestDashboardRollups(t *testing.T) {
+	s := seeded(t, 600)
+	checkRollups(t, s)
+	ctx := context.Background()
+	// A re-analysis replaces the analysis: the dump moves to its new groups.
+	var id int64
+	if err := s.r.QueryRowContext(ctx, `SELECT dump_id FROM analyses LIMIT 1`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewAnalysis(&report.Report{Signature: "new | signature", CrashInfo: report.CrashInfo{Type: "X"},
+		Process: report.ProcessInfo{Name: "p.exe", Version: "9.9"}, Exception: &report.ExceptionRecord{Module: "NEW.dll"},
+		CrashingThread: &report.CrashingThread{Frames: []report.Frame{{Module: "NEW.dll"}, {Module: "new.DLL"}, {Module: "b.dll"}}},
+	}, seedNow, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.tx(ctx, func(tx *sqlTx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO analyses (dump_id, analyzer_version, analyzed_at, report,
+			crash_type, signature, module, process_name) VALUES (?, 'x', 0, ?, ?, ?, ?, ?)`, id, string(a.Report), a.CrashType,
+			a.Signature, a.Module, a.ProcessName); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM frames WHERE dump_id = ?`, id); err != nil {
+			return err
+		}
+		for i, f := range a.Frames {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO frames (dump_id, idx, module) VALUES (?, ?, ?)`, id, i, f.Module); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRollups(t, s)
+	g, err := s.group(ctx, DimStack, "new.dll")
+	if err != nil || g.Count != 1 {
+		t.Errorf("stack group of new.dll: %+v %v", g, err)
+	}
+	if v, err := s.pairs(ctx, "sig.version", "new | signature", 5); err != nil || len(v) != 1 || v[0].Key != "9.9" {
+		t.Errorf("versions of the new signature: %+v %v", v, err)
+	}
+	// Deleting dumps cascades through every table.
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM dumps WHERE id % 3 = 0`); err != nil {
+		t.Fatal(err)
+	}
+	checkRollups(t, s)
+}
+
+func TestDashboardQueries(t *testing.T) {
+	s := seeded(t, 1500)
+	ctx := context.Background()
+	sigs, err := s.Groups(ctx, GroupQuery{Dim: DimSignature, Limit: 10})
+	if err != nil || len(sigs.Groups) != 10 || !sigs.More || sigs.Total < 10 {
+		t.Fatalf("groups: %+v %v", sigs, err)
+	}
+	for i := 1; i < len(sigs.Groups); i++ {
+		if sigs.Groups[i].Count > sigs.Groups[i-1].Count {
+			t.Errorf("groups not by count: %+v", sigs.Groups)
+		}
+	}
+	top := sigs.Groups[0]
+	si, err := s.SignatureInfo(ctx, top.Key)
+	if err != nil || si.Count != top.Count || len(si.Versions) == 0 || len(si.OSes) == 0 || len(si.Examples) == 0 {
+		t.Fatalf("signature: %+v %v", si, err)
+	}
+	sum := 0
+	for _, v := range si.Versions {
+		sum += v.Count
+	}
+	if sum != si.Count {
+		t.Errorf("versions add up to %d, want %d", sum, si.Count)
+	}
+	for _, d := range si.Examples {
+		if d.Summary == nil || d.Summary.Signature != top.Key {
+			t.Errorf("example %s is not of the signature", d.ID)
+		}
+	}
+	page, err := s.SearchDumps(ctx, SearchQuery{ListQuery: ListQuery{Signature: top.Key, Limit: 5}})
+	if err != nil || len(page.Dumps) != min(5, top.Count) {
+		t.Fatalf("search by signature: %d %v", len(page.Dumps), err)
+	}
+	if top.Count > 5 {
+		next, err := s.SearchDumps(ctx, SearchQuery{ListQuery: ListQuery{Signature: top.Key, Limit: 5, Cursor: page.Next}})
+		if err != nil || len(next.Dumps) == 0 || !next.Dumps[0].UploadedAt.Before(page.Dumps[4].UploadedAt.Add(time.Millisecond)) ||
+			next.Dumps[0].ID == page.Dumps[4].ID {
+			t.Errorf("second page: %v", err)
+		}
+	}
+	v := si.Versions[0].Key
+	byv, err := s.SearchDumps(ctx, SearchQuery{Version: v, ListQuery: ListQuery{Limit: 500}})
+	if err != nil || len(byv.Dumps) == 0 {
+		t.Fatalf("search by version: %v", err)
+	}
+	mods, err := s.ModuleStats(ctx, ModuleQuery{Limit: 20})
+	if err != nil || len(mods.Modules) == 0 {
+		t.Fatalf("modules: %v", err)
+	}
+	for _, m := range mods.Modules {
+		if m.Faulting > m.OnStack {
+			t.Errorf("%s faulting %d > on stack %d", m.Name, m.Faulting, m.OnStack)
+		}
+	}
+	mi, err := s.ModuleInfo(ctx, mods.Modules[0].Name)
+	if err != nil || mi.OnStack != mods.Modules[0].OnStack || len(mi.Daily) != 90 {
+		t.Fatalf("module: %+v %v", mi.ModuleStat, err)
+	}
+	if _, err := s.ModuleInfo(ctx, "nope.dll"); err != ErrNotFound && !isNotFound(err) {
+		t.Errorf("unknown module: %v", err)
+	}
+	tr, err := s.Trends(ctx, TrendQuery{Days: 30})
+	if err != nil || tr.Total == 0 || len(tr.Daily) != 30 || len(tr.Stacked) == 0 || len(tr.ByType) == 0 || len(tr.OOM) == 0 {
+		t.Fatalf("trends: total %d, %v", tr.Total, err)
+	}
+	for d := range tr.Daily {
+		sum := 0
+		for _, s := range tr.Stacked {
+			sum += s.Counts[d]
+		}
+		if sum != tr.Daily[d] {
+			t.Errorf("day %d: stacked %d, total %d", d, sum, tr.Daily[d])
+		}
+	}
+	f, err := s.Facets(ctx)
+	if err != nil || len(f.Types) == 0 || len(f.OSes) == 0 || len(f.Versions) == 0 {
+		t.Fatalf("facets: %+v %v", f, err)
+	}
+}
+
+type sqlTx = sql.Tx
+
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
