@@ -57,9 +57,13 @@ func Analyze(ctx context.Context, r io.ReaderAt, size int64, opts Options) (rep 
 	if opts.Symbols == nil {
 		opts.Symbols = NewSymbolCache(0)
 	}
-	a := &analysis{ctx: ctx, d: d, opts: opts, rep: &Report{Status: "OK", AnalyzerVersion: Version}}
+	a := newAnalysis(ctx, d, opts)
 	a.run()
 	return a.rep, nil
+}
+
+func newAnalysis(ctx context.Context, d *minidump.Dump, opts Options) *analysis {
+	return &analysis{ctx: ctx, d: d, opts: opts, rep: &Report{Status: "OK", AnalyzerVersion: Version}}
 }
 
 // analysis holds the state of one Analyze call.

@@ -67,7 +67,9 @@ func (a *analysis) store() *symstore.Store {
 		if err != nil {
 			return nil, 0, err
 		}
-		return &symstore.Store{Path: p, Verify: verifyCandidate}, 1024, nil
+		cache := a.opts.Symbols
+		verify := func(path string, want symstore.Key) error { return verifyCandidate(cache, path, want) }
+		return &symstore.Store{Path: p, Verify: verify}, 1024, nil
 	})
 	if err != nil {
 		if !a.badPathWarned {
@@ -80,7 +82,7 @@ func (a *analysis) store() *symstore.Store {
 }
 
 // verifyCandidate checks that a file found by name alone is the one wanted.
-func verifyCandidate(path string, want symstore.Key) error {
+func verifyCandidate(cache *SymbolCache, path string, want symstore.Key) error {
 	lower := strings.ToLower(want.Name)
 	switch {
 	case strings.HasSuffix(lower, ".sym"):
@@ -100,7 +102,7 @@ func verifyCandidate(path string, want symstore.Key) error {
 			return fmt.Errorf("debug id mismatch: wanted %s, found %s", want.ID, got)
 		}
 	default:
-		im, err := openImageFile(path)
+		im, err := cache.image(path)
 		if err != nil {
 			return err
 		}
@@ -126,6 +128,21 @@ func breakpadModuleID(path string) (string, error) {
 		return "", errors.New("not a Breakpad symbol file")
 	}
 	return fields[3], nil
+}
+
+// image opens a PE image file once per cache.
+func (c *SymbolCache) image(path string) (*pe.Image, error) {
+	v, err := c.get("image:"+path, func() (any, int64, error) {
+		im, err := openImageFile(path)
+		if err != nil {
+			return nil, 0, err
+		}
+		return im, int64(im.SizeOfImage()), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*pe.Image), nil
 }
 
 func openImageFile(path string) (*pe.Image, error) {
@@ -185,18 +202,12 @@ func (a *analysis) findImageFile(m *minidump.Module, f *moduleFiles) bool {
 		}
 		res.Path, unverified = cand, why
 	}
-	v, err := a.opts.Symbols.get("image:"+res.Path, func() (any, int64, error) {
-		im, err := openImageFile(res.Path)
-		if err != nil {
-			return nil, 0, err
-		}
-		return im, int64(im.SizeOfImage()), nil
-	})
+	im, err := a.opts.Symbols.image(res.Path)
 	if err != nil {
 		f.imageStatus = report.FileStatus{Why: fmt.Sprintf("%s: %v", res.Path, err)}
 		return false
 	}
-	f.image = v.(*pe.Image)
+	f.image = im
 	f.imageFile = res.Path
 	f.imageStatus = report.FileStatus{Found: true, Kind: "file", Source: res.Path, Why: unverified}
 	return true
@@ -214,7 +225,7 @@ func (a *analysis) contentMatchedCandidate(m *minidump.Module, res symstore.Resu
 		if !strings.Contains(t.Reason, "mismatch") {
 			continue
 		}
-		im, err := openImageFile(t.Where)
+		im, err := a.opts.Symbols.image(t.Where)
 		if err != nil {
 			continue
 		}
