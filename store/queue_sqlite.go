@@ -16,7 +16,7 @@ func (s *SQLite) Claim(ctx context.Context, owner string, lease time.Duration) (
 	var j *Job
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM (SELECT id FROM jobs WHERE state = 'running' AND lease_until < ?1 LIMIT 1)
+		err := s.queryRow(ctx, tx, `SELECT id FROM (SELECT id FROM jobs WHERE state = 'running' AND lease_until < ?1 LIMIT 1)
 			UNION ALL SELECT id FROM (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= ?1 ORDER BY run_after, id LIMIT 1)
 			LIMIT 1`, ms(now)).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -27,13 +27,13 @@ func (s *SQLite) Claim(ctx context.Context, owner string, lease time.Duration) (
 		}
 		j = &Job{ID: id, Owner: owner}
 		var expired sql.NullInt64
-		err = tx.QueryRowContext(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?,
+		err = s.queryRow(ctx, tx, `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?,
 			lease_until = ? WHERE id = ? RETURNING dump_id, attempts, last_error`, owner, ms(now.Add(lease)), id).
 			Scan(&j.dumpRow, &j.Attempts, &j.LastErr)
 		if err != nil {
 			return err
 		}
-		err = tx.QueryRowContext(ctx, `UPDATE dumps SET status = 'analyzing' WHERE id = ?
+		err = s.queryRow(ctx, tx, `UPDATE dumps SET status = 'analyzing' WHERE id = ?
 			RETURNING uid, sha256, size, file_expired_at`, j.dumpRow).Scan(&j.DumpID, &j.SHA256, &j.Size, &expired)
 		j.Expired = expired.Valid
 		return err
@@ -45,9 +45,9 @@ func (s *SQLite) Claim(ctx context.Context, owner string, lease time.Duration) (
 }
 
 // owned checks that j's lease is still held by j.Owner and returns rerun.
-func owned(ctx context.Context, tx *sql.Tx, j *Job) (rerun bool, err error) {
+func (s *SQLite) owned(ctx context.Context, tx *sql.Tx, j *Job) (rerun bool, err error) {
 	var owner, state string
-	err = tx.QueryRowContext(ctx, `SELECT lease_owner, state, rerun FROM jobs WHERE id = ?`, j.ID).Scan(&owner, &state, &rerun)
+	err = s.queryRow(ctx, tx, `SELECT lease_owner, state, rerun FROM jobs WHERE id = ?`, j.ID).Scan(&owner, &state, &rerun)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && (owner != j.Owner || state != "running")) {
 		return false, fmt.Errorf("job %d: %w", j.ID, ErrLeaseLost)
 	}
@@ -57,7 +57,7 @@ func owned(ctx context.Context, tx *sql.Tx, j *Job) (rerun bool, err error) {
 // Heartbeat implements Queue.
 func (s *SQLite) Heartbeat(ctx context.Context, j *Job, lease time.Duration) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'running'`,
-		ms(s.now().Add(lease)), j.ID, j.Owner)
+		ms(s.now().Add(lease)), j.ID, j.Owner) // every Lease/3 per job: not worth preparing
 	if err != nil {
 		return err
 	}
@@ -72,14 +72,14 @@ func (s *SQLite) Heartbeat(ctx context.Context, j *Job, lease time.Duration) err
 func (s *SQLite) end(ctx context.Context, tx *sql.Tx, j *Job, rerun bool) error {
 	if rerun {
 		now := ms(s.now())
-		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'queued', rerun = 0, attempts = 0, lease_owner = '',
+		if _, err := s.exec(ctx, tx, `UPDATE jobs SET state = 'queued', rerun = 0, attempts = 0, lease_owner = '',
 			lease_until = 0, run_after = ? WHERE id = ?`, now, j.ID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE dumps SET status = 'queued' WHERE id = ?`, j.dumpRow)
+		_, err := s.exec(ctx, tx, `UPDATE dumps SET status = 'queued' WHERE id = ?`, j.dumpRow)
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE id = ?`, j.ID)
+	_, err := s.exec(ctx, tx, `DELETE FROM jobs WHERE id = ?`, j.ID)
 	return err
 }
 
@@ -87,7 +87,7 @@ func (s *SQLite) end(ctx context.Context, tx *sql.Tx, j *Job, rerun bool) error 
 func (s *SQLite) Finish(ctx context.Context, j *Job, a *Analysis, note string) (err error) {
 	defer wrap(&err, "Finish(job %d)", j.ID)
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		rerun, err := owned(ctx, tx, j)
+		rerun, err := s.owned(ctx, tx, j)
 		if err != nil {
 			return err
 		}
@@ -98,7 +98,7 @@ func (s *SQLite) Finish(ctx context.Context, j *Job, a *Analysis, note string) (
 		if a.AllocBytes != nil {
 			alloc = int64(*a.AllocBytes)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO analyses (dump_id, analyzer_version, analyzed_at, duration_ms,
+		_, err = s.exec(ctx, tx, `INSERT OR REPLACE INTO analyses (dump_id, analyzer_version, analyzed_at, duration_ms,
 			report, crash_type, crash_address, signature, module, module_version, os, os_version, arch, process_name,
 			dump_time, alloc_bytes, stack_overflow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			j.dumpRow, a.AnalyzerVersion, ms(a.AnalyzedAt), a.Duration.Milliseconds(), string(a.Report), a.CrashType,
@@ -107,13 +107,13 @@ func (s *SQLite) Finish(ctx context.Context, j *Job, a *Analysis, note string) (
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM modules WHERE dump_id = ?`, j.dumpRow); err != nil {
+		if _, err := s.exec(ctx, tx, `DELETE FROM modules WHERE dump_id = ?`, j.dumpRow); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM frames WHERE dump_id = ?`, j.dumpRow); err != nil {
+		if _, err := s.exec(ctx, tx, `DELETE FROM frames WHERE dump_id = ?`, j.dumpRow); err != nil {
 			return err
 		}
-		err = insertRows(ctx, tx, `INSERT INTO modules (dump_id, idx, name, version, debug_id, debug_file, code_id) VALUES `,
+		err = s.insertRows(ctx, tx, `INSERT INTO modules (dump_id, idx, name, version, debug_id, debug_file, code_id) VALUES `,
 			7, len(a.Modules), func(i int) []any {
 				m := a.Modules[i]
 				return []any{j.dumpRow, i, m.Name, m.Version, m.DebugID, m.DebugFile, m.CodeID}
@@ -121,7 +121,7 @@ func (s *SQLite) Finish(ctx context.Context, j *Job, a *Analysis, note string) (
 		if err != nil {
 			return err
 		}
-		err = insertRows(ctx, tx, `INSERT INTO frames (dump_id, idx, module, function, module_offset, function_offset, trust) VALUES `,
+		err = s.insertRows(ctx, tx, `INSERT INTO frames (dump_id, idx, module, function, module_offset, function_offset, trust) VALUES `,
 			7, len(a.Frames), func(i int) []any {
 				f := a.Frames[i]
 				return []any{j.dumpRow, i, f.Module, f.Function, f.ModuleOffset, f.FunctionOffset, f.Trust}
@@ -129,32 +129,30 @@ func (s *SQLite) Finish(ctx context.Context, j *Job, a *Analysis, note string) (
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE dumps SET status = 'done', error = ? WHERE id = ?`, note, j.dumpRow); err != nil {
+		if _, err := s.exec(ctx, tx, `UPDATE dumps SET status = 'done', error = ? WHERE id = ?`, note, j.dumpRow); err != nil {
 			return err
 		}
 		return s.end(ctx, tx, j, rerun)
 	})
 }
 
-// insertRows inserts n rows of cols values each, many rows per statement.
-func insertRows(ctx context.Context, tx *sql.Tx, prefix string, cols, n int, row func(i int) []any) error {
-	const perStmt = 100
+// insertRows inserts n rows of cols values each, in batches of 32, 16, ...
+// 1 rows per statement, so that a few prepared statements cover any n.
+func (s *SQLite) insertRows(ctx context.Context, tx *sql.Tx, prefix string, cols, n int, row func(i int) []any) error {
 	tuple := "(?" + strings.Repeat(", ?", cols-1) + ")"
-	for start := 0; start < n; start += perStmt {
-		end := min(n, start+perStmt)
-		var b strings.Builder
-		b.WriteString(prefix)
-		args := make([]any, 0, (end-start)*cols)
-		for i := start; i < end; i++ {
-			if i > start {
-				b.WriteString(", ")
-			}
-			b.WriteString(tuple)
+	for start, batch := 0, 32; start < n; {
+		for start+batch > n {
+			batch /= 2
+		}
+		q := prefix + tuple + strings.Repeat(", "+tuple, batch-1)
+		args := make([]any, 0, batch*cols)
+		for i := start; i < start+batch; i++ {
 			args = append(args, row(i)...)
 		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+		if _, err := s.exec(ctx, tx, q, args...); err != nil {
 			return err
 		}
+		start += batch
 	}
 	return nil
 }
@@ -163,11 +161,11 @@ func insertRows(ctx context.Context, tx *sql.Tx, prefix string, cols, n int, row
 func (s *SQLite) Fail(ctx context.Context, j *Job, msg string) (err error) {
 	defer wrap(&err, "Fail(job %d)", j.ID)
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		rerun, err := owned(ctx, tx, j)
+		rerun, err := s.owned(ctx, tx, j)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE dumps SET status = 'failed', error = ? WHERE id = ?`, msg, j.dumpRow); err != nil {
+		if _, err := s.exec(ctx, tx, `UPDATE dumps SET status = 'failed', error = ? WHERE id = ?`, msg, j.dumpRow); err != nil {
 			return err
 		}
 		return s.end(ctx, tx, j, rerun)
@@ -188,14 +186,14 @@ func (s *SQLite) Release(ctx context.Context, j *Job) (err error) {
 
 func (s *SQLite) requeue(ctx context.Context, j *Job, msg string, at time.Time, giveBack int) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := owned(ctx, tx, j); err != nil {
+		if _, err := s.owned(ctx, tx, j); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'queued', lease_owner = '', lease_until = 0, run_after = ?,
+		if _, err := s.exec(ctx, tx, `UPDATE jobs SET state = 'queued', lease_owner = '', lease_until = 0, run_after = ?,
 			last_error = ?, attempts = attempts - ? WHERE id = ?`, ms(at), msg, giveBack, j.ID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE dumps SET status = 'queued' WHERE id = ?`, j.dumpRow)
+		_, err := s.exec(ctx, tx, `UPDATE dumps SET status = 'queued' WHERE id = ?`, j.dumpRow)
 		return err
 	})
 }
@@ -225,7 +223,7 @@ func (s *SQLite) ExpireLeases(ctx context.Context, dead func(owner string) bool)
 			return err
 		}
 		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET lease_until = 0 WHERE id = ?`, id); err != nil {
+			if _, err := s.exec(ctx, tx, `UPDATE jobs SET lease_until = 0 WHERE id = ?`, id); err != nil {
 				return err
 			}
 		}

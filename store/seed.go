@@ -531,12 +531,12 @@ func (g *seeder) report(s *seedSig, p *seedProduct, version, osv string, at time
 		req := uint64(math.Exp2(16 + r.Float64()*18))
 		cnt := req / 24
 		largest := uint64(math.Exp2(20 + r.Float64()*14))
-		verdict, expl := "address_space", fmt.Sprintf("The process asked for %s but its largest free region was %s.", FormatBytes(int64(req)), FormatBytes(int64(largest)))
+		verdict, expl := "address_space", fmt.Sprintf("The process asked for %s but its largest free region was %s.", seedBytes(req), seedBytes(largest))
 		if largest > req {
-			verdict, expl = "commit_limit", fmt.Sprintf("The system commit limit (%s) was reached.", FormatBytes(int64(commitLimit)))
+			verdict, expl = "commit_limit", fmt.Sprintf("The system commit limit (%s) was reached.", seedBytes(commitLimit))
 		}
 		if req > 8<<30 {
-			verdict, expl = "absurd_request", fmt.Sprintf("%s is more than this program ever needs: the size was probably computed from bad data.", FormatBytes(int64(req)))
+			verdict, expl = "absurd_request", fmt.Sprintf("%s is more than this program ever needs: the size was probably computed from bad data.", seedBytes(req))
 		}
 		rep.AllocationFailure = &report.AllocationFailure{RequestedBytes: u64(req), ElementCount: u64(cnt), ElementSize: u64(24),
 			Allocator: "operator new", Method: "frame 2 core::Buffer::grow: rcx before the call", Confidence: report.ConfidenceHigh,
@@ -606,4 +606,17 @@ func seedRows(ctx context.Context, tx *sql.Tx, prefix string, cols, n int, row f
 		}
 	}
 	return nil
+}
+
+func seedBytes(n uint64) string {
+	units := []string{"bytes", "KiB", "MiB", "GiB", "TiB"}
+	v, i := float64(n), 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
 }

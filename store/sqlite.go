@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -25,6 +26,13 @@ type SQLite struct {
 	w   *sql.DB
 	r   *sql.DB
 	now func() time.Time
+
+	// Write statements are prepared once: parsing them was a tenth of the
+	// pipeline's CPU. A statement first runs unprepared inside its
+	// transaction and is prepared after it, when the one connection is free.
+	stmtMu  sync.Mutex
+	stmts   map[string]*sql.Stmt
+	pending map[string]bool
 }
 
 const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
@@ -53,7 +61,7 @@ func OpenSQLite(ctx context.Context, path string) (_ *SQLite, err error) {
 	n := max(4, 2*runtime.NumCPU())
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &SQLite{w: w, r: r, now: time.Now}, nil
+	return &SQLite{w: w, r: r, now: time.Now, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -67,7 +75,60 @@ func migrate(ctx context.Context, db *sql.DB) error {
 
 // Close closes both pools.
 func (s *SQLite) Close() error {
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmtMu.Unlock()
 	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+func (s *SQLite) cached(q string) *sql.Stmt {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	st, ok := s.stmts[q]
+	if !ok {
+		s.pending[q] = true
+	}
+	return st
+}
+
+func (s *SQLite) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	if st := s.cached(q); st != nil {
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, q, args...)
+}
+
+func (s *SQLite) queryRow(ctx context.Context, tx *sql.Tx, q string, args ...any) *sql.Row {
+	if st := s.cached(q); st != nil {
+		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return tx.QueryRowContext(ctx, q, args...)
+}
+
+// preparePending prepares the statements first seen in a transaction.
+func (s *SQLite) preparePending(ctx context.Context) {
+	s.stmtMu.Lock()
+	var qs []string
+	for q := range s.pending {
+		qs = append(qs, q)
+	}
+	clear(s.pending)
+	s.stmtMu.Unlock()
+	for _, q := range qs {
+		st, err := s.w.PrepareContext(ctx, q)
+		if err != nil {
+			continue // it keeps running unprepared
+		}
+		s.stmtMu.Lock()
+		if _, dup := s.stmts[q]; dup {
+			st.Close()
+		} else {
+			s.stmts[q] = st
+		}
+		s.stmtMu.Unlock()
+	}
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -84,7 +145,14 @@ func (s *SQLite) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	err = tx.Commit()
+	s.stmtMu.Lock()
+	pending := len(s.pending) > 0
+	s.stmtMu.Unlock()
+	if pending {
+		s.preparePending(context.WithoutCancel(ctx))
+	}
+	return err
 }
 
 // newUID returns an opaque 12-character id (72 random bits).
@@ -155,19 +223,19 @@ func (s *SQLite) AddDump(ctx context.Context, nd NewDump) (d Dump, dup bool, err
 	now := ms(s.now())
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM dumps WHERE sha256 = ?`, nd.SHA256).Scan(&id)
+		err := s.queryRow(ctx, tx, `SELECT id FROM dumps WHERE sha256 = ?`, nd.SHA256).Scan(&id)
 		switch {
 		case err == nil:
 			dup = true
 			// The file was just stored again, so an expired one is back.
-			_, err = tx.ExecContext(ctx, `UPDATE dumps SET upload_count = upload_count + 1, last_uploaded_at = ?,
+			_, err = s.exec(ctx, tx, `UPDATE dumps SET upload_count = upload_count + 1, last_uploaded_at = ?,
 				file_expired_at = NULL WHERE id = ?`, now, id)
 			if err != nil {
 				return err
 			}
 		case errors.Is(err, sql.ErrNoRows):
 			for try := 0; ; try++ {
-				err = tx.QueryRowContext(ctx, `INSERT INTO dumps (uid, sha256, size, file_name, wrapper, uploaded_at,
+				err = s.queryRow(ctx, tx, `INSERT INTO dumps (uid, sha256, size, file_name, wrapper, uploaded_at,
 					uploaded_by, uploaded_from, last_uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 					newUID(), nd.SHA256, nd.Size, nd.FileName, nd.Wrapper, now, nd.UploadedBy, nd.UploadedFrom, now).Scan(&id)
 				if err == nil || try == 3 || !strings.Contains(err.Error(), "dumps.uid") {
@@ -177,7 +245,7 @@ func (s *SQLite) AddDump(ctx context.Context, nd NewDump) (d Dump, dup bool, err
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (dump_id, run_after, created_at) VALUES (?, ?, ?)`,
+			if _, err := s.exec(ctx, tx, `INSERT INTO jobs (dump_id, run_after, created_at) VALUES (?, ?, ?)`,
 				id, now, now); err != nil {
 				return err
 			}
@@ -311,14 +379,14 @@ func parseCursor(c string) (at, id int64, ok bool) {
 }
 
 // enqueue queues dump row id, or marks its running job to run again.
-func enqueue(ctx context.Context, tx *sql.Tx, id, now int64) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO jobs (dump_id, run_after, created_at) VALUES (?, ?, ?)
+func (s *SQLite) enqueue(ctx context.Context, tx *sql.Tx, id, now int64) error {
+	_, err := s.exec(ctx, tx, `INSERT INTO jobs (dump_id, run_after, created_at) VALUES (?, ?, ?)
 		ON CONFLICT (dump_id) DO UPDATE SET rerun = (rerun OR state = 'running'),
 		run_after = CASE WHEN state = 'queued' THEN min(run_after, excluded.run_after) ELSE run_after END`, id, now, now)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE dumps SET status = 'queued' WHERE id = ? AND status IN ('done', 'failed')`, id)
+	_, err = s.exec(ctx, tx, `UPDATE dumps SET status = 'queued' WHERE id = ? AND status IN ('done', 'failed')`, id)
 	return err
 }
 
@@ -328,7 +396,7 @@ func (s *SQLite) Reanalyze(ctx context.Context, uid string) (err error) {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		var expired sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT id, file_expired_at FROM dumps WHERE uid = ?`, uid).Scan(&id, &expired)
+		err := s.queryRow(ctx, tx, `SELECT id, file_expired_at FROM dumps WHERE uid = ?`, uid).Scan(&id, &expired)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -338,7 +406,7 @@ func (s *SQLite) Reanalyze(ctx context.Context, uid string) (err error) {
 		if expired.Valid {
 			return ErrExpired
 		}
-		return enqueue(ctx, tx, id, ms(s.now()))
+		return s.enqueue(ctx, tx, id, ms(s.now()))
 	})
 }
 
@@ -367,7 +435,7 @@ func (s *SQLite) ReanalyzeAll(ctx context.Context, skipVersion string) (n int, e
 			return err
 		}
 		for _, id := range ids {
-			if err := enqueue(ctx, tx, id, now); err != nil {
+			if err := s.enqueue(ctx, tx, id, now); err != nil {
 				return err
 			}
 		}
