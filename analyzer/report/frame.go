@@ -1,6 +1,9 @@
 package report
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strconv"
+)
 
 // Trust levels, as rust-minidump names them: how a frame was found.
 const (
@@ -52,31 +55,83 @@ type frameJSON struct {
 	Registers      map[string]Addr `json:"registers,omitempty"`
 }
 
-func strp(s string) *string {
-	if s == "" {
-		return nil
+// MarshalJSON writes absent fields as null. It appends by hand: reports
+// hold thousands of frames and reflection dominated encoding.
+func (f Frame) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 320)
+	b = append(b, `{"frame":`...)
+	b = strconv.AppendInt(b, int64(f.Frame), 10)
+	b = append(b, `,"trust":`...)
+	b = appendJSONString(b, f.Trust)
+	b = append(b, `,"offset":`...)
+	b = appendHex(b, uint64(f.Offset))
+	b = append(b, `,"module":`...)
+	b = appendNullString(b, f.Module)
+	b = append(b, `,"module_offset":`...)
+	if f.Module != "" {
+		b = appendHex(b, uint64(f.ModuleOffset))
+	} else {
+		b = append(b, "null"...)
 	}
-	return &s
+	b = append(b, `,"function":`...)
+	b = appendNullString(b, f.Function)
+	b = append(b, `,"function_offset":`...)
+	if f.Function != "" {
+		b = appendHex(b, uint64(f.FunctionOffset))
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"file":`...)
+	b = appendNullString(b, f.File)
+	b = append(b, `,"line":`...)
+	if f.Line > 0 {
+		b = strconv.AppendInt(b, int64(f.Line), 10)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"missing_symbols":`...)
+	b = strconv.AppendBool(b, f.MissingSymbols)
+	b = append(b, `,"symbol_source":`...)
+	b = appendNullString(b, f.SymbolSource)
+	b = append(b, `,"sp":`...)
+	b = appendHex(b, uint64(f.SP))
+	if len(f.Registers) > 0 {
+		regs, err := json.Marshal(f.Registers)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, `,"registers":`...)
+		b = append(b, regs...)
+	}
+	return append(b, '}'), nil
 }
 
-// MarshalJSON writes absent fields as null.
-func (f Frame) MarshalJSON() ([]byte, error) {
-	j := frameJSON{Frame: f.Frame, Trust: f.Trust, Offset: f.Offset, Module: strp(f.Module), File: strp(f.File),
-		Function: strp(f.Function), MissingSymbols: f.MissingSymbols, SymbolSource: strp(f.SymbolSource), SP: f.SP,
-		Registers: f.Registers}
-	if f.Module != "" {
-		mo := f.ModuleOffset
-		j.ModuleOffset = &mo
+func appendHex(b []byte, v uint64) []byte {
+	b = append(b, `"0x`...)
+	b = strconv.AppendUint(b, v, 16)
+	return append(b, '"')
+}
+
+func appendNullString(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, "null"...)
 	}
-	if f.Function != "" {
-		fo := f.FunctionOffset
-		j.FunctionOffset = &fo
+	return appendJSONString(b, s)
+}
+
+// appendJSONString quotes s; plain ASCII is copied, anything else goes
+// through encoding/json for its escaping rules.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
 	}
-	if f.Line > 0 {
-		l := f.Line
-		j.Line = &l
-	}
-	return json.Marshal(j)
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // UnmarshalJSON reads what MarshalJSON wrote.

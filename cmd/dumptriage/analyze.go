@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/dumptriage/dumptriage/analyzer"
 	"github.com/dumptriage/dumptriage/analyzer/report"
@@ -33,6 +34,9 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() == 0 {
 		return errors.New("analyze: no dump file given")
 	}
+	// A short-lived command that allocates a few MB: collecting less often
+	// costs a little memory and saves a good share of the run time.
+	debug.SetGCPercent(400)
 	cache := analyzer.NewSymbolCache(0)
 	out := bufio.NewWriterSize(stdout, 256<<10)
 	defer out.Flush()
