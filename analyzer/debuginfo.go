@@ -3,8 +3,8 @@ package analyzer
 import (
 	"encoding/binary"
 	"fmt"
-	"strings"
 
+	"github.com/dumptriage/dumptriage/analyzer/callsite"
 	"github.com/dumptriage/dumptriage/analyzer/oom"
 	"github.com/dumptriage/dumptriage/analyzer/report"
 	"github.com/dumptriage/dumptriage/analyzer/symbols/dwarf"
@@ -189,12 +189,7 @@ func (a *analysis) pdbArg(proc *pdb.Procedure, reg func(int) (uint64, bool), rva
 		if k, _ := a.memory().ReadMemory(addr, buf[:size]); k < size {
 			continue
 		}
-		return binary.LittleEndian.Uint64(buf[:]), fmt.Sprintf("parameter %s (PDB %s %s%+#x)", p.Name, loc.Kind, strings.ToLower(regName(x)), loc.Offset), true
+		return binary.LittleEndian.Uint64(buf[:]), fmt.Sprintf("parameter %s (PDB %s %s%+#x)", p.Name, loc.Kind, callsite.RegName(x), loc.Offset), true
 	}
 	return 0, "", false
-}
-
-func regName(x int) string {
-	names := [16]string{"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"}
-	return names[x]
 }

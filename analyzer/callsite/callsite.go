@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/arch/x86/x86asm"
+
+	"github.com/dumptriage/dumptriage/analyzer/minidump"
 )
 
 // Memory reads process memory (captured stack and data, or image bytes).
@@ -48,31 +50,26 @@ type Result struct {
 // ErrUnknown means the value could not be recovered.
 var ErrUnknown = errors.New("argument value not recoverable")
 
-// Register indexes in x64 order.
+// Register indexes in x64 (UNWIND_CODE) order, as the minidump reader numbers them.
 const (
-	RAX = iota
-	RCX
-	RDX
-	RBX
-	RSP
-	RBP
-	RSI
-	RDI
-	R8
-	R9
-	R10
-	R11
-	R12
-	R13
-	R14
-	R15
+	RAX = minidump.RAX
+	RCX = minidump.RCX
+	RDX = minidump.RDX
+	RBX = minidump.RBX
+	RSP = minidump.RSP
+	RBP = minidump.RBP
+	RSI = minidump.RSI
+	RDI = minidump.RDI
+	R8  = minidump.R8
+	R9  = minidump.R9
+	R11 = minidump.R11
 )
 
 // ArgRegsWin64 are the registers of the first four integer arguments in
 // the Windows x64 calling convention.
 var ArgRegsWin64 = [4]int{RCX, RDX, R8, R9}
 
-var regNames = [16]string{"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"}
+var regNames = minidump.AMD64RegNames
 
 // RegName names a register index.
 func RegName(r int) string {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/dumptriage/dumptriage/internal/testdata"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,30 +18,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
-// testdataDir returns ../shared/testdata beside the repository root (the
-// directory holding go.mod).
-func testdataDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	td := filepath.Join(filepath.Dir(dir), "shared", "testdata")
-	if _, err := os.Stat(td); err != nil {
-		t.Skipf("shared test data not found at %s", td)
-	}
-	return td
-}
+// testdataDir is the shared test data directory (../shared/testdata).
+func testdataDir(t testing.TB) string { return testdata.Dir(t) }
 
 // realDumps are the dumps with a MemoryInfoList, relative to the shared test data.
 func realDumps(t testing.TB) []string {

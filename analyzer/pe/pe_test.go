@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/dumptriage/dumptriage/internal/testdata"
 	"io"
 	"os"
 	"path/filepath"
@@ -19,29 +20,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// sharedTestdata finds <repo root>/../shared/testdata.
-func sharedTestdata(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	td := filepath.Join(dir, "..", "shared", "testdata")
-	if _, err := os.Stat(td); err != nil {
-		t.Skipf("shared test data not found: %v", err)
-	}
-	return td
-}
+// sharedTestdata is the shared test data directory (../shared/testdata).
+func sharedTestdata(t testing.TB) string { return testdata.Dir(t) }
 
 // testImages lists the Wine DLLs and the scenario exes.
 func testImages(t testing.TB) []string {

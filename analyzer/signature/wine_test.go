@@ -3,6 +3,7 @@ package signature
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/dumptriage/dumptriage/internal/testdata"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,30 +14,8 @@ import (
 	"github.com/dumptriage/dumptriage/analyzer/report"
 )
 
-// wineDumps returns ../shared/testdata/wine/dumps, found from the directory
-// holding go.mod, or skips the test when it is absent.
-func wineDumps(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-	d := filepath.Join(dir, "..", "shared", "testdata", "wine", "dumps")
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("test data not found: %v", err)
-	}
-	return d
-}
+// wineDumps is ../shared/testdata/wine/dumps.
+func wineDumps(t *testing.T) string { return testdata.Path(t, "wine", "dumps") }
 
 var (
 	lldbImage = regexp.MustCompile(`^\[\s*\d+\]\s+(?:\S+\s+)?0x([0-9a-f]+) (.+?)\s*$`)

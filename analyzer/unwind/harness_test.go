@@ -3,6 +3,7 @@ package unwind
 import (
 	"bytes"
 	"fmt"
+	"github.com/dumptriage/dumptriage/internal/testdata"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,29 +16,8 @@ import (
 	"github.com/dumptriage/dumptriage/analyzer/symbols/breakpad"
 )
 
-// sharedTestdata finds <repo root>/../shared/testdata.
-func sharedTestdata(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	td := filepath.Join(dir, "..", "shared", "testdata")
-	if _, err := os.Stat(td); err != nil {
-		t.Skipf("shared test data not found: %v", err)
-	}
-	return td
-}
+// sharedTestdata is the shared test data directory (../shared/testdata).
+func sharedTestdata(t testing.TB) string { return testdata.Dir(t) }
 
 // testModule is the exported adapter, so the tests exercise it.
 type testModule = ImageModule

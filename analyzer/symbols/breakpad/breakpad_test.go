@@ -2,6 +2,7 @@ package breakpad
 
 import (
 	"errors"
+	"github.com/dumptriage/dumptriage/internal/testdata"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,25 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// testdataDir returns ../shared/testdata relative to the repository root
-// (the directory holding go.mod).
-func testdataDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "testdata")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-}
+// testdataDir is the shared test data directory (../shared/testdata).
+func testdataDir(t testing.TB) string { return testdata.Dir(t) }
 
 const (
 	breakpadSyms = "public/google__breakpad/src/processor/testdata/symbols"

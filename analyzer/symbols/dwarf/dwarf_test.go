@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/dumptriage/dumptriage/internal/testdata"
 	"os"
 	"path"
 	"path/filepath"
@@ -15,25 +16,8 @@ import (
 	"time"
 )
 
-// testdataDir returns ../shared/testdata relative to the repository root
-// (the directory holding go.mod).
-func testdataDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "testdata")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root not found")
-		}
-		dir = parent
-	}
-}
+// testdataDir is the shared test data directory (../shared/testdata).
+func testdataDir(t testing.TB) string { return testdata.Dir(t) }
 
 func exePath(t testing.TB, name string) string {
 	scenario := name[:strings.Index(name, "_x")]

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"github.com/dumptriage/dumptriage/internal/testdata"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,24 +13,8 @@ import (
 	"testing"
 )
 
-// sharedTestdata returns <repo root>/../shared/testdata.
-func sharedTestdata(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "testdata")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
+// sharedTestdata is the shared test data directory (../shared/testdata).
+func sharedTestdata(t testing.TB) string { return testdata.Dir(t) }
 
 // testPDBs maps golden file names to PDB paths (relative to the shared
 // testdata, or "" for the gzipped fixture in testdata/).
