@@ -8,6 +8,9 @@ import (
 	"github.com/dumptriage/dumptriage/analyzer/report"
 )
 
+// maxIndexedFrames bounds the crashing-thread frames indexed per dump.
+const maxIndexedFrames = 128
+
 // NewAnalysis makes the stored form of a report: its JSON and the columns
 // and rows the dashboard filters on.
 func NewAnalysis(rep *report.Report, at time.Time, took time.Duration) (*Analysis, error) {
@@ -48,7 +51,11 @@ func NewAnalysis(rep *report.Report, at time.Time, took time.Duration) (*Analysi
 			DebugFile: m.DebugFile, CodeID: m.CodeID})
 	}
 	if ct := rep.CrashingThread; ct != nil {
-		for _, f := range ct.Frames {
+		frames := ct.Frames
+		if len(frames) > maxIndexedFrames {
+			frames = frames[:maxIndexedFrames] // the report keeps them all
+		}
+		for _, f := range frames {
 			r := FrameRow{Module: f.Module, Function: f.Function, Trust: f.Trust}
 			if f.Module != "" {
 				r.ModuleOffset = f.ModuleOffset.String()

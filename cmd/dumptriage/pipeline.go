@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -116,6 +117,14 @@ func (p *pipelineFlags) analyzeFunc() store.AnalyzeFunc {
 			}
 		}
 		return analyzer.Analyze(ctx, r, size, analyzer.Options{SymbolPath: symbols, Symbols: cache, SHA256: sha})
+	}
+}
+
+// tuneGC trades memory for CPU as the analyze command does: a pipeline
+// process allocates reports at a high rate with a small live heap.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
 	}
 }
 

@@ -31,6 +31,7 @@ func runServe(args []string) error {
 		return err
 	}
 	log := newLogger()
+	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

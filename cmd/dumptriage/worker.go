@@ -22,6 +22,7 @@ func runWorker(args []string) error {
 		return err
 	}
 	log := newLogger()
+	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	st, err := store.Open(ctx, pf.data, pf.storeConfig())
