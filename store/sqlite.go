@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"encoding/base64"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"runtime"
@@ -155,11 +155,14 @@ func (s *SQLite) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return err
 }
 
-// newUID returns an opaque 12-character id (72 random bits).
+var uidEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newUID returns an opaque 12-character id (60 random bits) of lower-case
+// letters and digits, safe in URLs and as a command-line argument.
 func newUID() string {
-	var b [9]byte
+	var b [8]byte
 	rand.Read(b[:])
-	return strings.ToLower(base64.RawURLEncoding.EncodeToString(b[:]))
+	return uidEncoding.EncodeToString(b[:])[:12]
 }
 
 const dumpCols = `d.id, d.uid, d.sha256, d.size, d.file_name, d.wrapper, d.uploaded_at, d.uploaded_by, d.uploaded_from,
