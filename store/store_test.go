@@ -586,3 +586,20 @@ func TestConcurrentIngest(t *testing.T) {
 		t.Fatalf("%d dumps, %v", len(page.Dumps), err)
 	}
 }
+
+func TestLockUploads(t *testing.T) {
+	dir := t.TempDir()
+	l, err := LockUploads(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LockUploads(dir); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second lock: %v", err)
+	}
+	l.Close()
+	l2, err := LockUploads(dir)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	l2.Close()
+}

@@ -35,6 +35,11 @@ func runServe(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	lock, err := store.LockUploads(pf.data)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	st, err := store.Open(ctx, pf.data, pf.storeConfig())
 	if err != nil {
 		return err
