@@ -129,6 +129,12 @@ var seedSystemModules = []string{"ntdll.dll", "kernel32.dll", "kernelbase.dll", 
 	"sechost.dll", "advapi32.dll", "shell32.dll", "d3d11.dll", "dxgi.dll", "nvwgf2umx.dll", "atio6axx.dll",
 	"igd10iumd64.dll", "ws2_32.dll", "bcrypt.dll", "crypt32.dll", "winhttp.dll", "xinput1_4.dll", "dbghelp.dll"}
 
+// seedPrefix makes system function names look like their module's.
+var seedPrefix = map[string]string{"ntdll.dll": "Rtlp", "kernelbase.dll": "Base", "ucrtbase.dll": "_", "combase.dll": "Co",
+	"ole32.dll": "Ole", "rpcrt4.dll": "Rpc", "d3d11.dll": "CContext::", "dxgi.dll": "CDXGISwapChain::",
+	"nvwgf2umx.dll": "NvDDI", "atio6axx.dll": "AtiDrv", "igd10iumd64.dll": "IgdUmd", "gdi32full.dll": "Gdi", "user32.dll": "User",
+	"win32u.dll": "NtUser", "bcrypt.dll": "BCrypt", "crypt32.dll": "Crypt", "winhttp.dll": "WinHttp", "ws2_32.dll": "WSA"}
+
 var seedAppModules = []string{"core.dll", "render.dll", "physics.dll", "audio.dll", "net.dll", "script.dll", "ui.dll",
 	"assets.dll", "crashpad_handler.dll", "plugin_host.dll", "codec.dll", "db.dll"}
 
@@ -167,8 +173,8 @@ func newSeeder(cfg SeedConfig) *seeder {
 			if m.app {
 				fn = fmt.Sprintf("%s::%s::%s", stem, seedNouns[r.IntN(len(seedNouns))], seedVerbs[r.IntN(len(seedVerbs))])
 			} else {
-				fn = fmt.Sprintf("%s%s", strings.ToUpper(stem[:1])+stem[1:min(len(stem), 4)], seedNouns[r.IntN(len(seedNouns))]+
-					strings.ToUpper(seedVerbs[r.IntN(len(seedVerbs))][:1])+seedVerbs[r.IntN(len(seedVerbs))][1:])
+				verb := seedVerbs[r.IntN(len(seedVerbs))]
+				fn = seedPrefix[m.name] + strings.ToUpper(verb[:1]) + verb[1:] + seedNouns[r.IntN(len(seedNouns))]
 			}
 			m.funcs = append(m.funcs, fn)
 			f := seedFrame{mod: i, fn: fn}

@@ -1,37 +1,84 @@
 package web
 
 import (
-	"html/template"
+	"encoding/json"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/dumptriage/dumptriage/analyzer/report"
+	"github.com/dumptriage/dumptriage/store"
+	"github.com/dumptriage/dumptriage/web/components"
 )
 
-// dumpShowPage is a stand-in report page until the dashboard's lands: it
-// shows the status and the crash type so /dumps/{id} links work.
-var dumpShowPage = template.Must(template.New("dump").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Dump {{.ID}} · dumptriage</title>
-{{if or (eq .Status "queued") (eq .Status "analyzing")}}<meta http-equiv="refresh" content="2">{{end}}</head>
-<body>
-<h1>Dump <code>{{.ID}}</code></h1>
-<p>Status: <strong data-testid="dump-status">{{.Status}}</strong></p>
-{{with .Error}}<p data-testid="dump-error">Error: {{.}}</p>{{end}}
-{{with .CrashType}}<p>Crash: <strong data-testid="crash-type">{{.}}</strong>{{with $.Module}} in {{.}}{{end}}</p>{{end}}
-{{with .Signature}}<p>Signature: <code data-testid="signature">{{.}}</code></p>{{end}}
-<p>{{if .FileExpired}}<span data-testid="file-expired">dump file expired</span>{{else}}<a href="{{.FileURL}}">Download the dump</a>{{end}}
-· <a href="/api/dumps/{{.ID}}">Report JSON</a></p>
-</body></html>
-`))
+// shareURL is the absolute URL of a path on this server, as the browser
+// reached it.
+func shareURL(r *http.Request, path string) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + path
+}
 
+// dumpShow is the report page: the stored report, rendered.
 func (s *Server) dumpShow(w http.ResponseWriter, r *http.Request) {
-	d, err := s.svc.Dump(r.Context(), chi.URLParam(r, "id"))
+	d, js, err := s.svc.Report(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
-		code, msg := httpStatus(err)
-		http.Error(w, msg, code)
+		s.failPage(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := dumpShowPage.Execute(w, toJSON(d)); err != nil {
-		s.logger(r).Error("render dump page", "err", err)
+	v := components.DumpView{Dump: d, ShareURL: shareURL(r, dumpURL(d.ID))}
+	if len(js) > 0 {
+		var rep report.Report
+		if err := json.Unmarshal(js, &rep); err != nil {
+			s.failPage(w, r, err)
+			return
+		}
+		v.Report = &rep
 	}
+	v.Meta = s.meta(v.Title(), "dumps")
+	if v.Pending() {
+		v.Meta.Refresh = 3
+	}
+	s.render(w, r, http.StatusOK, components.DumpShow(v))
+}
+
+// dumpReportJSON downloads the stored report.
+func (s *Server) dumpReportJSON(w http.ResponseWriter, r *http.Request) {
+	d, js, err := s.svc.Report(r.Context(), chi.URLParam(r, "id"))
+	if err == nil && len(js) == 0 {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+d.ID+`.json"`)
+	w.Write(js)
+}
+
+type statusJSON struct {
+	ID        string       `json:"id"`
+	Status    store.Status `json:"status"`
+	Error     string       `json:"error,omitempty"`
+	URL       string       `json:"url"`
+	CrashType string       `json:"crash_type,omitempty"`
+	Signature string       `json:"signature,omitempty"`
+}
+
+// dumpStatus is the upload page's live status: small, without the report.
+func (s *Server) dumpStatus(w http.ResponseWriter, r *http.Request) {
+	d, err := s.svc.Dump(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	j := statusJSON{ID: d.ID, Status: d.Status, Error: d.Error, URL: dumpURL(d.ID)}
+	if d.Summary != nil {
+		j.CrashType, j.Signature = d.Summary.CrashType, d.Summary.Signature
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, j)
 }

@@ -22,6 +22,7 @@ type Service interface {
 	OpenFile(ctx context.Context, id string) (store.Dump, store.Blob, error)
 	Reanalyze(ctx context.Context, id string) error
 	ReanalyzeAll(ctx context.Context, skipVersion string) (int, error)
+	store.Dashboard
 }
 
 // DefaultMaxUploadBytes is the default upload size limit (32 GiB): full
@@ -69,7 +70,20 @@ func (s *Server) Routes() http.Handler {
 	r.Post("/api/dumps/{id}/reanalyze", s.apiDumpReanalyze)
 	r.Post("/api/reanalyze", s.apiReanalyzeAll)
 
+	r.Get("/static/*", s.static)
+	r.Get("/", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/dumps", http.StatusFound) })
+	r.Get("/dumps", s.dumpList)
 	r.Get("/dumps/{id}", s.dumpShow)
+	r.Get("/dumps/{id}/status", s.dumpStatus)
+	r.Get("/dumps/{id}/report.json", s.dumpReportJSON)
+	r.Get("/upload", s.dumpUploadForm)
+	r.Post("/upload", s.dumpUpload)
+	r.Get("/signatures", s.signatureList)
+	r.Get("/signature", s.signatureShow)
+	r.Get("/modules", s.moduleList)
+	r.Get("/modules/{name}", s.moduleShow)
+	r.Get("/trends", s.trends)
+	r.NotFound(s.notFound)
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	return r
 }

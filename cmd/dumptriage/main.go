@@ -12,6 +12,7 @@ commands:
   analyze [--json] [--symbols PATH] FILE...   analyze dumps and print the report
   serve [--addr 127.0.0.1:8080] [--data ./data]  run the web server and workers
   worker [--data ./data]                      run only analysis workers
+  seed [--data ./data] [--dumps 100000]       add made-up analyses (demos, benchmarks)
 `
 
 func main() {
@@ -29,6 +30,8 @@ func main() {
 		err = runWorker(os.Args[2:])
 	case "reanalyze":
 		err = runReanalyze(os.Args[2:])
+	case "seed":
+		err = runSeed(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

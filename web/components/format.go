@@ -1,0 +1,314 @@
+// Package components holds the dashboard's templ components and the
+// helpers they format values with.
+package components
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"github.com/dumptriage/dumptriage/analyzer/report"
+	"github.com/dumptriage/dumptriage/store"
+)
+
+// Bytes writes a size the way people read it: 1.5 GiB.
+func Bytes(n uint64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
+	v, i := float64(n), 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%d B", n)
+	}
+	if v >= 100 {
+		return fmt.Sprintf("%.0f %s", v, units[i])
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
+}
+
+// BytesPtr is Bytes of an optional size, "unknown" when absent.
+func BytesPtr(n *uint64) string {
+	if n == nil {
+		return "unknown"
+	}
+	return Bytes(*n)
+}
+
+// BytesExact writes a size with its exact byte count: 1.5 GiB (1,610,612,736 bytes).
+func BytesExact(n uint64) string {
+	if n < 1024 {
+		return Count(int(n)) + " bytes"
+	}
+	return Bytes(n) + " (" + CountU(n) + " bytes)"
+}
+
+// Count writes an integer with thousands separators.
+func Count(n int) string {
+	if n < 0 {
+		return "-" + CountU(uint64(-n))
+	}
+	return CountU(uint64(n))
+}
+
+// CountU writes an unsigned integer with thousands separators.
+func CountU(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// Itoa is strconv.Itoa, for templates.
+func Itoa(n int) string { return strconv.Itoa(n) }
+
+// Time writes a time in UTC to the minute.
+func Time(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04")
+}
+
+// TimeISO is the machine-readable time for <time datetime>.
+func TimeISO(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// Day writes a day.
+func Day(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+// Ago says how long ago t was, roughly.
+func Ago(t time.Time, now time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d.Hours()))
+	case d < 60*24*time.Hour:
+		return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+	}
+	return t.UTC().Format("2006-01-02")
+}
+
+// Or returns s, or def when s is empty.
+func Or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// Pct writes a share as a percentage.
+func Pct(n, total int) string {
+	if total == 0 {
+		return "0%"
+	}
+	p := 100 * float64(n) / float64(total)
+	if p < 1 && n > 0 {
+		return "<1%"
+	}
+	return fmt.Sprintf("%.0f%%", p)
+}
+
+// Change writes the change from prev to n: "+35%", "new", "-10%".
+func Change(n, prev int) string {
+	if prev == 0 {
+		if n == 0 {
+			return "0%"
+		}
+		return "new"
+	}
+	c := 100 * (float64(n) - float64(prev)) / float64(prev)
+	return fmt.Sprintf("%+.0f%%", c)
+}
+
+// ChangeClass colours a change: up is bad.
+func ChangeClass(n, prev int) string {
+	switch {
+	case prev == 0 && n > 0, n > prev*11/10:
+		return "up"
+	case n < prev*9/10:
+		return "down"
+	}
+	return "flat"
+}
+
+// Hex writes an address as 0x...
+func Hex(a report.Addr) string { return a.String() }
+
+// HexPtr writes an optional address.
+func HexPtr(a *report.Addr) string {
+	if a == nil {
+		return "unknown"
+	}
+	return a.String()
+}
+
+// Hex16 writes an address padded to the pointer size, as WinDbg does.
+func Hex16(a report.Addr, ptr int) string {
+	if ptr == 4 {
+		return fmt.Sprintf("%08x", uint64(a))
+	}
+	v := uint64(a)
+	return fmt.Sprintf("%08x`%08x", v>>32, v&0xffffffff)
+}
+
+// Frame writes a frame as WinDbg's k does.
+func Frame(f report.Frame) string {
+	s := report.FrameText(f)
+	if i := strings.Index(s, " ["); i > 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// FrameSource writes a frame's file:line, or "".
+func FrameSource(f report.Frame) string {
+	if f.File == "" {
+		return ""
+	}
+	file := f.File
+	if i := strings.LastIndexAny(file, `\/`); i >= 0 && len(file)-i < len(file) {
+		file = file[i+1:]
+	}
+	if f.Line > 0 {
+		return file + ":" + strconv.Itoa(f.Line)
+	}
+	return file
+}
+
+// Query builds a URL path with query parameters, skipping empty ones.
+func Query(path string, kv ...string) templ.SafeURL {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			v.Set(kv[i], kv[i+1])
+		}
+	}
+	if len(v) == 0 {
+		return templ.SafeURL(path)
+	}
+	return templ.SafeURL(path + "?" + v.Encode())
+}
+
+// SignatureURL is a crash group's page.
+func SignatureURL(sig string) templ.SafeURL { return Query("/signature", "sig", sig) }
+
+// ModuleURL is a module's page.
+func ModuleURL(name string) templ.SafeURL {
+	return templ.SafeURL("/modules/" + url.PathEscape(strings.ToLower(name)))
+}
+
+// DumpURL is a dump's report page.
+func DumpURL(id string) templ.SafeURL { return templ.SafeURL("/dumps/" + url.PathEscape(id)) }
+
+// Summary returns a dump's summary, empty before its first analysis.
+func Summary(d store.Dump) store.Summary {
+	if d.Summary == nil {
+		return store.Summary{}
+	}
+	return *d.Summary
+}
+
+// ThreadTitle names a thread: "Thread 3 · 0x1a2c · RenderThread".
+func ThreadTitle(i int, t report.Thread) string {
+	s := fmt.Sprintf("Thread %d · id 0x%x", i, t.ThreadID)
+	if t.ThreadName != nil && *t.ThreadName != "" {
+		s += " · " + *t.ThreadName
+	}
+	return s
+}
+
+// TrustClass gives a frame's trust its colour.
+func TrustClass(trust string) string {
+	switch trust {
+	case report.TrustContext, report.TrustCFI:
+		return "trust trust-good"
+	case report.TrustFramePointer:
+		return "trust trust-ok"
+	}
+	return "trust trust-bad"
+}
+
+// TrustTitle explains a trust level.
+func TrustTitle(trust string) string {
+	switch trust {
+	case report.TrustContext:
+		return "from the thread's CPU context"
+	case report.TrustCFI:
+		return "from unwind information (.pdata/.xdata, STACK CFI)"
+	case report.TrustFramePointer:
+		return "from the frame-pointer chain"
+	case report.TrustScan:
+		return "a return address found by scanning the stack: may be wrong"
+	}
+	return "how this frame was found is unknown"
+}
+
+// StatusClass colours a status badge.
+func StatusClass(s store.Status) string { return "badge status-" + string(s) }
+
+// Short cuts s to n runes with an ellipsis.
+func Short(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// U64 dereferences an optional count.
+func U64(p *uint64) string {
+	if p == nil {
+		return "unknown"
+	}
+	return CountU(*p)
+}
+
+// BoolText writes an optional flag.
+func BoolText(b *bool, yes, no string) string {
+	if b == nil {
+		return "unknown"
+	}
+	if *b {
+		return yes
+	}
+	return no
+}
+
+// SplitPair splits a "pair" group key.
+func SplitPair(s string) (string, string) {
+	a, b, _ := strings.Cut(s, "\x1f")
+	return a, b
+}
+
+func hex32(v uint32) string { return strconv.FormatUint(uint64(v), 16) }
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func noFrames(t report.Thread) string {
+	if t.WalkNote != "" {
+		return "No frames: " + t.WalkNote + "."
+	}
+	return "No frames."
+}

@@ -1,0 +1,75 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/dumptriage/dumptriage/store"
+	"github.com/dumptriage/dumptriage/web/components"
+)
+
+func (s *Server) uploadView() components.UploadView {
+	return components.UploadView{Meta: s.meta("Upload", "upload"), MaxBytes: store.FormatBytes(s.cfg.MaxUploadBytes)}
+}
+
+// dumpUploadForm is the upload page. Its script sends each file to
+// POST /api/dumps with XMLHttpRequest, for the progress bars.
+func (s *Server) dumpUploadForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, components.Upload(s.uploadView()))
+}
+
+// dumpUpload takes the upload form without JavaScript: every "file" part
+// is streamed to the store in turn, and the page lists the outcomes.
+func (s *Server) dumpUpload(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadBytes)
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "multipart/form-data" {
+		s.failPage(w, r, store.ErrBadRequest)
+		return
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		s.failPage(w, r, store.ErrBadRequest)
+		return
+	}
+	v := s.uploadView()
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				_, msg := httpStatus(err)
+				v.Results = append(v.Results, components.UploadResult{Name: "(rest of the upload)", Error: msg})
+				break
+			}
+			s.failPage(w, r, store.ErrBadRequest)
+			return
+		}
+		if part.FormName() != "file" || part.FileName() == "" {
+			part.Close()
+			continue
+		}
+		name := cleanName(part.FileName())
+		res, err := s.svc.Ingest(r.Context(), part, store.Upload{FileName: name,
+			UploadedFrom: middleware.GetClientIP(r.Context())})
+		part.Close()
+		if err != nil {
+			code, msg := httpStatus(err)
+			if code >= 500 {
+				s.logger(r).Error("form upload", "file", name, "err", err)
+			}
+			v.Results = append(v.Results, components.UploadResult{Name: name, Error: msg})
+			continue
+		}
+		s.logger(r).Info("dump stored", "dump", res.Dump.ID, "size", res.Dump.Size, "duplicate", res.Duplicate)
+		v.Results = append(v.Results, components.UploadResult{Name: name, ID: res.Dump.ID,
+			Status: string(res.Dump.Status), Duplicate: res.Duplicate})
+	}
+	s.render(w, r, http.StatusOK, components.Upload(v))
+}

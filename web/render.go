@@ -1,0 +1,43 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/a-h/templ"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/dumptriage/dumptriage/web/components"
+)
+
+// meta is the layout's part of every page.
+func (s *Server) meta(title, nav string) components.Meta {
+	return components.Meta{Title: title, Nav: nav, Assets: assetVersion}
+}
+
+// render writes a page. Pages are rendered into a buffer first by templ's
+// handler, so a failure mid-page becomes a clean 500.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, c templ.Component) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(code)
+	if err := c.Render(r.Context(), w); err != nil {
+		s.logger(r).Error("render page", "path", r.URL.Path, "err", err)
+	}
+}
+
+// failPage answers a page request with an error page; the cause is logged.
+func (s *Server) failPage(w http.ResponseWriter, r *http.Request, err error) {
+	code, msg := httpStatus(err)
+	if code >= 500 {
+		s.logger(r).Error("page failed", "status", code, "err", err)
+		msg = "Something went wrong (request " + middleware.GetReqID(r.Context()) + ")."
+	} else if code == http.StatusNotFound {
+		msg = "There is nothing here."
+	}
+	s.render(w, r, code, components.ErrorPage(s.meta(http.StatusText(code), ""), code, msg))
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusNotFound, components.ErrorPage(s.meta("Not found", ""), http.StatusNotFound,
+		"There is nothing here."))
+}
