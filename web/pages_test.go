@@ -1,0 +1,394 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/dumptriage/dumptriage/store"
+	"github.com/dumptriage/dumptriage/web/components"
+)
+
+type pageEnv struct {
+	t   *testing.T
+	st  *store.Store
+	srv *httptest.Server
+}
+
+// newPageEnv serves the pages over a store seeded with made-up analyses, a
+// queued dump, a failed one and one whose file expired. No workers run.
+func newPageEnv(t *testing.T) (*pageEnv, map[string]string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, t.TempDir(), store.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Index.(*store.SQLite).Seed(ctx, store.SeedConfig{Dumps: 400, Days: 60, Seed: 11}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(st, Config{AnalyzerVersion: "seed"}).Routes())
+	t.Cleanup(srv.Close)
+	ids := map[string]string{}
+	first := func(key string, q store.SearchQuery) {
+		q.Limit = 1
+		p, err := st.SearchDumps(ctx, q)
+		if err != nil || len(p.Dumps) == 0 {
+			t.Fatalf("no seeded dump for %s: %v", key, err)
+		}
+		ids[key] = p.Dumps[0].ID
+	}
+	first("oom", store.SearchQuery{ListQuery: store.ListQuery{CrashType: "STATUS_NO_MEMORY"}})
+	first("overflow", store.SearchQuery{ListQuery: store.ListQuery{CrashType: "EXCEPTION_STACK_OVERFLOW"}})
+	first("av", store.SearchQuery{ListQuery: store.ListQuery{CrashType: "EXCEPTION_ACCESS_VIOLATION_READ"}})
+	for _, k := range []string{"queued", "failed", "expired"} {
+		d, _, err := st.Index.AddDump(ctx, store.NewDump{SHA256: strings.Repeat(k[:1], 64), Size: 1234, FileName: k + ".dmp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[k] = d.ID
+	}
+	if err := st.Index.MarkExpired(ctx, ids["expired"]); err != nil {
+		t.Fatal(err)
+	}
+	// Fail the "failed" dump's job; give the others back.
+	var held []*store.Job
+	for {
+		j, err := st.Queue.Claim(ctx, "test", time.Minute)
+		if err != nil || j == nil {
+			t.Fatalf("no job for the failed dump: %v", err)
+		}
+		if j.DumpID != ids["failed"] {
+			held = append(held, j)
+			continue
+		}
+		if err := st.Queue.Fail(ctx, j, "analysis blew up: bad stream"); err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	for _, j := range held {
+		if err := st.Queue.Release(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &pageEnv{t: t, st: st, srv: srv}, ids
+}
+
+func (e *pageEnv) get(path string) (*http.Response, []byte) {
+	e.t.Helper()
+	resp, err := http.Get(e.srv.URL + path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func doc(t *testing.T, b []byte) *goquery.Document {
+	t.Helper()
+	d, err := goquery.NewDocumentFromReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func tid(id string) string { return `[data-testid="` + id + `"]` }
+
+func TestPages(t *testing.T) {
+	e, ids := newPageEnv(t)
+	top, err := e.st.Groups(context.Background(), store.GroupQuery{Dim: store.DimSignature, Limit: 1})
+	if err != nil || len(top.Groups) == 0 {
+		t.Fatal(err)
+	}
+	topSig := top.Groups[0]
+	mods, err := e.st.ModuleStats(context.Background(), store.ModuleQuery{Sort: "faulting", Limit: 1})
+	if err != nil || len(mods.Modules) == 0 {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, path string
+		code       int
+		present    []string          // data-testids that must be there
+		absent     []string          // and must not
+		text       map[string]string // data-testid -> substring of its text
+		check      func(t *testing.T, d *goquery.Document)
+	}{
+		{name: "home redirects to dumps", path: "/", code: 200, present: []string{"dump-table", "filters"}},
+		{name: "dumps", path: "/dumps", code: 200, present: []string{"dump-table", "pager-next", "nav-dumps"},
+			absent: []string{"pager-first", "filter-clear"},
+			check: func(t *testing.T, d *goquery.Document) {
+				if n := d.Find(tid("dump-row")).Length(); n != 50 {
+					t.Errorf("%d rows, want 50", n)
+				}
+				if !d.Find(tid("nav-dumps")).HasClass("active") {
+					t.Error("nav entry not active")
+				}
+			}},
+		{name: "dumps by exception", path: "/dumps?exception=EXCEPTION_STACK_OVERFLOW", code: 200,
+			present: []string{"filter-clear"},
+			check: func(t *testing.T, d *goquery.Document) {
+				rows := d.Find(tid("dump-exception"))
+				if rows.Length() == 0 {
+					t.Fatal("no rows")
+				}
+				rows.Each(func(_ int, s *goquery.Selection) {
+					if s.Text() != "EXCEPTION_STACK_OVERFLOW" {
+						t.Errorf("row of %q", s.Text())
+					}
+				})
+				if v, _ := d.Find(tid("filter-exception")).Attr("value"); v != "EXCEPTION_STACK_OVERFLOW" {
+					t.Errorf("filter field keeps %q", v)
+				}
+			}},
+		{name: "dumps by signature", path: "/dumps?signature=" + url.QueryEscape(topSig.Key), code: 200,
+			check: func(t *testing.T, d *goquery.Document) {
+				d.Find(tid("dump-signature")).Each(func(_ int, s *goquery.Selection) {
+					if title, _ := s.Attr("title"); title != topSig.Key {
+						t.Errorf("row of signature %q", title)
+					}
+				})
+			}},
+		{name: "dumps by status", path: "/dumps?status=failed", code: 200, text: map[string]string{"dump-status": "failed"}},
+		{name: "dumps in the future", path: "/dumps?from=2999-01-01", code: 200, present: []string{"empty"},
+			absent: []string{"dump-table"}},
+		{name: "bad status", path: "/dumps?status=weird", code: 400, present: []string{"error"}},
+		{name: "bad date", path: "/dumps?to=yesterday", code: 400},
+		{name: "oom report", path: "/dumps/" + ids["oom"], code: 200,
+			present: []string{"summary", "oom-card", "oom-requested", "memory", "address-summary", "region-table",
+				"crashing-thread", "threads", "modules", "exception-record", "download-dump", "download-json", "copy-link"},
+			absent: []string{"pending", "file-expired", "overflow-card"},
+			text:   map[string]string{"crash-type": "STATUS_NO_MEMORY", "dump-status": "done", "oom-verdict": "_"},
+			check: func(t *testing.T, d *goquery.Document) {
+				if v, _ := d.Find(tid("share-url")).Attr("value"); !strings.HasSuffix(v, "/dumps/"+ids["oom"]) ||
+					!strings.HasPrefix(v, "http://") {
+					t.Errorf("share URL %q", v)
+				}
+				if n := d.Find(tid("crash-frame")).Length(); n < 3 {
+					t.Errorf("%d crashing frames", n)
+				}
+				if !strings.Contains(d.Find(tid("crash-frame")).First().Text(), "!") {
+					t.Errorf("frame 0 %q is not module!function", d.Find(tid("crash-frame")).First().Text())
+				}
+				if d.Find(tid("module-row")).Length() < 5 {
+					t.Error("modules missing")
+				}
+			}},
+		{name: "stack overflow report", path: "/dumps/" + ids["overflow"], code: 200,
+			present: []string{"overflow-card", "overflow-recursion"}, absent: []string{"oom-card"},
+			text: map[string]string{"overflow-explanation": "calls itself"}},
+		{name: "access violation report", path: "/dumps/" + ids["av"], code: 200,
+			text: map[string]string{"crash-description": "read of address"}},
+		{name: "queued dump", path: "/dumps/" + ids["queued"], code: 200, present: []string{"pending", "download-dump"},
+			absent: []string{"summary", "download-json"}, text: map[string]string{"dump-status": "queued"},
+			check: func(t *testing.T, d *goquery.Document) {
+				if d.Find(`head noscript`).Length() == 0 {
+					t.Error("no refresh for browsers without JavaScript")
+				}
+			}},
+		{name: "failed dump", path: "/dumps/" + ids["failed"], code: 200, present: []string{"dump-error"},
+			text: map[string]string{"dump-error": "bad stream", "dump-status": "failed"}},
+		{name: "expired dump", path: "/dumps/" + ids["expired"], code: 200, absent: []string{"download-dump"},
+			text: map[string]string{"file-expired": "dump file expired"}},
+		{name: "unknown dump", path: "/dumps/nope", code: 404, present: []string{"error"}},
+		{name: "unknown page", path: "/nowhere", code: 404, present: []string{"error"}},
+		{name: "signatures", path: "/signatures", code: 200, present: []string{"signature-table", "pager-next"},
+			check: func(t *testing.T, d *goquery.Document) {
+				if s := d.Find(tid("signature-link")).First().Text(); s != topSig.Key {
+					t.Errorf("first group %q, want %q", s, topSig.Key)
+				}
+			}},
+		{name: "signatures page 2", path: "/signatures?offset=50", code: 200, present: []string{"pager-first"}},
+		{name: "signature search", path: "/signatures?q=" + url.QueryEscape(strings.Split(topSig.Key, " | ")[0]), code: 200,
+			present: []string{"signature-table"}},
+		{name: "signature search none", path: "/signatures?q=zzzznothing", code: 200, present: []string{"empty"}},
+		{name: "signature", path: "/signature?sig=" + url.QueryEscape(topSig.Key), code: 200,
+			present: []string{"signature-chart", "signature-versions", "signature-oses", "dump-table", "signature-dumps"},
+			text:    map[string]string{"signature-title": topSig.Key, "signature-count": components.Count(topSig.Count)}},
+		{name: "unknown signature", path: "/signature?sig=nope", code: 404},
+		{name: "no signature", path: "/signature", code: 400},
+		{name: "modules", path: "/modules", code: 200, present: []string{"module-list", "sort-faulting"}},
+		{name: "modules by faulting", path: "/modules?sort=faulting", code: 200, present: []string{"sort-stack"},
+			check: func(t *testing.T, d *goquery.Document) {
+				if s := d.Find(tid("module-link")).First().Text(); s != mods.Modules[0].Name {
+					t.Errorf("first module %q, want %q", s, mods.Modules[0].Name)
+				}
+			}},
+		{name: "module", path: "/modules/" + mods.Modules[0].Name, code: 200,
+			present: []string{"module-chart", "module-versions", "module-signatures", "dump-table"},
+			text:    map[string]string{"module-title": mods.Modules[0].Name, "module-faulting": components.Count(mods.Modules[0].Faulting)}},
+		{name: "module in upper case", path: "/modules/" + strings.ToUpper(mods.Modules[0].Name), code: 200},
+		{name: "unknown module", path: "/modules/nope.dll", code: 404},
+		{name: "trends", path: "/trends", code: 200,
+			present: []string{"trend-chart", "legend", "top-crashers", "by-exception", "by-module", "by-os", "by-version", "oom-chart"},
+			check: func(t *testing.T, d *goquery.Document) {
+				if d.Find(tid("trend-chart")+" rect").Length() == 0 {
+					t.Error("no bars")
+				}
+				if d.Find(tid("oom-chart")+" circle").Length() == 0 {
+					t.Error("no OOM points")
+				}
+				if !d.Find(tid("period-30")).HasClass("active") {
+					t.Error("30 days not the active period")
+				}
+			}},
+		{name: "trends 7 days", path: "/trends?days=7", code: 200, present: []string{"trend-chart"}},
+		{name: "upload page", path: "/upload", code: 200, present: []string{"dropzone", "file-input", "upload-form"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, b := e.get(tt.path)
+			if resp.StatusCode != tt.code {
+				t.Fatalf("GET %s: %d, want %d", tt.path, resp.StatusCode, tt.code)
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+				t.Fatalf("content type %q", ct)
+			}
+			d := doc(t, b)
+			for _, id := range tt.present {
+				if d.Find(tid(id)).Length() == 0 {
+					t.Errorf("no %s", id)
+				}
+			}
+			for _, id := range tt.absent {
+				if d.Find(tid(id)).Length() != 0 {
+					t.Errorf("unexpected %s", id)
+				}
+			}
+			for id, want := range tt.text {
+				if got := d.Find(tid(id)).First().Text(); !strings.Contains(got, want) {
+					t.Errorf("%s: %q does not contain %q", id, got, want)
+				}
+			}
+			if tt.check != nil {
+				tt.check(t, d)
+			}
+		})
+	}
+}
+
+func TestDumpListPaging(t *testing.T) {
+	e, _ := newPageEnv(t)
+	seen := map[string]bool{}
+	path := "/dumps"
+	pages := 0
+	for path != "" && pages < 20 {
+		_, b := e.get(path)
+		d := doc(t, b)
+		d.Find(tid("dump-row")).Each(func(_ int, s *goquery.Selection) {
+			id, _ := s.Attr("data-id")
+			if seen[id] {
+				t.Errorf("dump %s on two pages", id)
+			}
+			seen[id] = true
+		})
+		path, _ = d.Find(tid("pager-next")).Attr("href")
+		pages++
+	}
+	if len(seen) != 403 {
+		t.Errorf("pages listed %d dumps, want 403", len(seen))
+	}
+}
+
+func TestDumpDownloadsAndStatus(t *testing.T) {
+	e, ids := newPageEnv(t)
+	resp, b := e.get("/dumps/" + ids["oom"] + "/report.json")
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("report.json: %d %v", resp.StatusCode, resp.Header)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(b, &rep); err != nil || rep["allocation_failure"] == nil {
+		t.Fatalf("report.json is not the report: %v", err)
+	}
+	if resp, _ := e.get("/dumps/" + ids["queued"] + "/report.json"); resp.StatusCode != 404 {
+		t.Errorf("report.json before analysis: %d", resp.StatusCode)
+	}
+	for _, tt := range []struct{ id, status string }{{ids["oom"], "done"}, {ids["queued"], "queued"}, {ids["failed"], "failed"}} {
+		resp, b := e.get("/dumps/" + tt.id + "/status")
+		var j statusJSON
+		if err := json.Unmarshal(b, &j); err != nil || resp.StatusCode != 200 || string(j.Status) != tt.status || j.URL != "/dumps/"+tt.id {
+			t.Errorf("status of %s: %d %s", tt.id, resp.StatusCode, b)
+		}
+	}
+	if resp, _ := e.get("/dumps/nope/status"); resp.StatusCode != 404 {
+		t.Errorf("status of an unknown dump: %d", resp.StatusCode)
+	}
+	resp, b = e.get("/static/app.css")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") || len(b) < 1000 {
+		t.Errorf("app.css: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	resp, _ = e.get("/static/app.js?v=" + assetVersion)
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
+		t.Errorf("versioned app.js: %d %s", resp.StatusCode, resp.Header.Get("Cache-Control"))
+	}
+	if resp, _ := e.get("/static/nope.js"); resp.StatusCode != 404 {
+		t.Errorf("missing asset: %d", resp.StatusCode)
+	}
+}
+
+// TestFormUpload posts the upload form as a browser without JavaScript does.
+func TestFormUpload(t *testing.T) {
+	e, _ := newPageEnv(t)
+	var buf bytes.Buffer
+	mw := newMultipart(&buf)
+	mw.file("file", "a.dmp", fakeDump(1, 3000))
+	mw.file("file", "b.dmp", fakeDump(2, 3000))
+	mw.file("file", "a-again.dmp", fakeDump(1, 3000))
+	mw.file("file", "notes.txt", []byte("not a dump"))
+	ct := mw.close()
+	resp, err := http.Post(e.srv.URL+"/upload", ct, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("form upload: %d %s", resp.StatusCode, b)
+	}
+	d := doc(t, b)
+	rows := d.Find(tid("upload-row"))
+	if rows.Length() != 4 {
+		t.Fatalf("%d result rows, want 4", rows.Length())
+	}
+	links := d.Find(tid("upload-report-link"))
+	if links.Length() != 3 {
+		t.Fatalf("%d report links, want 3", links.Length())
+	}
+	first, _ := links.Eq(0).Attr("href")
+	again, _ := links.Eq(2).Attr("href")
+	if first != again || !strings.Contains(rows.Eq(2).Text(), "already uploaded") {
+		t.Errorf("duplicate: %s vs %s, %q", first, again, rows.Eq(2).Text())
+	}
+	if !strings.Contains(rows.Eq(3).Text(), "not a minidump") {
+		t.Errorf("non-dump row: %q", rows.Eq(3).Text())
+	}
+	if resp, _ := http.Post(e.srv.URL+"/upload", "text/plain", strings.NewReader("x")); resp.StatusCode != 400 {
+		t.Errorf("non-multipart form: %d", resp.StatusCode)
+	}
+}
+
+type multipartWriter struct{ *multipart.Writer }
+
+func newMultipart(w io.Writer) multipartWriter { return multipartWriter{multipart.NewWriter(w)} }
+
+func (m multipartWriter) file(field, name string, data []byte) {
+	w, _ := m.CreateFormFile(field, name)
+	w.Write(data)
+}
+
+func (m multipartWriter) close() string {
+	m.Writer.Close()
+	return m.FormDataContentType()
+}
