@@ -52,7 +52,7 @@ const (
 // index with a queued analysis. The dump is never held in memory.
 func (s *Store) Ingest(ctx context.Context, body io.Reader, up Upload) (res IngestResult, err error) {
 	br := bufio.NewReaderSize(body, 64<<10)
-	src, wrapper, cleanup, err := s.unwrap(br)
+	src, wrapper, cleanup, err := unwrap(br, s.Blobs.Scratch)
 	if cleanup != nil {
 		defer cleanup()
 	}
@@ -93,7 +93,7 @@ func (s *Store) Ingest(ctx context.Context, body io.Reader, up Upload) (res Inge
 
 // unwrap recognises the upload by its first bytes and returns a reader of
 // the dump inside it.
-func (s *Store) unwrap(br *bufio.Reader) (io.Reader, string, func(), error) {
+func unwrap(br *bufio.Reader, scratch func() (*os.File, error)) (io.Reader, string, func(), error) {
 	head, err := br.Peek(4)
 	if err != nil && len(head) == 0 {
 		if err == io.EOF {
@@ -112,7 +112,7 @@ func (s *Store) unwrap(br *bufio.Reader) (io.Reader, string, func(), error) {
 		inner, err := expectMDMP(r, name)
 		return inner, name, closer, err
 	case bytes.HasPrefix(head, magicZip):
-		return s.unzip(br)
+		return unzip(br, scratch)
 	}
 	return nil, "", nil, fmt.Errorf("%w: the file does not start with the MDMP signature "+
 		"(accepted: .dmp, or .zip, .gz, .zst holding one)", ErrInvalidDump)
@@ -150,8 +150,8 @@ func expectMDMP(r io.Reader, what string) (io.Reader, error) {
 // unzip spools the zip to a scratch file (zip needs random access; the
 // upload limit bounds it) and returns the first member that is a minidump,
 // itself possibly gzip or zstd compressed.
-func (s *Store) unzip(br *bufio.Reader) (io.Reader, string, func(), error) {
-	f, err := s.Blobs.Scratch()
+func unzip(br *bufio.Reader, scratch func() (*os.File, error)) (io.Reader, string, func(), error) {
+	f, err := scratch()
 	if err != nil {
 		return nil, "zip", nil, err
 	}
