@@ -206,7 +206,7 @@ func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, er
 	from := ` FROM dumps d LEFT JOIN analyses a ON a.dump_id = d.id `
 	if byCrash {
 		at, id = "c.at", "c.dump_id"
-		from = ` FROM crashes c JOIN dumps d ON d.id = c.dump_id JOIN analyses a ON a.dump_id = c.dump_id `
+		from = ` FROM crashes c` + s.drivingIndex(ctx, q) + ` JOIN dumps d ON d.id = c.dump_id JOIN analyses a ON a.dump_id = c.dump_id `
 	}
 	if q.Cursor != "" {
 		cat, cid, ok := parseCursor(q.Cursor)
@@ -284,6 +284,37 @@ func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, er
 		lastID = rid
 	}
 	return page, rows.Err()
+}
+
+// drivingIndex picks the index of the filter that matches the fewest
+// crashes, by the counts in crash_groups: without table statistics SQLite
+// may walk a common value's index and filter out nearly every row.
+func (s *SQLite) drivingIndex(ctx context.Context, q SearchQuery) string {
+	best, bestN := "", -1
+	for _, f := range []struct{ dim, key, index string }{
+		{DimSignature, q.Signature, "crashes_by_signature"},
+		{DimType, q.CrashType, "crashes_by_type"},
+		{DimModule, strings.ToLower(q.Module), "crashes_by_module"},
+		{DimVersion, q.Version, "crashes_by_version"},
+		{DimOS, q.OS, "crashes_by_os"},
+		{DimProcess, q.Process, "crashes_by_process"},
+	} {
+		if f.key == "" {
+			continue
+		}
+		var n int
+		err := s.r.QueryRowContext(ctx, `SELECT n FROM crash_groups WHERE dim = ? AND key = ?`, f.dim, f.key).Scan(&n)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return ""
+		}
+		if bestN < 0 || n < bestN {
+			best, bestN = f.index, n
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return ` INDEXED BY ` + best
 }
 
 func scanGroups(rows *sql.Rows, err error) ([]Group, error) {
@@ -502,10 +533,10 @@ func (s *SQLite) ModuleInfo(ctx context.Context, name string) (_ ModuleInfo, err
 	return mi, err
 }
 
-// topKeys sums a dimension over [from, until) days, biggest first.
+// topKeys sums a dimension over the days [from, until), most crashes first.
 func (s *SQLite) topKeys(ctx context.Context, dim string, from, until int64, limit int) ([]Group, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT key, sum(n) AS total FROM crash_rollup WHERE dim = ? AND day >= ? AND day < ?
-		GROUP BY key ORDER BY total DESC, key LIMIT ?`, dim, from, until, limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT key, sum(n) AS total FROM crash_rollup INDEXED BY crash_rollup_by_day
+		WHERE dim = ? AND day >= ? AND day < ? GROUP BY key ORDER BY total DESC, key LIMIT ?`, dim, from, until, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -520,6 +551,35 @@ func (s *SQLite) topKeys(ctx context.Context, dim string, from, until int64, lim
 	}
 	return out, rows.Err()
 }
+
+// keyDays calls fn for each day in [from, until) with crashes of the given
+// keys, reading the rollup's (dim, key, day) primary key.
+func (s *SQLite) keyDays(ctx context.Context, dim string, keys []string, from, until int64, fn func(key string, day int64, n int)) error {
+	for _, k := range keys {
+		rows, err := s.r.QueryContext(ctx, `SELECT day, n FROM crash_rollup WHERE dim = ? AND key = ? AND day >= ? AND day < ?`,
+			dim, k, from, until)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var d int64
+			var n int
+			if err := rows.Scan(&d, &n); err != nil {
+				rows.Close()
+				return err
+			}
+			fn(k, d, n)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maxOOMPoints bounds the out-of-memory chart: more points say nothing more.
+const maxOOMPoints = 800
 
 // Trends implements Dashboard.
 func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error) {
@@ -552,61 +612,36 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 			t.Total += dc.Count
 		}
 	}
-	top, err := s.topKeys(ctx, DimSignature, from, until, max(q.Top, 15))
+	topSigs, err := s.topKeys(ctx, DimSignature, from, until, max(q.Top, 15))
 	if err != nil {
 		return t, err
 	}
-	if len(top) > 0 {
-		keys := make([]any, len(top))
-		for i, g := range top {
-			keys[i] = g.Key
-		}
-		in := `(?` + strings.Repeat(`, ?`, len(keys)-1) + `)`
-		prev := map[string]int{}
-		rows, err := s.r.QueryContext(ctx, `SELECT key, sum(n) FROM crash_rollup WHERE dim = 'sig' AND key IN `+in+`
-			AND day >= ? AND day < ? GROUP BY key`, append(keys, from-int64(q.Days), from)...)
-		if err != nil {
-			return t, err
-		}
-		for rows.Next() {
-			var k string
-			var n int
-			if err := rows.Scan(&k, &n); err != nil {
-				rows.Close()
-				return t, err
-			}
-			prev[k] = n
-		}
-		rows.Close()
-		for _, g := range top {
-			t.TopCrashers = append(t.TopCrashers, Crasher{Key: g.Key, Count: g.Count, Prev: prev[g.Key]})
-		}
-		stacked := top[:min(q.Top, len(top))]
+	keys := make([]string, len(topSigs))
+	for i, g := range topSigs {
+		keys[i] = g.Key
+	}
+	prev := map[string]int{}
+	if err := s.keyDays(ctx, DimSignature, keys, from-int64(q.Days), from, func(k string, _ int64, n int) {
+		prev[k] += n
+	}); err != nil {
+		return t, err
+	}
+	for _, g := range topSigs {
+		t.TopCrashers = append(t.TopCrashers, Crasher{Key: g.Key, Count: g.Count, Prev: prev[g.Key]})
+	}
+	if len(topSigs) > 0 {
+		stacked := keys[:min(q.Top, len(keys))]
 		idx := map[string]int{}
+		for i, k := range stacked {
+			idx[k] = i
+			t.Stacked = append(t.Stacked, Series{Key: k, Counts: make([]int, q.Days), Total: topSigs[i].Count})
+		}
 		other := Series{Key: "other", Counts: append([]int(nil), t.Daily...), Total: t.Total}
-		for i, g := range stacked {
-			idx[g.Key] = i
-			t.Stacked = append(t.Stacked, Series{Key: g.Key, Counts: make([]int, q.Days), Total: g.Count})
-		}
-		rows, err = s.r.QueryContext(ctx, `SELECT key, day, n FROM crash_rollup WHERE dim = 'sig' AND key IN `+
-			`(?`+strings.Repeat(`, ?`, len(stacked)-1)+`) AND day >= ? AND day < ?`, append(keys[:len(stacked):len(stacked)], from, until)...)
-		if err != nil {
-			return t, err
-		}
-		for rows.Next() {
-			var k string
-			var d int64
-			var n int
-			if err := rows.Scan(&k, &d, &n); err != nil {
-				rows.Close()
-				return t, err
-			}
+		if err := s.keyDays(ctx, DimSignature, stacked, from, until, func(k string, d int64, n int) {
 			t.Stacked[idx[k]].Counts[d-from] = n
 			other.Counts[d-from] -= n
 			other.Total -= n
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		}); err != nil {
 			return t, err
 		}
 		if other.Total > 0 {
@@ -625,18 +660,17 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 		from*dayMS, until*dayMS).Scan(&t.OOMCount); err != nil {
 		return t, err
 	}
-	// At most 2000 points: every n-th of the period's OOM crashes.
-	step := max(1, (t.OOMCount+1999)/2000)
-	rows, err := s.r.QueryContext(ctx, `SELECT c.at, d.uid, c.signature, c.alloc_bytes, c.largest_free FROM crashes c
-		JOIN dumps d ON d.id = c.dump_id WHERE c.oom AND c.at >= ? AND c.at < ? ORDER BY c.at`, from*dayMS, until*dayMS)
+	// Every n-th of the period's OOM crashes, at most maxOOMPoints.
+	step := max(1, (t.OOMCount+maxOOMPoints-1)/maxOOMPoints)
+	rows, err := s.r.QueryContext(ctx, `SELECT c.at, d.uid, c.signature, c.alloc_bytes, c.largest_free
+		FROM (SELECT at, signature, alloc_bytes, largest_free, dump_id, row_number() OVER (ORDER BY at) AS i
+			FROM crashes INDEXED BY crashes_oom WHERE oom AND at >= ? AND at < ?) c
+		JOIN dumps d ON d.id = c.dump_id WHERE (c.i - 1) % ? = 0 ORDER BY c.at`, from*dayMS, until*dayMS, step)
 	if err != nil {
 		return t, err
 	}
 	defer rows.Close()
-	for i := 0; rows.Next(); i++ {
-		if i%step != 0 {
-			continue
-		}
+	for rows.Next() {
 		var p OOMPoint
 		var at int64
 		var req, free sql.NullInt64

@@ -1,0 +1,88 @@
+package web
+
+import (
+	"context"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"testing"
+
+	"github.com/dumptriage/dumptriage/store"
+)
+
+// BenchmarkPages renders every dashboard page on the server over a data
+// folder filled by `dumptriage seed`:
+//
+//	go run ./cmd/dumptriage seed --data /tmp/dt100k --dumps 100000
+//	DUMPTRIAGE_BENCH_DATA=/tmp/dt100k go test ./web -run '^$' -bench Pages -benchtime 20x
+//
+// Targets: lists, groups, modules and trends under 100 ms, a report under 50 ms.
+func BenchmarkPages(b *testing.B) {
+	dir := os.Getenv("DUMPTRIAGE_BENCH_DATA")
+	if dir == "" {
+		b.Skip("set DUMPTRIAGE_BENCH_DATA to a data folder filled by `dumptriage seed`")
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, dir, store.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	h := New(st, Config{}).Routes()
+	first := func(q store.SearchQuery) store.Dump {
+		q.Limit = 1
+		p, err := st.SearchDumps(ctx, q)
+		if err != nil || len(p.Dumps) == 0 {
+			b.Fatalf("no dump for %+v: %v", q, err)
+		}
+		return p.Dumps[0]
+	}
+	sigs, _ := st.Groups(ctx, store.GroupQuery{Dim: store.DimSignature, Limit: 500})
+	top, rare := sigs.Groups[0].Key, sigs.Groups[len(sigs.Groups)-1].Key
+	mods, _ := st.ModuleStats(ctx, store.ModuleQuery{Sort: "faulting", Limit: 1})
+	vers, _ := st.Groups(ctx, store.GroupQuery{Dim: store.DimVersion, Limit: 1})
+	page1, _ := st.SearchDumps(ctx, store.SearchQuery{})
+	oom := first(store.SearchQuery{ListQuery: store.ListQuery{CrashType: "STATUS_NO_MEMORY"}})
+	so := first(store.SearchQuery{ListQuery: store.ListQuery{CrashType: "EXCEPTION_STACK_OVERFLOW"}})
+	av := first(store.SearchQuery{ListQuery: store.ListQuery{CrashType: "EXCEPTION_ACCESS_VIOLATION_READ"}})
+	esc := url.QueryEscape
+	for _, p := range []struct{ name, path string }{
+		{"report/oom", "/dumps/" + oom.ID},
+		{"report/stack-overflow", "/dumps/" + so.ID},
+		{"report/access-violation", "/dumps/" + av.ID},
+		{"dumps", "/dumps"},
+		{"dumps/page2", "/dumps?cursor=" + esc(page1.Next)},
+		{"dumps/status", "/dumps?status=done"},
+		{"dumps/exception", "/dumps?exception=EXCEPTION_INT_DIVIDE_BY_ZERO"},
+		{"dumps/signature-top", "/dumps?signature=" + esc(top)},
+		{"dumps/signature-rare", "/dumps?signature=" + esc(rare)},
+		{"dumps/module", "/dumps?module=" + esc(mods.Modules[0].Name)},
+		{"dumps/version", "/dumps?version=" + esc(vers.Groups[0].Key)},
+		{"dumps/process", "/dumps?process=sync_agent.exe"},
+		{"dumps/date-range", "/dumps?from=2020-01-01&to=2020-02-01"},
+		{"dumps/all-filters", "/dumps?exception=EXCEPTION_ACCESS_VIOLATION_READ&process=player.exe&version=" +
+			esc(vers.Groups[0].Key) + "&from=2020-01-01"},
+		{"signatures", "/signatures"},
+		{"signatures/search", "/signatures?q=Render"},
+		{"signatures/offset", "/signatures?offset=2000"},
+		{"signature/top", "/signature?sig=" + esc(top)},
+		{"signature/rare", "/signature?sig=" + esc(rare)},
+		{"modules", "/modules"},
+		{"modules/faulting", "/modules?sort=faulting"},
+		{"module/top", "/modules/" + mods.Modules[0].Name},
+		{"module/ntdll", "/modules/ntdll.dll"},
+		{"trends/30", "/trends"},
+		{"trends/365", "/trends?days=365"},
+	} {
+		b.Run(p.name, func(b *testing.B) {
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest("GET", p.path, nil))
+				if w.Code != 200 {
+					b.Fatalf("%s: %d", p.path, w.Code)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/page")
+		})
+	}
+}
