@@ -3,7 +3,6 @@ package store
 import (
 	"archive/zip"
 	"bufio"
-	"bytes"
 	"compress/flate"
 	"context"
 	"crypto/sha256"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/dumptriage/dumptriage/internal/dumpfile"
 )
 
 // Upload describes where an upload came from.
@@ -32,20 +33,6 @@ type IngestResult struct {
 	Duplicate bool
 }
 
-var (
-	magicMDMP = []byte("MDMP")
-	magicGzip = []byte{0x1f, 0x8b}
-	magicZstd = []byte{0x28, 0xb5, 0x2f, 0xfd}
-	magicZip  = []byte("PK\x03\x04")
-)
-
-const (
-	maxZipMembers = 1000
-	// zstdMaxWindow bounds the decoder's memory; `zstd -19` uses 8 MiB
-	// windows and `--long` 128 MiB.
-	zstdMaxWindow = 128 << 20
-)
-
 // Ingest stores one uploaded dump: it unwraps zip, gzip or zstd while
 // streaming, checks for the MDMP signature, writes the dump to a temp file
 // while hashing it, makes it durable under its sha256 and records it in the
@@ -53,9 +40,7 @@ const (
 func (s *Store) Ingest(ctx context.Context, body io.Reader, up Upload) (res IngestResult, err error) {
 	br := bufio.NewReaderSize(body, 64<<10)
 	src, wrapper, cleanup, err := unwrap(br, s.Blobs.Scratch)
-	if cleanup != nil {
-		defer cleanup()
-	}
+	defer cleanup()
 	if err != nil {
 		return res, err
 	}
@@ -91,118 +76,14 @@ func (s *Store) Ingest(ctx context.Context, body io.Reader, up Upload) (res Inge
 	return IngestResult{Dump: d, Duplicate: dup}, nil
 }
 
-// unwrap recognises the upload by its first bytes and returns a reader of
-// the dump inside it.
-func unwrap(br *bufio.Reader, scratch func() (*os.File, error)) (io.Reader, string, func(), error) {
-	head, err := br.Peek(4)
-	if err != nil && len(head) == 0 {
-		if err == io.EOF {
-			return nil, "", nil, fmt.Errorf("%w: the upload is empty", ErrInvalidDump)
-		}
-		return nil, "", nil, err
+// unwrap recognises the upload by its content and returns a reader of the
+// dump inside it; a non-dump is ErrInvalidDump.
+func unwrap(r io.Reader, scratch func() (*os.File, error)) (io.Reader, string, func(), error) {
+	src, wrapper, cleanup, err := dumpfile.Unwrap(r, scratch)
+	if errors.Is(err, dumpfile.ErrNotDump) {
+		err = fmt.Errorf("%w: %v", ErrInvalidDump, err)
 	}
-	switch {
-	case bytes.HasPrefix(head, magicMDMP):
-		return br, "", nil, nil
-	case bytes.HasPrefix(head, magicGzip), bytes.HasPrefix(head, magicZstd):
-		r, name, closer, err := decompress(br, head)
-		if err != nil {
-			return nil, "", closer, err
-		}
-		inner, err := expectMDMP(r, name)
-		return inner, name, closer, err
-	case bytes.HasPrefix(head, magicZip):
-		return unzip(br, scratch)
-	}
-	return nil, "", nil, fmt.Errorf("%w: the file does not start with the MDMP signature "+
-		"(accepted: .dmp, or .zip, .gz, .zst holding one)", ErrInvalidDump)
-}
-
-func decompress(r io.Reader, head []byte) (io.Reader, string, func(), error) {
-	if bytes.HasPrefix(head, magicGzip) {
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			return nil, "gzip", nil, fmt.Errorf("%w: bad gzip data: %v", ErrInvalidDump, err)
-		}
-		return zr, "gzip", func() { zr.Close() }, nil
-	}
-	zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow),
-		zstd.WithDecoderLowmem(true))
-	if err != nil {
-		return nil, "zstd", nil, err
-	}
-	return zr, "zstd", zr.Close, nil
-}
-
-// expectMDMP checks that r starts with the MDMP signature.
-func expectMDMP(r io.Reader, what string) (io.Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	head, err := br.Peek(4)
-	if bytes.HasPrefix(head, magicMDMP) {
-		return br, nil
-	}
-	if err != nil && err != io.EOF {
-		return nil, fmt.Errorf("%w: bad %s data: %v", ErrInvalidDump, what, err)
-	}
-	return nil, fmt.Errorf("%w: the %s file does not hold a minidump (no MDMP signature)", ErrInvalidDump, what)
-}
-
-// unzip spools the zip to a scratch file (zip needs random access; the
-// upload limit bounds it) and returns the first member that is a minidump,
-// itself possibly gzip or zstd compressed.
-func unzip(br *bufio.Reader, scratch func() (*os.File, error)) (io.Reader, string, func(), error) {
-	f, err := scratch()
-	if err != nil {
-		return nil, "zip", nil, err
-	}
-	var closers []func()
-	cleanup := func() {
-		for _, c := range closers {
-			c()
-		}
-		f.Close()
-		os.Remove(f.Name())
-	}
-	size, err := io.Copy(f, br)
-	if err != nil {
-		return nil, "zip", cleanup, err
-	}
-	zr, err := zip.NewReader(f, size)
-	if err != nil {
-		return nil, "zip", cleanup, fmt.Errorf("%w: bad zip file: %v", ErrInvalidDump, err)
-	}
-	for i, m := range zr.File {
-		if i == maxZipMembers {
-			break
-		}
-		if m.FileInfo().IsDir() {
-			continue
-		}
-		rc, err := m.Open()
-		if err != nil {
-			continue
-		}
-		mr := bufio.NewReaderSize(rc, 64<<10)
-		head, _ := mr.Peek(4)
-		switch {
-		case bytes.HasPrefix(head, magicMDMP):
-			closers = append(closers, func() { rc.Close() })
-			return mr, "zip", cleanup, nil
-		case bytes.HasPrefix(head, magicGzip), bytes.HasPrefix(head, magicZstd):
-			r, name, closer, err := decompress(mr, head)
-			if err == nil {
-				if inner, err := expectMDMP(r, name); err == nil {
-					closers = append(closers, closer, func() { rc.Close() })
-					return inner, "zip+" + name, cleanup, nil
-				}
-			}
-			if closer != nil {
-				closer()
-			}
-		}
-		rc.Close()
-	}
-	return nil, "zip", cleanup, fmt.Errorf("%w: no member of the zip file is a minidump (no MDMP signature)", ErrInvalidDump)
+	return src, wrapper, cleanup, err
 }
 
 // copyDump copies src to w and h, failing with ErrTooLarge past limit

@@ -7,9 +7,9 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
+	"github.com/klauspost/compress/gzip"
 	"io"
 	"os"
 
@@ -33,7 +33,7 @@ var ErrNotDump = errors.New("not a minidump (no MDMP signature); accepted: .dmp,
 const zstdMaxWindow = 128 << 20
 
 // maxZipMembers bounds the members inspected in a zip.
-const maxZipMembers = 64
+const maxZipMembers = 1000
 
 // IsMinidump reports whether head starts with the MDMP signature.
 func IsMinidump(head []byte) bool { return bytes.HasPrefix(head, magicMDMP) }
