@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,7 +30,8 @@ type rule struct {
 	file string
 	line int
 	text string
-	re   *regexp.Regexp // nil for exact-name lists
+	re   *regexp.Regexp // compiled on first use; nil for exact-name lists
+	once sync.Once
 	// prefix is a literal every match starts with; complete says the
 	// expression matches only that literal. Both only speed up matching.
 	prefix   string
@@ -82,16 +84,60 @@ func regexLines(fsys fs.FS, dir, name string) ([]*rule, error) {
 		return nil, err
 	}
 	for _, r := range rs {
-		re, err := regexp.Compile(`^(?:` + r.text + `)$`)
-		if err != nil {
+		if regexp.QuoteMeta(r.text) == r.text {
+			// A plain name: compare strings, compile nothing (start-up
+			// of the analyze command pays for every compiled rule).
+			r.prefix, r.complete = r.text, true
+			continue
+		}
+		// Checked here, compiled on first use; the literal prefix lets
+		// most frames skip the expression entirely.
+		if _, err := syntax.Parse(`^(?:`+r.text+`)$`, syntax.Perl); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", name, r.line, err)
 		}
-		r.re = re
-		// The anchored form's literal prefix includes the leading ^ only
-		// in the pattern, not in LiteralPrefix.
-		r.prefix, r.complete = re.LiteralPrefix()
+		r.prefix = literalPrefix(r.text)
 	}
 	return rs, nil
+}
+
+// literalPrefix is a literal that every whole match of expr starts with:
+// the text before the first metacharacter, less a character a quantifier
+// applies to; "" when a top-level alternation could start elsewhere.
+func literalPrefix(expr string) string {
+	depth := 0
+	for i := 0; i < len(expr); i++ {
+		switch expr[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case '|':
+			if depth == 0 {
+				return ""
+			}
+		}
+	}
+	for i := 0; i < len(expr); i++ {
+		switch expr[i] {
+		case '?', '*', '{':
+			if i > 0 {
+				return expr[:i-1]
+			}
+			return ""
+		case '\\', '.', '+', '(', ')', '|', '[', ']', '}', '^', '$':
+			if expr[i] == '+' {
+				return expr[:i] // x+ still starts with x
+			}
+			return expr[:i]
+		}
+	}
+	return expr
+}
+
+// regexp compiles the rule's anchored expression once.
+func (r *rule) regexp() *regexp.Regexp {
+	r.once.Do(func() { r.re = regexp.MustCompile(`^(?:` + r.text + `)$`) })
+	return r.re
 }
 
 // loadRules parses the rules files under dir.
@@ -154,7 +200,7 @@ func match(rules []*rule, s string) *rule {
 			}
 			continue
 		}
-		if r.re.MatchString(s) {
+		if r.regexp().MatchString(s) {
 			return r
 		}
 	}

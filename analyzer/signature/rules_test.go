@@ -1,6 +1,7 @@
 package signature
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -339,6 +340,43 @@ func TestRulesFilesReadable(t *testing.T) {
 				t.Errorf("%s:%d: duplicate of line %d", e.Name(), i+1, j)
 			}
 			seen[l] = i + 1
+		}
+	}
+}
+
+// TestRulesCompile: every expression rule compiles (they compile lazily
+// in use), and its literal prefix is one every match starts with.
+func TestRulesCompile(t *testing.T) {
+	rs, err := defaultRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, list := range [][]*rule{rs.irrelevant, rs.prefix, rs.trimModule} {
+		for _, r := range list {
+			if r.complete {
+				continue
+			}
+			re, err := regexp.Compile(`^(?:` + r.text + `)$`)
+			if err != nil {
+				t.Errorf("%s: %v", r, err)
+				continue
+			}
+			_ = re
+			// LiteralPrefix of the unanchored form is what every match starts with.
+			if lit, _ := regexp.MustCompile(`(?:` + r.text + `)`).LiteralPrefix(); !strings.HasPrefix(lit, r.prefix) {
+				t.Errorf("%s: prefix %q is not a prefix of every match (%q)", r, r.prefix, lit)
+			}
+		}
+	}
+}
+
+func TestLiteralPrefix(t *testing.T) {
+	for expr, want := range map[string]string{
+		"RtlFailFast2?": "RtlFailFast", "Rtlp(Hp)?HeapHandleError": "Rtlp", "a|b": "", "(a|b)c": "",
+		"std::_Xbad_alloc": "std::_Xbad_alloc", `operator\x20new`: "operator", "abc.*": "abc", "ab+c": "ab", "x{2}": "",
+	} {
+		if got := literalPrefix(expr); got != want {
+			t.Errorf("literalPrefix(%q) = %q, want %q", expr, got, want)
 		}
 	}
 }
