@@ -9,9 +9,10 @@ import (
 const usage = `usage: dumptriage <command> [flags]
 
 commands:
-  analyze [--json] [--symbols PATH] FILE...   analyze dumps and print the report
+  analyze [--json] [--symbols PATH] FILE...   analyze dumps (.dmp, or .gz/.zst/.zip) and print the report
   serve [--addr 127.0.0.1:8080] [--data ./data]  run the web server and workers
   worker [--data ./data]                      run only analysis workers
+  reanalyze [--all | --outdated | ID...]      queue dumps for analysis again
   seed [--data ./data] [--dumps 100000]       add made-up analyses (demos, benchmarks)
 `
 
