@@ -63,6 +63,9 @@ func (a *analysis) analyzeAllocationFailure() {
 	if af.RequestedBytes == nil && af.Method == "" {
 		af.Method = "not recovered"
 	}
+	if af.RequestedBytes == nil {
+		a.warn("allocation_failure: requested_bytes is null: %s", af.Method)
+	}
 	facts := oom.Facts{Is64: a.d.PointerSize() == 8, ExceptionCode: e.Code}
 	if s := a.rep.MemorySummary; s != nil {
 		facts.AddressSpaceBytes = s.AddressSpaceBytes

@@ -89,7 +89,14 @@ func (a *analysis) analyzeStackOverflow() {
 	if w, note, ok := a.dumpWriter(); ok {
 		in.WriterThreadID, in.WriterNote = &w, note
 	}
-	a.rep.StackOverflow = stackoverflow.Analyze(in)
+	so := stackoverflow.Analyze(in)
+	a.rep.StackOverflow = so
+	if so.StackReserveBytes == nil {
+		a.warn("stack_overflow: stack reserve and commit are null: the main module's image was not found (add its folder to the symbol path)")
+	}
+	if so.StackLimit == nil {
+		a.warn("stack_overflow: stack_limit, deallocation_stack and remaining_bytes are null: the thread's TEB was not captured")
+	}
 }
 
 // dumpWriter finds the thread that wrote the dump: Breakpad says so; Wine

@@ -12,8 +12,11 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strconv"
+	"strings"
 
 	"github.com/dumptriage/dumptriage/analyzer"
+	"github.com/dumptriage/dumptriage/analyzer/memmap"
 	"github.com/dumptriage/dumptriage/analyzer/report"
 	"github.com/dumptriage/dumptriage/internal/dumpfile"
 )
@@ -27,6 +30,7 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print the report as JSON (compact, as minidump-stackwalk --json)")
 	pretty := fs.Bool("pretty", false, "indent the JSON")
+	address := fs.String("address", "", "also describe this address as WinDbg's !address ADDR does")
 	symbols := fs.String("symbols", symbolPathFromEnv(), "symbol path (_NT_SYMBOL_PATH syntax); default $DUMPTRIAGE_SYMBOL_PATH")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -54,6 +58,10 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 				enc.SetIndent("", "  ")
 			}
 			if err := enc.Encode(rep); err != nil {
+				return err
+			}
+		} else if *address != "" {
+			if err := writeAddress(out, rep, *address); err != nil {
 				return err
 			}
 		} else {
@@ -141,4 +149,21 @@ func analyzeWrapped(f *os.File, opts analyzer.Options) (*report.Report, error) {
 	}
 	opts.SHA256 = hex.EncodeToString(h.Sum(nil))
 	return analyzer.Analyze(context.Background(), tmp, n, opts)
+}
+
+// writeAddress prints the !address ADDR view of one address.
+func writeAddress(w io.Writer, rep *report.Report, s string) error {
+	addr, err := strconv.ParseUint(strings.TrimPrefix(strings.ReplaceAll(s, "`", ""), "0x"), 16, 64)
+	if err != nil {
+		return fmt.Errorf("--address %q: not a hex address", s)
+	}
+	if rep.MemorySummary == nil {
+		return fmt.Errorf("--address: the dump has no MemoryInfoList, so regions are unknown")
+	}
+	r, ok := memmap.Lookup(rep.MemorySummary, addr)
+	if !ok {
+		return fmt.Errorf("--address %#x: not in any region of the dump", addr)
+	}
+	_, err = fmt.Fprintln(w, memmap.FormatLookup(r, addr))
+	return err
 }
