@@ -285,94 +285,10 @@ func (s *SQLite) Report(ctx context.Context, id string) (Dump, []byte, error) {
 	return d, rep, nil
 }
 
-// ListDumps implements Index.
-func (s *SQLite) ListDumps(ctx context.Context, q ListQuery) (_ DumpPage, err error) {
-	defer wrap(&err, "ListDumps")
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	limit = min(limit, 500)
-	var where []string
-	var args []any
-	add := func(cond string, a ...any) {
-		where = append(where, cond)
-		args = append(args, a...)
-	}
-	if q.Cursor != "" {
-		at, id, ok := parseCursor(q.Cursor)
-		if !ok {
-			return DumpPage{}, fmt.Errorf("bad cursor %q: %w", q.Cursor, ErrBadRequest)
-		}
-		add(`(d.uploaded_at < ? OR (d.uploaded_at = ? AND d.id < ?))`, at, at, id)
-	}
-	if q.Status != "" {
-		add(`d.status = ?`, string(q.Status))
-	}
-	if q.SHA256 != "" {
-		add(`d.sha256 = ?`, strings.ToLower(q.SHA256))
-	}
-	if q.CrashType != "" {
-		add(`a.crash_type = ?`, q.CrashType)
-	}
-	if q.Signature != "" {
-		add(`a.signature = ?`, q.Signature)
-	}
-	if q.Module != "" {
-		add(`a.module = ? COLLATE NOCASE`, q.Module)
-	}
-	if q.ModuleVersion != "" {
-		add(`a.module_version = ?`, q.ModuleVersion)
-	}
-	if q.Process != "" {
-		add(`a.process_name = ? COLLATE NOCASE`, q.Process)
-	}
-	if q.OS != "" {
-		add(`a.os = ?`, q.OS)
-	}
-	if q.Arch != "" {
-		add(`a.arch = ?`, q.Arch)
-	}
-	if q.StackOverflow != nil {
-		add(`a.stack_overflow = ?`, *q.StackOverflow)
-	}
-	if q.HasModule != "" {
-		add(`d.id IN (SELECT dump_id FROM modules WHERE name = ? COLLATE NOCASE)`, q.HasModule)
-	}
-	if !q.Since.IsZero() {
-		add(`d.uploaded_at >= ?`, ms(q.Since))
-	}
-	if !q.Until.IsZero() {
-		add(`d.uploaded_at < ?`, ms(q.Until))
-	}
-	query := `SELECT ` + dumpCols + dumpFrom
-	if len(where) > 0 {
-		query += `WHERE ` + strings.Join(where, ` AND `)
-	}
-	query += ` ORDER BY d.uploaded_at DESC, d.id DESC LIMIT ?`
-	args = append(args, limit+1)
-	rows, err := s.r.QueryContext(ctx, query, args...)
-	if err != nil {
-		return DumpPage{}, err
-	}
-	defer rows.Close()
-	var page DumpPage
-	var lastID int64
-	for rows.Next() {
-		var id int64
-		d, err := scanDump(rows, &id)
-		if err != nil {
-			return DumpPage{}, err
-		}
-		if len(page.Dumps) == limit {
-			last := page.Dumps[limit-1]
-			page.Next = fmt.Sprintf("%d.%d", ms(last.UploadedAt), lastID)
-			break
-		}
-		page.Dumps = append(page.Dumps, d)
-		lastID = id
-	}
-	return page, rows.Err()
+// ListDumps implements Index: the dashboard's search with no dashboard-only
+// filter (one query builder for both).
+func (s *SQLite) ListDumps(ctx context.Context, q ListQuery) (DumpPage, error) {
+	return s.SearchDumps(ctx, SearchQuery{ListQuery: q})
 }
 
 func parseCursor(c string) (at, id int64, ok bool) {
