@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	shared "github.com/dumptriage/dumptriage/internal/testdata"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -39,13 +40,8 @@ func repoRoot(t testing.TB) string {
 	}
 }
 
-func testdata(t testing.TB, rel string) string {
-	p := filepath.Join(repoRoot(t), "..", "shared", "testdata", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("test data %s missing: %v", rel, err)
-	}
-	return p
-}
+// testdata is a path under ../shared/testdata.
+func testdata(t testing.TB, rel string) string { return shared.Path(t, rel) }
 
 // liveServer serves the dashboard over a fresh store whose workers run the
 // real analyzer, with made-up analyses seeded for the list and trend pages.
@@ -63,11 +59,18 @@ func liveServer(t testing.TB, seed int) (*httptest.Server, *store.Store) {
 	srv := httptest.NewServer(New(st, Config{AnalyzerVersion: analyzer.Version}).Routes())
 	ctx, cancel := context.WithCancel(context.Background())
 	cache := analyzer.NewSymbolCache(0)
+	// The uploaded Wine dumps' exes, PDBs and Wine's DLLs, so the reports
+	// show named frames and the out-of-memory and stack-overflow findings.
+	var dirs []string
+	for _, d := range []string{"heap_nomem", "stack_overflow", "av_threads", "oom_vector", "va_commit", "_wine_dlls/x64"} {
+		dirs = append(dirs, testdata(t, "wine/dumps/"+d))
+	}
+	symbolPath := strings.Join(dirs, ";")
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		st.RunWorkers(ctx, store.WorkerConfig{Workers: 2, Poll: 20 * time.Millisecond},
 			func(ctx context.Context, r io.ReaderAt, size int64, sha string) (*report.Report, error) {
-				return analyzer.Analyze(ctx, r, size, analyzer.Options{Symbols: cache, SHA256: sha})
+				return analyzer.Analyze(ctx, r, size, analyzer.Options{Symbols: cache, SHA256: sha, SymbolPath: symbolPath})
 			})
 	})
 	t.Cleanup(func() {
