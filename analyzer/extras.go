@@ -7,7 +7,8 @@ import (
 	"github.com/dumptriage/dumptriage/analyzer/report"
 )
 
-var unrealField = regexp.MustCompile(`<(ErrorMessage|CrashType|OOMAllocationSize|OOMAllocationAlignment|TotalPhysical|TotalVirtual|AvailablePhysical|AvailableVirtual|UsedPhysical|PeakUsedPhysical|UsedVirtual|PeakUsedVirtual|bIsOOM|GameName|EngineVersion|BuildVersion|PlatformName|CrashGUID|CallStack)>([^<]*)</`)
+// Unreal writes some fields with a group prefix (<MemoryStats.bIsOOM>).
+var unrealField = regexp.MustCompile(`<(?:[A-Za-z]+\.)?(ErrorMessage|CrashType|OOMAllocationSize|OOMAllocationAlignment|TotalPhysical|TotalVirtual|AvailablePhysical|AvailableVirtual|UsedPhysical|PeakUsedPhysical|UsedVirtual|PeakUsedVirtual|bIsOOM|GameName|EngineVersion|BuildVersion|PlatformName|CrashGUID|CallStack)>([^<]*)</`)
 
 // unrealFields picks the fields worth showing out of an Unreal crash context.
 func unrealFields(xml string) map[string]string {
