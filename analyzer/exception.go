@@ -45,6 +45,7 @@ func (a *analysis) describeException() {
 	a.rep.CrashInfo.Type = typ
 	a.rep.CrashInfo.Address = report.AddrPtr(addr)
 	a.rep.CrashInfo.Description = desc
+	a.describeUnrealCrash(e)
 	switch e.Code {
 	case ntstatus.MSVCCppException:
 		types, err := a.msvcThrownTypes(e)
@@ -271,4 +272,23 @@ func (a *analysis) inferThrownType() {
 			return
 		}
 	}
+}
+
+// describeUnrealCrash uses the crash context an Unreal Engine game embeds
+// when its exception code is one of Unreal's pseudo-codes (asserts and
+// ensures are reported as codes like 0x1 or 0x4000 with no NTSTATUS name).
+func (a *analysis) describeUnrealCrash(e *minidump.Exception) {
+	kind, msg := a.rep.Annotations["unreal:CrashType"], a.rep.Annotations["unreal:ErrorMessage"]
+	if kind == "" || ntstatus.Name(e.Code) != "" {
+		return
+	}
+	desc := "Unreal " + strings.ToLower(kind)
+	if msg != "" {
+		desc += ": " + msg
+		if strings.EqualFold(kind, "assert") || strings.EqualFold(kind, "ensure") {
+			m := msg
+			a.rep.CrashInfo.Assertion = &m
+		}
+	}
+	a.rep.CrashInfo.Description = desc
 }
