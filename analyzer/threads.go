@@ -1,6 +1,8 @@
 package analyzer
 
 import (
+	"strings"
+
 	"github.com/dumptriage/dumptriage/analyzer/minidump"
 	"github.com/dumptriage/dumptriage/analyzer/ntstatus"
 	"github.com/dumptriage/dumptriage/analyzer/report"
@@ -112,6 +114,11 @@ func (a *analysis) symbolize(f *report.Frame, addr uint64) {
 	}
 	f.MissingSymbols = false
 	f.Function = sym.Name
+	if strings.HasPrefix(sym.Name, "_Z") || strings.HasPrefix(sym.Name, "__Z") {
+		// MinGW code in a PDB's publics or a DLL's exports keeps its
+		// Itanium-mangled name.
+		f.Function = demangleItanium(sym.Name)
+	}
 	f.FunctionOffset = report.Addr(uint64(f.Offset) - m.Base - sym.RVA)
 	f.File = sym.File
 	f.Line = sym.Line
