@@ -202,6 +202,19 @@ func (a *analysis) describeProcess() {
 			}
 		}
 		p.BuildString = m.BuildString
+		if m.Flags1&minidump.MiscProcessorPowerInfo != 0 {
+			p.ProcessorMaxMHz = m.ProcessorMaxMhz
+		}
+		if m.Flags1&minidump.MiscTimezone != 0 && m.TimeZoneStandardName != "" {
+			p.TimeZone = fmt.Sprintf("%s (UTC%+.1f h)", m.TimeZoneStandardName, -float64(m.TimeZoneBias)/60)
+		}
+		if m.Flags1&minidump.MiscProcessIntegrity != 0 {
+			p.IntegrityLevel = integrityLevel(m.ProcessIntegrityLevel)
+		}
+	}
+	for _, h := range d.Handles {
+		a.rep.Handles = append(a.rep.Handles, report.Handle{Handle: report.Addr(h.Handle), Type: h.TypeName, Name: h.ObjectName,
+			GrantedAccess: report.Hex32(h.GrantedAccess), HandleCount: h.HandleCount, PointerCount: h.PointerCount})
 	}
 	if sm := d.SystemMemory; sm != nil {
 		p.CommitTotalBytes, p.CommitLimitBytes, p.CommitPeakBytes = u64p(sm.CommittedBytes), u64p(sm.CommitLimitBytes), u64p(sm.PeakCommitmentBytes)
@@ -237,3 +250,18 @@ func (a *analysis) describeProcess() {
 }
 
 func u64p(v uint64) *uint64 { return &v }
+
+// integrityLevel names a mandatory integrity RID (SECURITY_MANDATORY_*_RID).
+func integrityLevel(rid uint32) string {
+	switch {
+	case rid >= 0x4000:
+		return "System"
+	case rid >= 0x3000:
+		return "High"
+	case rid >= 0x2000:
+		return "Medium"
+	case rid >= 0x1000:
+		return "Low"
+	}
+	return "Untrusted"
+}

@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"strings"
+	"time"
 
 	"github.com/dumptriage/dumptriage/analyzer/minidump"
 	"github.com/dumptriage/dumptriage/analyzer/ntstatus"
@@ -59,6 +60,7 @@ func (a *analysis) describeThreads() {
 			rt.StackStart = report.AddrPtr(t.Stack.Start)
 			rt.StackEnd = report.AddrPtr(t.Stack.Start + uint64(t.Stack.DataSize))
 		}
+		a.describeThreadInfo(&rt)
 		ctx, fromException := a.threadContext(i)
 		rt.UsesExceptionContext = fromException
 		if ctx == nil {
@@ -123,4 +125,35 @@ func (a *analysis) symbolize(f *report.Frame, addr uint64) {
 	f.File = sym.File
 	f.Line = sym.Line
 	f.SymbolSource = sym.Source
+}
+
+// describeThreadInfo adds what ThreadInfoList says about a thread.
+func (a *analysis) describeThreadInfo(rt *report.Thread) {
+	for _, ti := range a.d.ThreadInfos {
+		if ti.ThreadID != rt.ThreadID {
+			continue
+		}
+		if ti.StartAddress != 0 {
+			rt.StartAddress = report.AddrPtr(ti.StartAddress)
+			if m := a.d.ModuleAt(ti.StartAddress); m != nil {
+				rt.StartModule = m.FileName()
+			}
+		}
+		if t := filetime(ti.CreateTime); t != "" {
+			rt.CreateTime = t
+		}
+		// FILETIME durations are in 100 ns units.
+		u, k := ti.UserTime/10000, ti.KernelTime/10000
+		rt.UserTimeMS, rt.KernelTimeMS = &u, &k
+		return
+	}
+}
+
+// filetime formats a FILETIME (100 ns since 1601) as RFC 3339, or "".
+func filetime(ft uint64) string {
+	const epochDiff = 116444736000000000 // 1601 to 1970 in 100 ns
+	if ft <= epochDiff {
+		return ""
+	}
+	return time.Unix(0, int64(ft-epochDiff)*100).UTC().Format(time.RFC3339)
 }

@@ -30,10 +30,12 @@ type Report struct {
 	StackOverflow     *StackOverflow     `json:"stack_overflow"`
 	Signature         string             `json:"signature"`
 	// SignatureNotes says which frames the signature skipped or kept and why.
-	SignatureNotes  []string          `json:"signature_notes,omitempty"`
-	Annotations     map[string]string `json:"annotations,omitempty"` // Crashpad/Breakpad key-values, Unreal context fields
-	Comments        []string          `json:"comments,omitempty"`
-	AnalyzerVersion string            `json:"analyzer_version"`
+	SignatureNotes []string          `json:"signature_notes,omitempty"`
+	Annotations    map[string]string `json:"annotations,omitempty"` // Crashpad/Breakpad key-values, Unreal context fields
+	// Handles are the process's open handles (HandleData), as WinDbg's !handle lists them.
+	Handles         []Handle `json:"handles,omitempty"`
+	Comments        []string `json:"comments,omitempty"`
+	AnalyzerVersion string   `json:"analyzer_version"`
 }
 
 // SystemInfo is minidump-stackwalk's system_info.
@@ -98,6 +100,22 @@ type Thread struct {
 	UsesExceptionContext bool `json:"uses_exception_context,omitempty"`
 	// WalkNote says why a walk stopped early, when it did.
 	WalkNote string `json:"walk_note,omitempty"`
+	// From ThreadInfoList, when the dump has it.
+	StartAddress *Addr   `json:"start_address,omitempty"`
+	StartModule  string  `json:"start_module,omitempty"`
+	CreateTime   string  `json:"create_time,omitempty"`
+	UserTimeMS   *uint64 `json:"user_time_ms,omitempty"`
+	KernelTimeMS *uint64 `json:"kernel_time_ms,omitempty"`
+}
+
+// Handle is one open handle.
+type Handle struct {
+	Handle        Addr   `json:"handle"`
+	Type          string `json:"type"`
+	Name          string `json:"name,omitempty"`
+	GrantedAccess Hex32  `json:"granted_access"`
+	HandleCount   uint32 `json:"handle_count"`
+	PointerCount  uint32 `json:"pointer_count"`
 }
 
 // Module is one loaded module.
@@ -174,6 +192,10 @@ type ProcessInfo struct {
 	Version     string `json:"version,omitempty"`
 	CreateTime  string `json:"create_time,omitempty"`
 	BuildString string `json:"build_string,omitempty"`
+	// From MiscInfo, when recorded.
+	ProcessorMaxMHz uint32 `json:"processor_max_mhz,omitempty"`
+	TimeZone        string `json:"time_zone,omitempty"`
+	IntegrityLevel  string `json:"integrity_level,omitempty"`
 	// Commit figures, in bytes, when the dump carries them.
 	PrivateBytes     *uint64 `json:"private_bytes,omitempty"`
 	CommitTotalBytes *uint64 `json:"commit_total_bytes,omitempty"`
