@@ -1,6 +1,7 @@
 package minidump
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -254,6 +255,7 @@ func (d *Dump) parseMemoryList(s StreamInfo) error {
 	if err != nil {
 		return err
 	}
+	d.memory = slices.Grow(d.memory, int(count))
 	var bad int
 	for i := uint32(0); i < count; i++ {
 		c := cursor{b: b, off: int(i * 16)}

@@ -4,7 +4,7 @@ package unwind
 // demand, a chunk at a time, so a deep stack costs one read per chunk and a
 // short walk reads little.
 const (
-	chunkSize = 16 << 10
+	chunkSize = 4 << 10
 	// maxChunks bounds the cache (16 MiB).
 	maxChunks = 1024
 )

@@ -42,7 +42,7 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 	// costs a little memory and saves a good share of the run time.
 	debug.SetGCPercent(400)
 	cache := analyzer.NewSymbolCache(0)
-	out := bufio.NewWriterSize(stdout, 256<<10)
+	out := bufio.NewWriterSize(stdout, 64<<10)
 	defer out.Flush()
 	var failed error
 	for _, path := range fs.Args() {
