@@ -432,11 +432,19 @@ func (a *analysis) imageReader(addr uint64) (func(rva uint32, p []byte) (int, er
 	return read, m.Base, true
 }
 
-// describeModuleFiles records, per module, what was found and where.
+// describeModuleFiles records, per module, what was found and where. Only
+// modules the analysis needed (a frame, a code or data read, the main
+// module's header) were looked up, as Socorro and rust-minidump do: a dump
+// of a hundred modules should not download a hundred PDBs.
 func (a *analysis) describeModuleFiles() {
 	for i := range a.d.Modules {
 		m := &a.d.Modules[i]
-		f := a.files(m)
+		f, looked := a.modules[m]
+		if !looked {
+			why := report.FileStatus{Why: "not looked up: no frame or analysis needed this module"}
+			a.rep.Modules[i].Image, a.rep.Modules[i].Symbols = &why, &why
+			continue
+		}
 		rm := &a.rep.Modules[i]
 		is, ss := f.imageStatus, f.symStatus
 		rm.Image, rm.Symbols = &is, &ss
