@@ -551,6 +551,11 @@ func (g *seeder) report(s *seedSig, p *seedProduct, version, osv string, at time
 			CommitTotalBytes: u64(commitLimit - uint64(r.IntN(1<<30))), CommitLimitBytes: u64(commitLimit),
 			ProcessPrivateBytes: u64(uint64(2+r.IntN(30)) << 30), LargestFreeBytes: u64(largest)}
 		rep.MemorySummary = seedMemorySummary(r, largest)
+		rep.Handles = []report.Handle{
+			{Handle: 0x4, Type: "Event", GrantedAccess: 0x1f0003, HandleCount: 1, PointerCount: 1},
+			{Handle: 0x8, Type: "File", Name: `\Device\HarddiskVolume3\Game\save.dat`, GrantedAccess: 0x120089, HandleCount: 1, PointerCount: 1},
+			{Handle: 0xc, Type: "Section", GrantedAccess: 0x4, HandleCount: 1, PointerCount: 1},
+		}
 	}
 	if s.overflow {
 		base := uint64(0xa50000)

@@ -169,7 +169,7 @@ func TestPages(t *testing.T) {
 		{name: "bad date", path: "/dumps?to=yesterday", code: 400},
 		{name: "oom report", path: "/dumps/" + ids["oom"], code: 200,
 			present: []string{"summary", "oom-card", "oom-requested", "memory", "address-summary", "region-table",
-				"crashing-thread", "threads", "modules", "exception-record", "download-dump", "download-json", "copy-link"},
+				"crashing-thread", "threads", "modules", "handles", "handle-table", "exception-record", "download-dump", "download-json", "copy-link"},
 			absent: []string{"pending", "file-expired", "overflow-card"},
 			text:   map[string]string{"crash-type": "STATUS_NO_MEMORY", "dump-status": "done", "oom-verdict": "_"},
 			check: func(t *testing.T, d *goquery.Document) {
