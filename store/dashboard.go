@@ -414,21 +414,8 @@ func (s *SQLite) daily(ctx context.Context, dim, key string, from, until int64) 
 
 // crashDumps returns the newest dumps whose crashes column col equals v.
 func (s *SQLite) crashDumps(ctx context.Context, col, v string, limit int) ([]Dump, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+dumpCols+` FROM crashes c JOIN dumps d ON d.id = c.dump_id
+	return s.queryDumps(ctx, `SELECT `+dumpCols+` FROM crashes c JOIN dumps d ON d.id = c.dump_id
 		JOIN analyses a ON a.dump_id = c.dump_id WHERE c.`+col+` = ? ORDER BY c.at DESC, c.dump_id DESC LIMIT ?`, v, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Dump
-	for rows.Next() {
-		d, err := scanDump(rows, nil)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
 }
 
 // SignatureInfo implements Dashboard.

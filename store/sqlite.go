@@ -370,9 +370,14 @@ func (s *SQLite) ReanalyzeAll(ctx context.Context, skipVersion string) (n int, e
 
 // ExpiryCandidates implements Index.
 func (s *SQLite) ExpiryCandidates(ctx context.Context, before time.Time, limit int) ([]Dump, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+dumpCols+dumpFrom+`WHERE d.file_expired_at IS NULL
+	return s.queryDumps(ctx, `SELECT `+dumpCols+dumpFrom+`WHERE d.file_expired_at IS NULL
 		AND d.last_uploaded_at < ? AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.dump_id = d.id)
 		ORDER BY d.last_uploaded_at, d.id LIMIT ?`, ms(before), limit)
+}
+
+// queryDumps runs a query selecting dumpCols on the reader pool.
+func (s *SQLite) queryDumps(ctx context.Context, query string, args ...any) ([]Dump, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
