@@ -8,10 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dumptriage/dumptriage/analyzer"
@@ -83,6 +85,23 @@ func (p *pipelineFlags) envDuration(k string, def time.Duration) time.Duration {
 }
 
 func (p *pipelineFlags) check() error { return errors.Join(p.errs...) }
+
+// parse parses a command's flags, then reports any bad pipeline flag value.
+func (p *pipelineFlags) parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return p.check()
+}
+
+// startDaemon sets up a long-running command: its logger, GC tuning, and a
+// context cancelled by SIGINT or SIGTERM.
+func startDaemon() (*slog.Logger, context.Context, context.CancelFunc) {
+	log := newLogger()
+	tuneGC()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	return log, ctx, stop
+}
 
 func (p *pipelineFlags) storeConfig() store.Config {
 	return store.Config{MaxDumpBytes: *p.maxDump, MaxAge: p.maxAge, MaxTotalBytes: *p.maxTotal}

@@ -22,10 +22,7 @@ func runReanalyze(args []string) error {
 	outdated := fs.Bool("outdated", false, "re-analyse the dumps not analysed by this analyzer version ("+analyzer.Version+")")
 	run := fs.Bool("run", false, "analyse the queued dumps in this process and wait for them")
 	pf := addPipelineFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := pf.check(); err != nil {
+	if err := pf.parse(fs, args); err != nil {
 		return err
 	}
 	if (*all || *outdated) == (fs.NArg() > 0) {

@@ -7,10 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/dumptriage/dumptriage/analyzer"
@@ -24,15 +21,10 @@ func runServe(args []string) error {
 	pf := addPipelineFlags(fs)
 	maxUpload := byteFlag(fs, "max-upload", "DUMPTRIAGE_MAX_UPLOAD", web.DefaultMaxUploadBytes, "upload size limit, e.g. 32G")
 	noWorkers := fs.Bool("no-workers", false, "take uploads only; leave analysis to `dumptriage worker` processes")
-	if err := fs.Parse(args); err != nil {
+	if err := pf.parse(fs, args); err != nil {
 		return err
 	}
-	if err := pf.check(); err != nil {
-		return err
-	}
-	log := newLogger()
-	tuneGC()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	log, ctx, stop := startDaemon()
 	defer stop()
 
 	lock, err := store.LockUploads(pf.data)

@@ -1,11 +1,7 @@
 package main
 
 import (
-	"context"
 	"flag"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/dumptriage/dumptriage/store"
 )
@@ -15,15 +11,10 @@ import (
 func runWorker(args []string) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	pf := addPipelineFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := pf.parse(fs, args); err != nil {
 		return err
 	}
-	if err := pf.check(); err != nil {
-		return err
-	}
-	log := newLogger()
-	tuneGC()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	log, ctx, stop := startDaemon()
 	defer stop()
 	st, err := store.Open(ctx, pf.data, pf.storeConfig())
 	if err != nil {
