@@ -73,6 +73,15 @@ func TestCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The hand-written encoder writes what reflection would.
+			type plainReport report.Report
+			if ref, _ := json.Marshal((*plainReport)(rep)); !bytes.Equal(b1, ref) {
+				i := 0
+				for i < len(b1) && i < len(ref) && b1[i] == ref[i] {
+					i++
+				}
+				t.Errorf("AppendJSON differs from encoding/json at byte %d: %.80s vs %.80s", i, b1[i:], ref[i:])
+			}
 			var back report.Report
 			if err := json.Unmarshal(b1, &back); err != nil {
 				t.Fatal(err)

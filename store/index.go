@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -14,11 +13,7 @@ const maxIndexedFrames = 128
 // NewAnalysis makes the stored form of a report: its JSON and the columns
 // and rows the dashboard filters on.
 func NewAnalysis(rep *report.Report, at time.Time, took time.Duration) (*Analysis, error) {
-	js, err := json.Marshal(rep)
-	if err != nil {
-		return nil, err
-	}
-	a := &Analysis{Report: js}
+	a := &Analysis{Report: rep.AppendJSON(nil)}
 	a.AnalyzerVersion = rep.AnalyzerVersion
 	a.AnalyzedAt = at
 	a.Duration = took

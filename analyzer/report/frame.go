@@ -55,10 +55,10 @@ type frameJSON struct {
 	Registers      map[string]Addr `json:"registers,omitempty"`
 }
 
-// MarshalJSON writes absent fields as null. It appends by hand: reports
-// hold thousands of frames and reflection dominated encoding.
-func (f Frame) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 320)
+// MarshalJSON writes absent fields as null.
+func (f Frame) MarshalJSON() ([]byte, error) { return f.appendJSON(make([]byte, 0, 320)), nil }
+
+func (f *Frame) appendJSON(b []byte) []byte {
 	b = append(b, `{"frame":`...)
 	b = strconv.AppendInt(b, int64(f.Frame), 10)
 	b = append(b, `,"trust":`...)
@@ -96,14 +96,10 @@ func (f Frame) MarshalJSON() ([]byte, error) {
 	b = append(b, `,"sp":`...)
 	b = appendHex(b, uint64(f.SP))
 	if len(f.Registers) > 0 {
-		regs, err := json.Marshal(f.Registers)
-		if err != nil {
-			return nil, err
-		}
 		b = append(b, `,"registers":`...)
-		b = append(b, regs...)
+		b = appendAddrMap(b, f.Registers)
 	}
-	return append(b, '}'), nil
+	return append(b, '}')
 }
 
 func appendHex(b []byte, v uint64) []byte {
@@ -117,21 +113,6 @@ func appendNullString(b []byte, s string) []byte {
 		return append(b, "null"...)
 	}
 	return appendJSONString(b, s)
-}
-
-// appendJSONString quotes s; plain ASCII is copied, anything else goes
-// through encoding/json for its escaping rules.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 // UnmarshalJSON reads what MarshalJSON wrote.

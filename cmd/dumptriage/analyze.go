@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -53,13 +54,13 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 			continue
 		}
 		if *asJSON {
-			enc := json.NewEncoder(out)
+			js := rep.AppendJSON(make([]byte, 0, 256<<10))
 			if *pretty {
-				enc.SetIndent("", "  ")
+				var ind bytes.Buffer
+				json.Indent(&ind, js, "", "  ")
+				js = ind.Bytes()
 			}
-			if err := enc.Encode(rep); err != nil {
-				return err
-			}
+			out.Write(append(js, '\n'))
 		} else if *address != "" {
 			if err := writeAddress(out, rep, *address); err != nil {
 				return err

@@ -1,0 +1,111 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// fill sets every field reachable from v to a non-zero value, so that a
+// field added to the report but not to AppendJSON fails the test below.
+func fill(v reflect.Value, seed int) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(v.Elem(), seed)
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			fill(v.Field(i), seed+i)
+		}
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 2, 2))
+		for i := 0; i < 2; i++ {
+			fill(v.Index(i), seed+i)
+		}
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		for i, k := range []string{"zeta", "alpha<&>", "rip"} {
+			key := reflect.New(v.Type().Key()).Elem()
+			key.SetString(k)
+			val := reflect.New(v.Type().Elem()).Elem()
+			fill(val, seed+i)
+			m.SetMapIndex(key, val)
+		}
+		v.Set(m)
+	case reflect.String:
+		v.SetString([]string{"plain", `quote" back\ slash`, "a<b>&c", "caf\u00e9 \u2028", "tab\there\n"}[seed%5])
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		v.SetInt(int64(seed*7919 + 1))
+	case reflect.Uint, reflect.Uint32, reflect.Uint64:
+		v.SetUint(uint64(seed)*0x9e3779b97f4a7c15 | 1)
+	case reflect.Float64:
+		v.SetFloat([]float64{33.3333333, 1e-7, 100, 0.5, 2e21}[seed%5])
+	}
+}
+
+// plain has Report's fields and none of its methods: encoding/json's
+// reflective encoding of it is the reference AppendJSON must match.
+type plain Report
+
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	var empty Report
+	var full Report
+	fill(reflect.ValueOf(&full).Elem(), 0)
+	var partial Report
+	fill(reflect.ValueOf(&partial).Elem(), 3)
+	partial.Threads[0].Frames[1] = Frame{}
+	partial.Threads[1].Registers = nil
+	partial.MemorySummary.Usage[0].PctBusy = 0
+	for name, r := range map[string]*Report{"empty": &empty, "full": &full, "partial": &partial} {
+		want, err := json.Marshal((*plain)(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := r.AppendJSON(nil)
+		if !bytes.Equal(got, want) {
+			i := 0
+			for i < len(got) && i < len(want) && got[i] == want[i] {
+				i++
+			}
+			t.Errorf("%s: differs at byte %d:\n got %.120s\nwant %.120s", name, i, got[i:], want[i:])
+		}
+		if !json.Valid(got) {
+			t.Errorf("%s: invalid JSON", name)
+		}
+	}
+}
+
+// TestFrameMatchesEncodingJSON checks the frame encoder against
+// encoding/json on frameJSON, the shape it writes by hand.
+func TestFrameMatchesEncodingJSON(t *testing.T) {
+	var full Frame
+	fill(reflect.ValueOf(&full).Elem(), 1)
+	for _, f := range []Frame{{}, full, {Frame: 2, Trust: TrustScan, Offset: 0x10, Module: "m.dll"}} {
+		j := frameJSON{Frame: f.Frame, Trust: f.Trust, Offset: f.Offset, MissingSymbols: f.MissingSymbols, SP: f.SP, Registers: f.Registers}
+		if f.Module != "" {
+			j.Module, j.ModuleOffset = &f.Module, &f.ModuleOffset
+		}
+		if f.Function != "" {
+			j.Function, j.FunctionOffset = &f.Function, &f.FunctionOffset
+		}
+		if f.File != "" {
+			j.File = &f.File
+		}
+		if f.Line > 0 {
+			j.Line = &f.Line
+		}
+		if f.SymbolSource != "" {
+			j.SymbolSource = &f.SymbolSource
+		}
+		if len(f.Registers) == 0 {
+			j.Registers = nil
+		}
+		want, _ := json.Marshal(j)
+		if got := f.appendJSON(nil); !bytes.Equal(got, want) {
+			t.Errorf("frame:\n got %s\nwant %s", got, want)
+		}
+	}
+}
