@@ -9,6 +9,7 @@ import (
 	"io"
 	"runtime/debug"
 	"time"
+	"unsafe"
 
 	"github.com/dumptriage/dumptriage/analyzer/minidump"
 	"github.com/dumptriage/dumptriage/analyzer/report"
@@ -42,12 +43,22 @@ type Options struct {
 // when r is not a minidump at all; damage inside the dump gives a partial
 // report whose Warnings say what could not be read.
 func Analyze(ctx context.Context, r io.ReaderAt, size int64, opts Options) (rep *Report, err error) {
+	m, mapped := r.(minidump.Mapped)
+	mapped = mapped && m.Bytes() != nil
 	defer func() {
 		if p := recover(); p != nil {
+			if fault, ok := p.(interface{ Addr() uintptr }); ok && mapped && inMapping(m.Bytes(), fault.Addr()) {
+				// With SetPanicOnFault, the fault of a mapping whose file shrank.
+				rep, err = nil, fmt.Errorf("%w: reading the memory-mapped dump faulted (was the file truncated while it was read?)", ErrInvalidDump)
+				return
+			}
 			rep, err = nil, fmt.Errorf("analyzer panic: %v\n%s", p, debug.Stack())
 		}
 	}()
-	d, err := minidump.Open(newBlockCache(r, size), size)
+	if !mapped {
+		r = newBlockCache(r, size)
+	}
+	d, err := minidump.Open(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidDump, err)
 	}
@@ -60,6 +71,12 @@ func Analyze(ctx context.Context, r io.ReaderAt, size int64, opts Options) (rep 
 	a := newAnalysis(ctx, d, opts)
 	a.run()
 	return a.rep, nil
+}
+
+// inMapping reports whether addr lies in b.
+func inMapping(b []byte, addr uintptr) bool {
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return addr >= start && addr-start < uintptr(len(b))
 }
 
 func newAnalysis(ctx context.Context, d *minidump.Dump, opts Options) *analysis {

@@ -7,10 +7,12 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
 	"github.com/dumptriage/dumptriage/analyzer/report"
+	"github.com/dumptriage/dumptriage/internal/mmapfile"
 	"github.com/dumptriage/dumptriage/internal/testdata"
 )
 
@@ -89,6 +91,17 @@ func TestCorpus(t *testing.T) {
 			b2, _ := json.Marshal(&back)
 			if !bytes.Equal(b1, b2) {
 				t.Errorf("JSON round trip changed the report")
+			}
+			// A memory-mapped dump (the CLI's reader) gives the same report.
+			m, err := mmapfile.Open(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			if mrep, err := Analyze(context.Background(), m, m.Size(), Options{}); err != nil {
+				t.Errorf("mapped: %v", err)
+			} else if mb := mrep.AppendJSON(nil); !bytes.Equal(mb, b1) {
+				t.Errorf("the mapped dump gives a different report")
 			}
 			if rep.CrashingThread != nil && rep.CrashingThread.ThreadID != rep.Threads[rep.CrashingThread.ThreadsIndex].ThreadID {
 				t.Errorf("crashing_thread does not match threads[threads_index]")
@@ -221,4 +234,34 @@ func BenchmarkAnalyzeCorpus(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(paths)), "µs/dump")
+}
+
+// TestMappedDumpTruncated: a memory-mapped dump cut short while it is
+// analyzed gives an error or a partial report, not a crash (the CLI sets
+// SetPanicOnFault, as this test does).
+func TestMappedDumpTruncated(t *testing.T) {
+	src, err := os.ReadFile(testdata.Path(t, "public", "LYJ-Kerman__crash-log", "crash.dmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "crash.dmp")
+	if err := os.WriteFile(p, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := mmapfile.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := os.Truncate(p, 4096); err != nil {
+		t.Fatal(err)
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	rep, err := Analyze(context.Background(), m, m.Size(), Options{})
+	if err == nil && len(rep.Warnings) == 0 {
+		t.Errorf("no error and no warnings from a dump truncated under the mapping")
+	}
+	if err != nil && !strings.Contains(err.Error(), "truncated while") {
+		t.Errorf("error does not say what happened: %.200v", err)
+	}
 }

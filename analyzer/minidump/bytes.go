@@ -13,6 +13,16 @@ var le = binary.LittleEndian
 type file struct {
 	r    io.ReaderAt
 	size int64
+	// mem is the whole file when r is Mapped: reads lend slices of it.
+	mem []byte
+}
+
+// Mapped is an io.ReaderAt that holds the whole dump in memory, such as a
+// memory-mapped file. Reads then lend slices of Bytes instead of copying,
+// so the bytes must stay valid and unchanged while the Dump is in use.
+type Mapped interface {
+	io.ReaderAt
+	Bytes() []byte
 }
 
 // read returns n bytes at off, or a FormatError naming stream when they are not
@@ -20,6 +30,9 @@ type file struct {
 func (f *file) read(stream string, off int64, n int64) ([]byte, error) {
 	if off < 0 || n < 0 || off > f.size || n > f.size-off {
 		return nil, formatErr(stream, off, "%d bytes wanted but the file ends at %#x", n, f.size)
+	}
+	if f.mem != nil {
+		return f.mem[off : off+n : off+n], nil
 	}
 	b := make([]byte, n)
 	if _, err := f.r.ReadAt(b, off); err != nil && !(err == io.EOF) {

@@ -122,6 +122,11 @@ func (d *Dump) warn(err error) { d.Warnings = append(d.Warnings, err) }
 // becomes a warning and the rest is still returned.
 func Open(r io.ReaderAt, size int64) (*Dump, error) {
 	d := &Dump{f: file{r: r, size: size}}
+	if m, ok := r.(Mapped); ok {
+		if b := m.Bytes(); int64(len(b)) >= size {
+			d.f.mem = b[:size:size]
+		}
+	}
 	hb, err := d.f.read("header", 0, 32)
 	if err != nil {
 		if size < 4 {

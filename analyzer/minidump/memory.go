@@ -80,6 +80,10 @@ func (d *Dump) ReadMemory(addr uint64, p []byte) (int, error) {
 		if fo < 0 || fo > d.f.size || int64(chunk) > d.f.size-fo {
 			return n, ErrNoMemory
 		}
+		if d.f.mem != nil {
+			n += copy(p[n:n+int(chunk)], d.f.mem[fo:])
+			continue
+		}
 		m, err := d.f.r.ReadAt(p[n:n+int(chunk)], fo)
 		n += m
 		if m < int(chunk) {

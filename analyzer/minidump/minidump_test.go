@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -274,7 +275,20 @@ func FuzzOpen(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		d, err := Open(bytes.NewReader(b), int64(len(b)))
+		// Half the inputs go through a Mapped reader, whose bytes the
+		// parser lends out and must never change.
+		var r io.ReaderAt = bytes.NewReader(b)
+		var orig []byte
+		if len(b)%2 == 1 {
+			orig = bytes.Clone(b)
+			r = mappedBytes{bytes.NewReader(b), b}
+			defer func() {
+				if !bytes.Equal(b, orig) {
+					t.Fatal("parsing changed the mapped bytes")
+				}
+			}()
+		}
+		d, err := Open(r, int64(len(b)))
 		if err != nil {
 			return
 		}
@@ -290,3 +304,12 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// mappedBytes is a Mapped reader over a byte slice, as a memory-mapped
+// file is.
+type mappedBytes struct {
+	*bytes.Reader
+	b []byte
+}
+
+func (m mappedBytes) Bytes() []byte { return m.b }

@@ -20,6 +20,7 @@ import (
 	"github.com/dumptriage/dumptriage/analyzer/memmap"
 	"github.com/dumptriage/dumptriage/analyzer/report"
 	"github.com/dumptriage/dumptriage/internal/dumpfile"
+	"github.com/dumptriage/dumptriage/internal/mmapfile"
 )
 
 // hashLimit: dumps up to this size are hashed for the report; bigger ones
@@ -41,7 +42,12 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 	}
 	// A short-lived command that allocates a few MB: collecting less often
 	// costs a little memory and saves a good share of the run time.
-	debug.SetGCPercent(400)
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	// Dumps are memory-mapped: one truncated while it is read faults, and
+	// this makes the fault a panic that Analyze reports as an error.
+	debug.SetPanicOnFault(true)
 	cache := analyzer.NewSymbolCache(0)
 	out := bufio.NewWriterSize(stdout, 64<<10)
 	defer out.Flush()
@@ -83,30 +89,27 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 }
 
 func analyzeFile(path string, opts analyzer.Options) (*report.Report, error) {
-	f, err := os.Open(path)
+	// A mapping lets the analysis read only the pages it needs, without
+	// copies; the CLI keeps it until it exits.
+	m, err := mmapfile.Open(path)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("is a directory")
 	}
 	var head [4]byte
-	if n, _ := f.ReadAt(head[:], 0); n == 4 && !dumpfile.IsMinidump(head[:]) {
-		return analyzeWrapped(f, opts)
+	if n, _ := m.ReadAt(head[:], 0); n == 4 && !dumpfile.IsMinidump(head[:]) {
+		defer m.Close()
+		return analyzeWrapped(m, opts)
 	}
-	if st.Size() <= hashLimit {
+	if m.Size() <= hashLimit {
 		h := sha256.New()
-		if _, err := io.Copy(h, f); err != nil {
+		if b := m.Bytes(); b != nil {
+			h.Write(b)
+		} else if _, err := io.Copy(h, io.NewSectionReader(m, 0, m.Size())); err != nil {
 			return nil, err
 		}
 		opts.SHA256 = hex.EncodeToString(h.Sum(nil))
 	}
-	return analyzer.Analyze(context.Background(), f, st.Size(), opts)
+	return analyzer.Analyze(context.Background(), m, m.Size(), opts)
 }
 
 func firstLine(s string) string {
@@ -130,9 +133,9 @@ const maxUnwrapped = 64 << 30
 
 // analyzeWrapped decompresses a wrapped dump into a temporary file (the
 // analyzer needs random access) and analyzes that.
-func analyzeWrapped(f *os.File, opts analyzer.Options) (*report.Report, error) {
+func analyzeWrapped(f io.ReaderAt, opts analyzer.Options) (*report.Report, error) {
 	scratch := func() (*os.File, error) { return os.CreateTemp("", "dumptriage-zip-*") }
-	r, wrapper, cleanup, err := dumpfile.Unwrap(f, scratch)
+	r, wrapper, cleanup, err := dumpfile.Unwrap(io.NewSectionReader(f, 0, 1<<62), scratch)
 	defer cleanup()
 	if err != nil {
 		return nil, err
