@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/dumptriage/dumptriage/analyzer/minidump"
+	"github.com/dumptriage/dumptriage/analyzer/unwind"
 )
 
 // processMemory reads the dumped process's memory: first what the dump
@@ -47,6 +48,20 @@ func (m *processMemory) ReadMemory(addr uint64, p []byte) (int, error) {
 		return n, minidump.ErrNoMemory
 	}
 	return n, err
+}
+
+// lendingMemory is processMemory for a Mapped dump: walks read captured
+// ranges in place (unwind.RangeLender). Image bytes are never lent.
+type lendingMemory struct{ *processMemory }
+
+func (m lendingMemory) RangeAt(addr uint64) (uint64, []byte) { return m.d.LendRange(addr) }
+
+// walkMemory is the memory stack walks read: lending when the dump can.
+func (a *analysis) walkMemory() unwind.Memory {
+	if a.d.Lends() {
+		return lendingMemory{a.memory()}
+	}
+	return a.memory()
 }
 
 func (m *processMemory) ReadU32(addr uint64) (uint32, bool) {

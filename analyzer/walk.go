@@ -1,6 +1,8 @@
 package analyzer
 
 import (
+	"math/bits"
+	"slices"
 	"sort"
 
 	"github.com/dumptriage/dumptriage/analyzer/minidump"
@@ -92,8 +94,10 @@ func (u *unwindModule) Breakpad() unwind.BreakpadRecords {
 func (a *analysis) walkStacks() {
 	d := a.d
 	mods := a.unwindModules()
-	mem := a.memory()
+	mem := a.walkMemory()
 	a.walks = make([][]unwind.Frame, len(d.Threads))
+	// Only the crashing thread's walk is kept; the others share one buffer.
+	var scratch []unwind.Frame
 	for i := range d.Threads {
 		if err := a.ctx.Err(); err != nil {
 			a.warn("stack walk stopped at thread %d: %v", i, err)
@@ -104,7 +108,7 @@ func (a *analysis) walkStacks() {
 			continue
 		}
 		t := &d.Threads[i]
-		opts := unwind.Options{MaxFrames: a.opts.MaxFrames, StackLimits: a.stackLimits(t)}
+		opts := unwind.Options{MaxFrames: a.opts.MaxFrames, StackLimits: a.stackLimits(t), Frames: scratch}
 		var frames []unwind.Frame
 		switch {
 		case ctx.AMD64 != nil:
@@ -114,9 +118,13 @@ func (a *analysis) walkStacks() {
 		default:
 			continue // arm64: frame 0 only
 		}
-		a.walks[i] = frames
+		if i == a.crashIndex {
+			a.walks[i], scratch = frames, nil
+		} else {
+			scratch = frames
+		}
 		rt := &a.rep.Threads[i]
-		rt.Frames = rt.Frames[:0]
+		rt.Frames = slices.Grow(rt.Frames[:0], len(frames))
 		for k, uf := range frames {
 			// As minidump-stackwalk does, a caller's offset is its return
 			// address - 1: inside the call instruction, so the symbol and
@@ -128,9 +136,11 @@ func (a *analysis) walkStacks() {
 			f := report.Frame{Frame: k, Trust: uf.Trust, Offset: report.Addr(pc), SP: report.Addr(uf.SP)}
 			a.symbolize(&f, pc)
 			if i == a.crashIndex && k > 0 {
-				f.Registers = map[string]report.Addr{}
-				for name, v := range uf.Regs.Map() {
-					f.Registers[name] = report.Addr(v)
+				f.Registers = make(map[string]report.Addr, bits.OnesCount32(uf.Regs.Valid))
+				for i, v := range uf.Regs.V {
+					if name := uf.Regs.Name(i); name != "" && uf.Regs.Valid&(1<<i) != 0 {
+						f.Registers[name] = report.Addr(v)
+					}
 				}
 			}
 			rt.Frames = append(rt.Frames, f)

@@ -96,6 +96,28 @@ func (d *Dump) ReadMemory(addr uint64, p []byte) (int, error) {
 	return n, nil
 }
 
+// Lends reports whether LendRange can lend bytes (the dump is Mapped).
+func (d *Dump) Lends() bool { return d.f.mem != nil }
+
+// LendRange lends the captured range holding addr: its start address and
+// its bytes, without copying. It needs a Mapped dump; otherwise, or when
+// addr was not captured or its range is cut short by the end of the file,
+// it returns nil.
+func (d *Dump) LendRange(addr uint64) (start uint64, b []byte) {
+	if d.f.mem == nil {
+		return 0, nil
+	}
+	i := findRange(d.memory, addr)
+	if i < 0 {
+		return 0, nil
+	}
+	r := d.memory[i]
+	if r.Offset < 0 || r.Offset > d.f.size || r.Size > uint64(d.f.size-r.Offset) {
+		return 0, nil
+	}
+	return r.Start, d.f.mem[r.Offset : r.Offset+int64(r.Size) : r.Offset+int64(r.Size)]
+}
+
 // ReadU64 reads a little-endian 64-bit value from captured memory.
 func (d *Dump) ReadU64(addr uint64) (uint64, bool) {
 	var b [8]byte

@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -14,6 +15,20 @@ import (
 // of every MarshalJSON result cost more than the analysis itself.
 func (r *Report) AppendJSON(b []byte) []byte {
 	w := objWriter{b: b}
+	r.encode(&w)
+	return w.b
+}
+
+// WriteJSON writes the same bytes as AppendJSON to out, through a small
+// buffer rather than the whole report's worth of memory.
+func (r *Report) WriteJSON(out io.Writer) error {
+	w := objWriter{b: make([]byte, 0, 2*spillBytes), sink: out}
+	r.encode(&w)
+	w.spill(0)
+	return w.err
+}
+
+func (r *Report) encode(w *objWriter) {
 	w.b = append(w.b, '{')
 	w.str("status", r.Status)
 	w.key("pid")
@@ -35,7 +50,7 @@ func (r *Report) AppendJSON(b []byte) []byte {
 	}
 	w.int("thread_count", r.ThreadCount)
 	w.key("threads")
-	w.b = appendSlice(w.b, r.Threads, (*Thread).appendJSON)
+	spillSlice(w, r.Threads, (*Thread).appendJSON)
 	w.key("main_module")
 	if r.MainModule != nil {
 		w.b = strconv.AppendInt(w.b, int64(*r.MainModule), 10)
@@ -43,9 +58,9 @@ func (r *Report) AppendJSON(b []byte) []byte {
 		w.null()
 	}
 	w.key("modules")
-	w.b = appendSlice(w.b, r.Modules, (*Module).appendJSON)
+	spillSlice(w, r.Modules, (*Module).appendJSON)
 	w.key("unloaded_modules")
-	w.b = appendSlice(w.b, r.UnloadedModules, (*UnloadedModule).appendJSON)
+	spillSlice(w, r.UnloadedModules, (*UnloadedModule).appendJSON)
 	w.key("dump")
 	w.b = r.Dump.appendJSON(w.b)
 	w.key("process")
@@ -59,7 +74,7 @@ func (r *Report) AppendJSON(b []byte) []byte {
 	w.strings("warnings", r.Warnings)
 	w.key("memory_summary")
 	if r.MemorySummary != nil {
-		w.b = r.MemorySummary.appendJSON(w.b)
+		r.MemorySummary.encode(w)
 	} else {
 		w.null()
 	}
@@ -85,17 +100,15 @@ func (r *Report) AppendJSON(b []byte) []byte {
 	}
 	if len(r.Handles) > 0 {
 		w.key("handles")
-		w.b = appendSlice(w.b, r.Handles, (*Handle).appendJSON)
+		spillSlice(w, r.Handles, (*Handle).appendJSON)
 	}
 	if len(r.Comments) > 0 {
 		w.strings("comments", r.Comments)
 	}
 	w.str("analyzer_version", r.AnalyzerVersion)
-	return append(w.b, '}')
+	w.b = append(w.b, '}')
 }
 
-// MarshalJSON lets encoding/json callers (the API's envelopes) get the same
-// bytes as AppendJSON.
 func (r *Report) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil), nil }
 
 func (s *SystemInfo) appendJSON(b []byte) []byte {
@@ -334,8 +347,8 @@ func (p *ProcessInfo) appendJSON(b []byte) []byte {
 	return append(w.b, '}')
 }
 
-func (m *MemorySummary) appendJSON(b []byte) []byte {
-	w := objWriter{b: append(b, '{')}
+func (m *MemorySummary) encode(parent *objWriter) {
+	w := objWriter{b: append(parent.b, '{'), sink: parent.sink, err: parent.err}
 	w.uint("address_space_bytes", m.AddressSpaceBytes)
 	for _, t := range [...]struct {
 		name    string
@@ -349,7 +362,7 @@ func (m *MemorySummary) appendJSON(b []byte) []byte {
 	w.uint("largest_free_bytes", m.LargestFreeBytes)
 	w.str("text", m.Text)
 	w.key("regions")
-	w.b = appendSlice(w.b, m.Regions, (*Region).appendJSON)
+	spillSlice(&w, m.Regions, (*Region).appendJSON)
 	w.str("source", m.Source)
 	if len(m.Notes) > 0 {
 		w.strings("notes", m.Notes)
@@ -357,7 +370,7 @@ func (m *MemorySummary) appendJSON(b []byte) []byte {
 	if m.PointerSize != 0 {
 		w.int("pointer_size", m.PointerSize)
 	}
-	return append(w.b, '}')
+	parent.b, parent.err = append(w.b, '}'), w.err
 }
 
 func (e *SummaryEntry) appendJSON(b []byte) []byte {
@@ -470,10 +483,44 @@ func (f *FrameSize) appendJSON(b []byte) []byte {
 }
 
 // objWriter appends the members of one JSON object, writing the comma
-// before every member but the first.
+// before every member but the first. With a sink, long arrays spill the
+// buffer to it as they go.
 type objWriter struct {
 	b    []byte
 	more bool
+	sink io.Writer
+	err  error
+}
+
+// spillBytes is how much a WriteJSON buffer holds before it is written.
+const spillBytes = 32 << 10
+
+// spill writes the buffer to the sink once it holds more than limit bytes.
+func (w *objWriter) spill(limit int) {
+	if w.sink == nil || len(w.b) <= limit {
+		return
+	}
+	if w.err == nil {
+		_, w.err = w.sink.Write(w.b)
+	}
+	w.b = w.b[:0]
+}
+
+// spillSlice writes s as appendSlice does, spilling between elements.
+func spillSlice[T any](w *objWriter, s []T, each func(*T, []byte) []byte) {
+	if s == nil {
+		w.null()
+		return
+	}
+	w.b = append(w.b, '[')
+	for i := range s {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.b = each(&s[i], w.b)
+		w.spill(spillBytes)
+	}
+	w.b = append(w.b, ']')
 }
 
 func (w *objWriter) key(k string) {

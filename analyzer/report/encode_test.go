@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
 )
@@ -109,3 +110,28 @@ func TestFrameMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteJSON: writing through the small buffer gives AppendJSON's bytes,
+// and a failing writer's error comes back.
+func TestWriteJSON(t *testing.T) {
+	var r Report
+	fill(reflect.ValueOf(&r).Elem(), 2)
+	for len(r.Threads) < 2000 { // several spills
+		r.Threads = append(r.Threads, r.Threads[0])
+	}
+	r.MemorySummary.Regions = append(r.MemorySummary.Regions, make([]Region, 3000)...)
+	var out bytes.Buffer
+	if err := r.WriteJSON(&out); err != nil {
+		t.Fatal(err)
+	}
+	if want := r.AppendJSON(nil); !bytes.Equal(out.Bytes(), want) {
+		t.Errorf("WriteJSON wrote %d bytes that differ from AppendJSON's %d", out.Len(), len(want))
+	}
+	if err := r.WriteJSON(failingWriter{}); err == nil {
+		t.Error("no error from a failing writer")
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }

@@ -17,6 +17,14 @@ type memReader struct {
 	ptrSize int
 	chunks  map[uint64]chunk
 	scratch []byte
+	// With a RangeLender, reads come from the lent range last used (cur,
+	// starting at curStart) and no chunks are cached.
+	lender   RangeLender
+	cur      []byte
+	curStart uint64
+	// word holds u64 and u32 reads: a local array would escape through
+	// the Memory interface and cost an allocation per read.
+	word [8]byte
 }
 
 // chunk holds the captured bytes of [start, start+len(b)) within one
@@ -28,7 +36,12 @@ type chunk struct {
 }
 
 func newMemReader(mem Memory, opts Options, sp uint64, ptrSize int) *memReader {
-	r := &memReader{mem: mem, ptrSize: ptrSize, chunks: map[uint64]chunk{}}
+	r := &memReader{mem: mem, ptrSize: ptrSize}
+	if l, ok := mem.(RangeLender); ok {
+		r.lender = l
+	} else {
+		r.chunks = map[uint64]chunk{}
+	}
 	if opts.StackLimits != nil {
 		if lo, hi, ok := opts.StackLimits(sp); ok && lo < hi {
 			r.lo, r.hi, r.bounded = lo, hi, true
@@ -58,10 +71,32 @@ func (r *memReader) fetch(base, addr uint64) chunk {
 	return c
 }
 
+// lent returns the lent bytes from addr to the end of its captured range,
+// or nil.
+func (r *memReader) lent(addr uint64) []byte {
+	if addr-r.curStart >= uint64(len(r.cur)) {
+		start, b := r.lender.RangeAt(addr)
+		if b == nil {
+			return nil
+		}
+		r.cur, r.curStart = b, start
+	}
+	return r.cur[addr-r.curStart:]
+}
+
 // read fills p from memory.
 func (r *memReader) read(addr uint64, p []byte) bool {
 	if r.mem == nil || addr+uint64(len(p)) < addr {
 		return false
+	}
+	if r.lender != nil {
+		if b := r.lent(addr); len(b) >= len(p) {
+			copy(p, b)
+			return true
+		}
+		// Not captured, or continued in another range or an image.
+		n, _ := r.mem.ReadMemory(addr, p)
+		return n == len(p)
 	}
 	base := addr &^ (chunkSize - 1)
 	if end := base + chunkSize; end > base && addr+uint64(len(p)) <= end {
@@ -78,19 +113,17 @@ func (r *memReader) read(addr uint64, p []byte) bool {
 }
 
 func (r *memReader) u64(addr uint64) (uint64, bool) {
-	var b [8]byte
-	if !r.read(addr, b[:]) {
+	if !r.read(addr, r.word[:8]) {
 		return 0, false
 	}
-	return le.Uint64(b[:]), true
+	return le.Uint64(r.word[:]), true
 }
 
 func (r *memReader) u32(addr uint64) (uint64, bool) {
-	var b [4]byte
-	if !r.read(addr, b[:]) {
+	if !r.read(addr, r.word[:4]) {
 		return 0, false
 	}
-	return uint64(le.Uint32(b[:])), true
+	return uint64(le.Uint32(r.word[:])), true
 }
 
 // ptr reads one pointer-sized word.
@@ -128,16 +161,27 @@ func (c *codeReader) readCode(m Module, addr uint64, p []byte) bool {
 }
 
 // codeAt reads up to max bytes at addr, as many as the image or dump
-// memory holds.
+// memory holds. The result may be lent memory: callers must not change it.
 func (c *codeReader) codeAt(m Module, addr uint64, max int) []byte {
-	buf := make([]byte, max)
+	var buf []byte
 	n := 0
 	if m != nil && addr >= m.Base() && addr-m.Base() < m.Size() && addr-m.Base() <= 0xffffffff {
+		buf = make([]byte, max)
 		lim := min(uint64(max), m.Size()-(addr-m.Base()))
 		n, _ = m.ReadRVA(uint32(addr-m.Base()), buf[:lim])
 		n = max0(n, int(lim))
 	}
+	if n == 0 && c.mem.lender != nil {
+		// Lent bytes read the same as copied ones when the range holds all
+		// max of them, or when nothing can be read where it ends.
+		if b := c.mem.lent(addr); len(b) >= max || len(b) > 0 && !c.mem.read(addr+uint64(len(b)), c.mem.word[:1]) {
+			return b[:min(len(b), max):min(len(b), max)]
+		}
+	}
 	if n == 0 && c.mem.mem != nil {
+		if buf == nil {
+			buf = make([]byte, max)
+		}
 		n, _ = c.mem.mem.ReadMemory(addr, buf)
 		n = max0(n, len(buf))
 	}

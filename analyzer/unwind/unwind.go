@@ -29,6 +29,13 @@ type Memory interface {
 	ReadMemory(addr uint64, p []byte) (int, error)
 }
 
+// RangeLender is a Memory that can lend the captured range holding an
+// address (its start and bytes) without copying; walks read through it
+// when the memory has it. The bytes must not be changed.
+type RangeLender interface {
+	RangeAt(addr uint64) (start uint64, b []byte)
+}
+
 // Module is one loaded module with whatever is known of its image.
 type Module interface {
 	Base() uint64
@@ -70,6 +77,9 @@ type Options struct {
 	// it the walker accepts any stack pointer that increases and scans at
 	// most a fixed window.
 	StackLimits func(sp uint64) (lo, hi uint64, ok bool)
+	// Frames, when set, is reused for the result: the walk appends to
+	// Frames[:0]. It saves allocating for callers that keep few walks.
+	Frames []Frame
 }
 
 // DefaultMaxFrames bounds a walk when Options.MaxFrames is 0. Stack

@@ -49,8 +49,16 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 	// this makes the fault a panic that Analyze reports as an error.
 	debug.SetPanicOnFault(true)
 	cache := analyzer.NewSymbolCache(0)
-	out := bufio.NewWriterSize(stdout, 64<<10)
-	defer out.Flush()
+	// The text outputs print line by line; the JSON writer has its own buffer.
+	out := bufio.NewWriterSize(stdout, 16<<10)
+	if *asJSON && !*pretty {
+		out = nil
+	}
+	defer func() {
+		if out != nil {
+			out.Flush()
+		}
+	}()
 	var failed error
 	for _, path := range fs.Args() {
 		rep, err := analyzeFile(path, analyzer.Options{SymbolPath: *symbols, Symbols: cache})
@@ -59,14 +67,20 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 			failed = errors.New("some dumps could not be analyzed")
 			continue
 		}
-		if *asJSON {
-			js := rep.AppendJSON(make([]byte, 0, 256<<10))
-			if *pretty {
-				var ind bytes.Buffer
-				json.Indent(&ind, js, "", "  ")
-				js = ind.Bytes()
+		if *asJSON && *pretty {
+			var ind bytes.Buffer
+			json.Indent(&ind, rep.AppendJSON(nil), "", "  ")
+			ind.WriteByte('\n')
+			if _, err := out.Write(ind.Bytes()); err != nil {
+				return err
 			}
-			out.Write(append(js, '\n'))
+		} else if *asJSON {
+			if err := rep.WriteJSON(stdout); err != nil {
+				return err
+			}
+			if _, err := io.WriteString(stdout, "\n"); err != nil {
+				return err
+			}
 		} else if *address != "" {
 			if err := writeAddress(out, rep, *address); err != nil {
 				return err
@@ -82,7 +96,9 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 	}
 	if failed != nil {
 		// The per-file errors are already printed; exit non-zero quietly.
-		out.Flush()
+		if out != nil {
+			out.Flush()
+		}
 		os.Exit(1)
 	}
 	return nil
