@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/dumptriage/dumptriage/store"
 )
@@ -44,7 +43,7 @@ func (s *Server) apiDumpUpload(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	up := store.Upload{FileName: name, UploadedFrom: middleware.GetClientIP(r.Context())}
+	up := store.Upload{FileName: name, UploadedFrom: clientIPFrom(r.Context())}
 	if s.cfg.Uploader != nil {
 		up.UploadedBy = s.cfg.Uploader(r)
 	}

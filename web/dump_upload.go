@@ -6,8 +6,6 @@ import (
 	"mime"
 	"net/http"
 
-	"github.com/go-chi/chi/v5/middleware"
-
 	"github.com/dumptriage/dumptriage/store"
 	"github.com/dumptriage/dumptriage/web/components"
 )
@@ -57,7 +55,7 @@ func (s *Server) dumpUpload(w http.ResponseWriter, r *http.Request) {
 		}
 		name := cleanName(part.FileName())
 		res, err := s.svc.Ingest(r.Context(), part, store.Upload{FileName: name,
-			UploadedFrom: middleware.GetClientIP(r.Context())})
+			UploadedFrom: clientIPFrom(r.Context())})
 		part.Close()
 		if err != nil {
 			code, msg := httpStatus(err)

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/go-chi/chi/v5/middleware"
-
 	"github.com/dumptriage/dumptriage/store"
 )
 
@@ -47,7 +45,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		log.Info("request refused", "status", code, "err", err)
 	}
-	writeJSON(w, code, errorBody{Error: msg, RequestID: middleware.GetReqID(r.Context())})
+	writeJSON(w, code, errorBody{Error: msg, RequestID: requestIDFrom(r.Context())})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -329,7 +329,7 @@ func TestDumpDownloadsAndStatus(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") || len(b) < 1000 {
 		t.Errorf("app.css: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	resp, _ = e.get("/static/app.js?v=" + assetVersion)
+	resp, _ = e.get("/static/app.js?v=" + assetVersion())
 	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
 		t.Errorf("versioned app.js: %d %s", resp.StatusCode, resp.Header.Get("Cache-Control"))
 	}

@@ -4,14 +4,13 @@ import (
 	"net/http"
 
 	"github.com/a-h/templ"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/dumptriage/dumptriage/web/components"
 )
 
 // meta is the layout's part of every page.
 func (s *Server) meta(title, nav string) components.Meta {
-	return components.Meta{Title: title, Nav: nav, Assets: assetVersion}
+	return components.Meta{Title: title, Nav: nav, Assets: assetVersion()}
 }
 
 // render writes a page. Pages are rendered into a buffer first by templ's
@@ -30,7 +29,7 @@ func (s *Server) failPage(w http.ResponseWriter, r *http.Request, err error) {
 	code, msg := httpStatus(err)
 	if code >= 500 {
 		s.logger(r).Error("page failed", "status", code, "err", err)
-		msg = "Something went wrong (request " + middleware.GetReqID(r.Context()) + ")."
+		msg = "Something went wrong (request " + requestIDFrom(r.Context()) + ")."
 	} else if code == http.StatusNotFound {
 		msg = "There is nothing here."
 	}

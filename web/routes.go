@@ -8,7 +8,6 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/dumptriage/dumptriage/store"
 )
@@ -61,7 +60,7 @@ func New(svc Service, cfg Config) *Server {
 // multi-gigabyte dumps take as long as they take.
 func (s *Server) Routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.ClientIPFromRemoteAddr, s.logRequests, s.recoverer)
+	r.Use(requestID, clientIP, s.logRequests, s.recoverer)
 
 	r.Post("/api/dumps", s.apiDumpUpload)
 	r.Get("/api/dumps", s.apiDumpList)
