@@ -1,0 +1,58 @@
+package minidump
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestSortRanges checks the hand-written sort against slices.SortFunc on
+// sorted, reversed, random and duplicate-heavy inputs of many lengths.
+func TestSortRanges(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	cmpRanges := func(x, y MemoryRange) int {
+		switch {
+		case rangeLess(&x, &y):
+			return -1
+		case rangeLess(&y, &x):
+			return 1
+		}
+		return 0
+	}
+	for _, n := range []int{0, 1, 2, 3, 12, 13, 100, 1000, 8000} {
+		for shape := 0; shape < 5; shape++ {
+			rs := make([]MemoryRange, n)
+			for i := range rs {
+				switch shape {
+				case 0: // sorted
+					rs[i] = MemoryRange{Start: uint64(i) * 0x1000, Offset: int64(i)}
+				case 1: // reversed
+					rs[i] = MemoryRange{Start: uint64(n-i) * 0x1000, Offset: int64(i)}
+				case 2: // random
+					rs[i] = MemoryRange{Start: rng.Uint64(), Offset: rng.Int64()}
+				case 3: // few distinct addresses
+					rs[i] = MemoryRange{Start: uint64(rng.IntN(4)), Offset: int64(rng.IntN(1000))}
+				case 4: // sorted runs, as memory lists come
+					rs[i] = MemoryRange{Start: uint64(i%97) * 0x1000, Offset: int64(i)}
+				}
+			}
+			want := slices.Clone(rs)
+			slices.SortFunc(want, cmpRanges)
+			sortRanges(rs)
+			if !slices.Equal(rs, want) {
+				t.Errorf("n=%d shape %d: not sorted as slices.SortFunc sorts", n, shape)
+			}
+		}
+	}
+	// The heapsort fallback, directly.
+	rs := make([]MemoryRange, 500)
+	for i := range rs {
+		rs[i] = MemoryRange{Start: rng.Uint64() % 50, Offset: int64(i)}
+	}
+	want := slices.Clone(rs)
+	slices.SortFunc(want, cmpRanges)
+	heapSortRanges(rs)
+	if !slices.Equal(rs, want) {
+		t.Error("heapSortRanges does not sort")
+	}
+}
