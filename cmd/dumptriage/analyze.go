@@ -116,16 +116,26 @@ func analyzeFile(path string, opts analyzer.Options) (*report.Report, error) {
 		defer m.Close()
 		return analyzeWrapped(m, opts)
 	}
-	if m.Size() <= hashLimit {
+	if m.Size() > hashLimit {
+		return analyzer.Analyze(context.Background(), m, m.Size(), opts)
+	}
+	// Hash on another core while the analysis runs: the two only read.
+	sum := make(chan string, 1)
+	go func() {
 		h := sha256.New()
 		if b := m.Bytes(); b != nil {
 			h.Write(b)
-		} else if _, err := io.Copy(h, io.NewSectionReader(m, 0, m.Size())); err != nil {
-			return nil, err
+		} else {
+			io.Copy(h, io.NewSectionReader(m, 0, m.Size()))
 		}
-		opts.SHA256 = hex.EncodeToString(h.Sum(nil))
+		sum <- hex.EncodeToString(h.Sum(nil))
+	}()
+	rep, err := analyzer.Analyze(context.Background(), m, m.Size(), opts)
+	digest := <-sum
+	if rep != nil {
+		rep.Dump.SHA256 = digest
 	}
-	return analyzer.Analyze(context.Background(), m, m.Size(), opts)
+	return rep, err
 }
 
 func firstLine(s string) string {
