@@ -2,7 +2,6 @@ package minidump
 
 import (
 	"fmt"
-	"path"
 	"strings"
 )
 
@@ -318,8 +317,21 @@ func (m *Module) DebugFile() string {
 func (m *Module) DebugID() string { return m.CodeView.DebugID() }
 
 func baseName(p string) string {
-	p = strings.ReplaceAll(p, "\\", "/")
-	return path.Base(p)
+	// path.Base of p with backslashes as slashes, without allocating: it is
+	// asked for every frame.
+	if p == "" {
+		return "."
+	}
+	for len(p) > 0 && (p[len(p)-1] == '/' || p[len(p)-1] == '\\') {
+		p = p[:len(p)-1]
+	}
+	if p == "" {
+		return "/"
+	}
+	if i := strings.LastIndexAny(p, `/\`); i >= 0 {
+		p = p[i+1:]
+	}
+	return p
 }
 
 // UnloadedModule is MINIDUMP_UNLOADED_MODULE.
