@@ -44,13 +44,13 @@ func (r *Report) encode(w *objWriter) {
 	w.b = r.CrashInfo.appendJSON(w.b)
 	w.key("crashing_thread")
 	if r.CrashingThread != nil {
-		w.b = r.CrashingThread.appendJSON(w.b)
+		r.CrashingThread.encode(w)
 	} else {
 		w.null()
 	}
 	w.int("thread_count", r.ThreadCount)
 	w.key("threads")
-	spillSlice(w, r.Threads, (*Thread).appendJSON)
+	spillObjects(w, r.Threads, (*Thread).encode)
 	w.key("main_module")
 	if r.MainModule != nil {
 		w.b = strconv.AppendInt(w.b, int64(*r.MainModule), 10)
@@ -176,24 +176,24 @@ func (e *ExceptionRecord) appendJSON(b []byte) []byte {
 	return append(w.b, '}')
 }
 
-func (c *CrashingThread) appendJSON(b []byte) []byte {
-	w := objWriter{b: append(b, '{')}
+func (c *CrashingThread) encode(parent *objWriter) {
+	w := parent.nested()
 	w.uint("thread_id", uint64(c.ThreadID))
 	w.int("threads_index", c.ThreadsIndex)
 	w.int("frame_count", c.FrameCount)
 	w.key("frames")
-	w.b = appendSlice(w.b, c.Frames, (*Frame).appendJSON)
-	return append(w.b, '}')
+	spillSlice(&w, c.Frames, (*Frame).appendJSON)
+	parent.end(&w)
 }
 
-func (t *Thread) appendJSON(b []byte) []byte {
-	w := objWriter{b: append(b, '{')}
+func (t *Thread) encode(parent *objWriter) {
+	w := parent.nested()
 	w.uint("thread_id", uint64(t.ThreadID))
 	w.optStr("thread_name", t.ThreadName)
 	w.optStr("last_error_value", t.LastErrorValue)
 	w.int("frame_count", t.FrameCount)
 	w.key("frames")
-	w.b = appendSlice(w.b, t.Frames, (*Frame).appendJSON)
+	spillSlice(&w, t.Frames, (*Frame).appendJSON)
 	w.omitAddr("teb", t.Teb)
 	w.omitAddr("stack_start", t.StackStart)
 	w.omitAddr("stack_end", t.StackEnd)
@@ -221,7 +221,7 @@ func (t *Thread) appendJSON(b []byte) []byte {
 	if t.KernelTimeMS != nil {
 		w.optUint("kernel_time_ms", t.KernelTimeMS)
 	}
-	return append(w.b, '}')
+	parent.end(&w)
 }
 
 func (h *Handle) appendJSON(b []byte) []byte {
@@ -348,7 +348,7 @@ func (p *ProcessInfo) appendJSON(b []byte) []byte {
 }
 
 func (m *MemorySummary) encode(parent *objWriter) {
-	w := objWriter{b: append(parent.b, '{'), sink: parent.sink, err: parent.err}
+	w := parent.nested()
 	w.uint("address_space_bytes", m.AddressSpaceBytes)
 	for _, t := range [...]struct {
 		name    string
@@ -370,7 +370,7 @@ func (m *MemorySummary) encode(parent *objWriter) {
 	if m.PointerSize != 0 {
 		w.int("pointer_size", m.PointerSize)
 	}
-	parent.b, parent.err = append(w.b, '}'), w.err
+	parent.end(&w)
 }
 
 func (e *SummaryEntry) appendJSON(b []byte) []byte {
@@ -504,6 +504,33 @@ func (w *objWriter) spill(limit int) {
 		_, w.err = w.sink.Write(w.b)
 	}
 	w.b = w.b[:0]
+}
+
+// nested starts an object inside w's buffer, sharing its sink.
+func (w *objWriter) nested() objWriter {
+	return objWriter{b: append(w.b, '{'), sink: w.sink, err: w.err}
+}
+
+// end closes the object nested started and hands the buffer back.
+func (w *objWriter) end(inner *objWriter) {
+	w.b, w.err = append(inner.b, '}'), inner.err
+}
+
+// spillObjects writes s as spillSlice does, for elements that spill inside.
+func spillObjects[T any](w *objWriter, s []T, each func(*T, *objWriter)) {
+	if s == nil {
+		w.null()
+		return
+	}
+	w.b = append(w.b, '[')
+	for i := range s {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		each(&s[i], w)
+		w.spill(spillBytes)
+	}
+	w.b = append(w.b, ']')
 }
 
 // spillSlice writes s as appendSlice does, spilling between elements.

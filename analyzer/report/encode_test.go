@@ -120,6 +120,11 @@ func TestWriteJSON(t *testing.T) {
 		r.Threads = append(r.Threads, r.Threads[0])
 	}
 	r.MemorySummary.Regions = append(r.MemorySummary.Regions, make([]Region, 3000)...)
+	// Spills inside one thread's frames and the crashing thread's.
+	for len(r.Threads[1].Frames) < 3000 {
+		r.Threads[1].Frames = append(r.Threads[1].Frames, r.Threads[1].Frames[0])
+	}
+	r.CrashingThread.Frames = r.Threads[1].Frames
 	var out bytes.Buffer
 	if err := r.WriteJSON(&out); err != nil {
 		t.Fatal(err)
