@@ -3,7 +3,9 @@ package minidump
 import (
 	"encoding/binary"
 	"io"
+	"strings"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 var le = binary.LittleEndian
@@ -93,26 +95,30 @@ func utf16le(b []byte) string {
 	for n > 0 && b[2*n-2] == 0 && b[2*n-1] == 0 {
 		n--
 	}
-	// Fast path: plain ASCII, the common case for names and XML.
-	ascii := true
+	// One allocation: names and XML are mostly ASCII, and an Unreal crash
+	// context is hundreds of KB, which intermediate []uint16 and []rune
+	// copies made megabytes of fresh memory.
+	var sb strings.Builder
+	sb.Grow(n)
 	for i := 0; i < n; i++ {
-		if b[2*i+1] != 0 || b[2*i] >= 0x80 {
-			ascii = false
-			break
+		r := rune(le.Uint16(b[2*i:]))
+		switch {
+		case r < utf8.RuneSelf:
+			sb.WriteByte(byte(r))
+			continue
+		case utf16.IsSurrogate(r) && i+1 < n:
+			if pair := utf16.DecodeRune(r, rune(le.Uint16(b[2*i+2:]))); pair != utf8.RuneError {
+				r = pair
+				i++
+			} else {
+				r = utf8.RuneError
+			}
+		case utf16.IsSurrogate(r):
+			r = utf8.RuneError
 		}
+		sb.WriteRune(r)
 	}
-	if ascii {
-		out := make([]byte, n)
-		for i := range out {
-			out[i] = b[2*i]
-		}
-		return string(out)
-	}
-	u := make([]uint16, n)
-	for i := range u {
-		u[i] = le.Uint16(b[2*i:])
-	}
-	return string(utf16.Decode(u))
+	return sb.String()
 }
 
 // utf16z decodes a fixed-size, NUL-terminated UTF-16LE array.
