@@ -165,6 +165,10 @@ func (c *codeReader) readCode(m Module, addr uint64, p []byte) bool {
 func (c *codeReader) codeAt(m Module, addr uint64, max int) []byte {
 	var buf []byte
 	n := 0
+	// Without an image, a module's bytes are the dump's: lend them below.
+	if m != nil && !m.HasImage() && c.mem.lender != nil {
+		m = nil
+	}
 	if m != nil && addr >= m.Base() && addr-m.Base() < m.Size() && addr-m.Base() <= 0xffffffff {
 		buf = make([]byte, max)
 		lim := min(uint64(max), m.Size()-(addr-m.Base()))
