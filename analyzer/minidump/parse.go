@@ -1,6 +1,7 @@
 package minidump
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 )
@@ -720,14 +721,25 @@ func (d *Dump) parseUnrealContext(s StreamInfo) error {
 	if err != nil {
 		return err
 	}
-	// Unreal writes UTF-16LE; detect a BOM-less UTF-8 copy too.
-	if len(b) >= 2 && b[1] == 0 {
-		d.UnrealCrashContext = utf16le(b)
-	} else if len(b) >= 2 && b[0] == 0xff && b[1] == 0xfe {
-		d.UnrealCrashContext = utf16le(b[2:])
-	} else {
-		d.UnrealCrashContext = strings.TrimRight(string(b), "\x00")
+	// Unreal writes NUL-terminated UTF-16LE into a larger buffer whose rest
+	// is uninitialised (60,000 junk characters in the UE4 sample); detect a
+	// BOM-less UTF-8 copy too.
+	if len(b) >= 2 && b[0] == 0xff && b[1] == 0xfe {
+		b = b[2:]
+	} else if !(len(b) >= 2 && b[1] == 0) {
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			b = b[:i]
+		}
+		d.UnrealCrashContext = string(b)
+		return nil
 	}
+	for i := 0; i+1 < len(b); i += 2 {
+		if b[i] == 0 && b[i+1] == 0 {
+			b = b[:i]
+			break
+		}
+	}
+	d.UnrealCrashContext = utf16le(b)
 	return nil
 }
 
