@@ -147,6 +147,8 @@ func (r *memReader) inStack(addr uint64) bool {
 type codeReader struct {
 	mem  *memReader
 	mods Modules
+	// buf holds codeAt's copies; each result is used before the next call.
+	buf []byte
 }
 
 // readCode reads the len(p) bytes at addr: from the image when it has them,
@@ -161,16 +163,19 @@ func (c *codeReader) readCode(m Module, addr uint64, p []byte) bool {
 }
 
 // codeAt reads up to max bytes at addr, as many as the image or dump
-// memory holds. The result may be lent memory: callers must not change it.
+// memory holds. The result may be lent memory, or a buffer the next call
+// reuses: callers must not change it or keep it.
 func (c *codeReader) codeAt(m Module, addr uint64, max int) []byte {
-	var buf []byte
+	if cap(c.buf) < max {
+		c.buf = make([]byte, max)
+	}
+	buf := c.buf[:max]
 	n := 0
 	// Without an image, a module's bytes are the dump's: lend them below.
 	if m != nil && !m.HasImage() && c.mem.lender != nil {
 		m = nil
 	}
 	if m != nil && addr >= m.Base() && addr-m.Base() < m.Size() && addr-m.Base() <= 0xffffffff {
-		buf = make([]byte, max)
 		lim := min(uint64(max), m.Size()-(addr-m.Base()))
 		n, _ = m.ReadRVA(uint32(addr-m.Base()), buf[:lim])
 		n = max0(n, int(lim))
@@ -183,9 +188,6 @@ func (c *codeReader) codeAt(m Module, addr uint64, max int) []byte {
 		}
 	}
 	if n == 0 && c.mem.mem != nil {
-		if buf == nil {
-			buf = make([]byte, max)
-		}
 		n, _ = c.mem.mem.ReadMemory(addr, buf)
 		n = max0(n, len(buf))
 	}
