@@ -1,7 +1,6 @@
 package signature
 
 import (
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -82,15 +81,40 @@ func clean(s string) string {
 	return b.String()
 }
 
-var decorated = regexp.MustCompile(`^(?:_([A-Za-z_][A-Za-z0-9_]*)|@([A-Za-z_][A-Za-z0-9_]*))@[0-9]+$`)
-
 // undecorate removes x86 __stdcall (_name@N) and __fastcall (@name@N)
-// decoration, as PDB publics and exports of 32-bit modules carry it.
+// decoration, as PDB publics and exports of 32-bit modules carry it. All of
+// s must be decorated: '_' or '@', an identifier ([A-Za-z_][A-Za-z0-9_]*),
+// '@' and decimal digits.
 func undecorate(s string) string {
-	if m := decorated.FindStringSubmatch(s); m != nil {
-		return m[1] + m[2]
+	if len(s) < 4 || s[0] != '_' && s[0] != '@' {
+		return s
 	}
-	return s
+	at := strings.IndexByte(s[1:], '@') + 1
+	if at < 2 || at == len(s)-1 || !isCIdentStart(s[1]) {
+		return s
+	}
+	for i := 2; i < at; i++ {
+		if !isCIdentStart(s[i]) && (s[i] < '0' || s[i] > '9') {
+			return s
+		}
+	}
+	if !allDigits(s[at+1:]) {
+		return s
+	}
+	return s[1:at]
+}
+
+// isCIdentStart reports whether c is [A-Za-z_].
+func isCIdentStart(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// allDigits reports whether s is one or more of [0-9].
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func isIdent(c byte) bool {
@@ -421,22 +445,100 @@ func hasTopLevelAs(s string) bool {
 	return false
 }
 
-var (
-	clangLambda = regexp.MustCompile(`::\$_[0-9]+(::|$)`)
-	rustHash    = regexp.MustCompile(`::h[0-9a-f]{16}$`)
-	spaceBefore = regexp.MustCompile(` +([*&,])`)
-	commaSpace  = regexp.MustCompile(`, *`)
-	spaces      = regexp.MustCompile(`  +`)
-)
-
 // fixup tidies spacing and drops build-specific numbers.
 func fixup(s string) string {
 	s = strings.TrimPrefix(s, "[thunk]:")
-	s = clangLambda.ReplaceAllString(s, "::$$$1")
-	s = rustHash.ReplaceAllString(s, "")
-	s = spaceBefore.ReplaceAllString(s, "$1")
-	s = commaSpace.ReplaceAllString(s, ", ")
-	s = spaces.ReplaceAllString(s, " ")
+	s = dropClangLambdas(s)
+	s = dropRustHash(s)
+	s = tidySpaces(s)
 	s = strings.TrimPrefix(s, "::")
 	return strings.TrimSpace(s)
+}
+
+// dropClangLambdas rewrites clang's numbered lambda scopes `::$_12` to
+// `::$` where the number ends a scope (at "::" or the end). Scanning goes on
+// after the "::" that ends one, so in `::$_1::$_2::` only the first is
+// rewritten, as ReplaceAll of the regexp `::\$_[0-9]+(::|$)` would.
+func dropClangLambdas(s string) string {
+	i := strings.Index(s, "::$_")
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	done := 0 // s[:done] is written
+	for {
+		j := i + 4
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		next := i + 1 // where the search for the next one starts
+		switch {
+		case j == i+4:
+		case j == len(s):
+			b.WriteString(s[done:i])
+			b.WriteString("::$")
+			done, next = j, j
+		case strings.HasPrefix(s[j:], "::"):
+			b.WriteString(s[done:i])
+			b.WriteString("::$::")
+			done, next = j+2, j+2
+		}
+		k := strings.Index(s[next:], "::$_")
+		if k < 0 {
+			break
+		}
+		i = next + k
+	}
+	b.WriteString(s[done:])
+	return b.String()
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// dropRustHash removes the hash Rust appends to a symbol path,
+// `::h0123456789abcdef` (exactly 16 lower-case hex digits), at the end.
+func dropRustHash(s string) string {
+	const n = len("::h") + 16
+	if len(s) < n || !strings.HasPrefix(s[len(s)-n:], "::h") {
+		return s
+	}
+	for i := len(s) - 16; i < len(s); i++ {
+		if c := s[i]; !isDigit(c) && (c < 'a' || c > 'f') {
+			return s
+		}
+	}
+	return s[:len(s)-n]
+}
+
+// tidySpaces drops the spaces before '*', '&' and ',', writes one space
+// after each ',', and turns any other run of spaces into one space: in one
+// pass, what the regexp rewrites ` +([*&,])` -> "$1", `, *` -> ", " and
+// `  +` -> " " did in turn.
+func tidySpaces(s string) string {
+	if !strings.ContainsAny(s, " ,") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 4)
+	for i := 0; i < len(s); {
+		switch c := s[i]; c {
+		case ',':
+			b.WriteString(", ")
+			for i++; i < len(s) && s[i] == ' '; i++ {
+			}
+		case ' ':
+			j := i + 1
+			for j < len(s) && s[j] == ' ' {
+				j++
+			}
+			if j == len(s) || s[j] != '*' && s[j] != '&' && s[j] != ',' {
+				b.WriteByte(' ')
+			}
+			i = j
+		default:
+			b.WriteByte(c)
+			i++
+		}
+	}
+	return b.String()
 }

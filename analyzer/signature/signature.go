@@ -8,7 +8,6 @@ package signature
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -364,27 +363,61 @@ func (rs *ruleSet) recursionParts(frames []frame, hint []string, note func(strin
 	return nil, frame{}, false
 }
 
-var (
-	hintModuleOffset = regexp.MustCompile(`^([^ <>()!]+)[+@](0x[0-9a-fA-F]+)$`)
-	hintAddress      = regexp.MustCompile(`^@?(0x[0-9a-fA-F]+)$`)
-)
-
 // hintName names a recursion hint entry as the frames are named. Entries
 // are function names, or, for frames without one, "module+0xoffset" and
 // "0xaddress" (as the stackoverflow package writes them) or this package's
 // "module@0xoffset" and "@0xaddress".
 func (rs *ruleSet) hintName(h string) string {
-	if m := hintModuleOffset.FindStringSubmatch(h); m != nil {
-		off, err := strconv.ParseUint(m[2][2:], 16, 64)
+	if mod, off, ok := hintModuleOffset(h); ok {
+		n, err := strconv.ParseUint(off[2:], 16, 64)
 		if err == nil {
-			return rs.normalizeFrame(report.Frame{Module: m[1], ModuleOffset: report.Addr(off)}, 0).name
+			return rs.normalizeFrame(report.Frame{Module: mod, ModuleOffset: report.Addr(n)}, 0).name
 		}
 	}
-	if m := hintAddress.FindStringSubmatch(h); m != nil {
-		return "@" + strings.ToLower(m[1])
+	if addr, ok := hintAddress(h); ok {
+		return "@" + strings.ToLower(addr)
 	}
 	return Normalize(h)
 }
+
+// hintModuleOffset splits "module+0xoffset" or "module@0xoffset": the
+// whole of h is a module name without ' ', '<', '>', '(', ')' or '!', then
+// '+' or '@', then 0x and hex digits. The module is the longest that leaves
+// such an offset, as `^([^ <>()!]+)[+@](0x[0-9a-fA-F]+)$` would take it;
+// since 'x' is not a hex digit, only one split can.
+func hintModuleOffset(h string) (module, offset string, ok bool) {
+	i := len(h)
+	for i > 0 && isHex(h[i-1]) {
+		i--
+	}
+	// h[i:] is the trailing hex run; "0x" must come just before it, and the
+	// separator before that.
+	if i == len(h) || i < 4 || h[i-1] != 'x' || h[i-2] != '0' || h[i-3] != '+' && h[i-3] != '@' {
+		return "", "", false
+	}
+	module = h[:i-3]
+	if strings.ContainsAny(module, " <>()!") {
+		return "", "", false
+	}
+	return module, h[i-2:], true
+}
+
+// hintAddress reads "0xaddress" or "@0xaddress" and returns the 0x part, as
+// `^@?(0x[0-9a-fA-F]+)$` would.
+func hintAddress(h string) (string, bool) {
+	h = strings.TrimPrefix(h, "@")
+	if len(h) < 3 || h[0] != '0' || h[1] != 'x' {
+		return "", false
+	}
+	for i := 2; i < len(h); i++ {
+		if !isHex(h[i]) {
+			return "", false
+		}
+	}
+	return h, true
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
 // repeats counts how many times names[i:i+p] repeats back to back from i.
 func repeats(names []string, i, p int) int {
