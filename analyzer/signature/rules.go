@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
-	"regexp/syntax"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 //go:embed rules/*.txt
@@ -36,6 +36,8 @@ type rule struct {
 	// expression matches only that literal. Both only speed up matching.
 	prefix   string
 	complete bool
+	// contains is another literal every match contains (see literals).
+	contains string
 }
 
 // String names the rule as notes quote it: file:line "text".
@@ -77,7 +79,9 @@ func lines(fsys fs.FS, dir, name string) ([]*rule, error) {
 }
 
 // regexLines reads a file of regular expressions, each anchored to match a
-// whole frame.
+// whole frame. They are compiled on first use, and not checked here
+// (start-up of the analyze command pays for every parsed rule):
+// TestRulesCompile compiles every embedded line.
 func regexLines(fsys fs.FS, dir, name string) ([]*rule, error) {
 	rs, err := lines(fsys, dir, name)
 	if err != nil {
@@ -85,58 +89,207 @@ func regexLines(fsys fs.FS, dir, name string) ([]*rule, error) {
 	}
 	for _, r := range rs {
 		if regexp.QuoteMeta(r.text) == r.text {
-			// A plain name: compare strings, compile nothing (start-up
-			// of the analyze command pays for every compiled rule).
+			// A plain name: compare strings, compile nothing.
 			r.prefix, r.complete = r.text, true
 			continue
 		}
-		// Checked here, compiled on first use; the literal prefix lets
-		// most frames skip the expression entirely.
-		if _, err := syntax.Parse(`^(?:`+r.text+`)$`, syntax.Perl); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, r.line, err)
-		}
-		r.prefix = literalPrefix(r.text)
+		// The literals let most frames skip the expression entirely.
+		r.prefix, r.contains = literals(r.text)
 	}
 	return rs, nil
 }
 
-// literalPrefix is a literal that every whole match of expr starts with:
-// the text before the first metacharacter, less a character a quantifier
-// applies to; "" when a top-level alternation could start elsewhere.
-func literalPrefix(expr string) string {
+// literals returns two literals that every whole match of the RE2
+// expression expr contains, "" where it cannot tell: prefix, which every
+// match starts with, and contains, the longest other run of literal text,
+// which every match contains somewhere. Both are runs of literal characters
+// at the top level of expr: a group, class, escape, '.', '^' or '$' ends a
+// run; a character that '?', '*' or a {n,m} repeat applies to is left out;
+// one that '+' applies to ends its run. A top-level '|', or anywhere "(?"
+// (flags, named and non-capturing groups) or \Q, means no literals at all.
+// They only let match skip expressions that cannot match, so they must
+// never exclude a match (TestLiteralsSound).
+func literals(expr string) (prefix, contains string) {
+	if strings.Contains(expr, "(?") || strings.Contains(expr, `\Q`) {
+		return "", ""
+	}
+	start, end := -1, -1 // the current run is expr[start:end]; none when start < 0
+	endRun := func() {
+		switch {
+		case start < 0 || end <= start:
+		case start == 0:
+			prefix = expr[:end]
+		case end-start > len(contains):
+			contains = expr[start:end]
+		}
+		start = -1
+	}
 	depth := 0
-	for i := 0; i < len(expr); i++ {
+	for i := 0; i < len(expr); {
 		switch expr[i] {
+		case '\\':
+			endRun()
+			i = escapeEnd(expr, i)
+			continue
+		case '[':
+			endRun()
+			i = classEnd(expr, i)
+			continue
 		case '(':
+			endRun()
 			depth++
+			i++
+			continue
 		case ')':
-			depth--
+			depth = max(depth-1, 0)
+			i++
+			continue
 		case '|':
 			if depth == 0 {
-				return ""
+				return "", ""
 			}
+			i++
+			continue
 		}
-	}
-	for i := 0; i < len(expr); i++ {
+		if depth > 0 {
+			i++
+			continue
+		}
 		switch expr[i] {
-		case '?', '*', '{':
-			if i > 0 {
-				return expr[:i-1]
-			}
-			return ""
-		case '\\', '.', '+', '(', ')', '|', '[', ']', '}', '^', '$':
-			if expr[i] == '+' {
-				return expr[:i] // x+ still starts with x
-			}
-			return expr[:i]
+		case '.', '^', '$', '?', '*', '+':
+			endRun()
+			i++
+			continue
+		case '{':
+			endRun()
+			i = repeatEnd(expr, i)
+			continue
 		}
+		// A literal character, a whole rune: a quantifier after it applies to it.
+		_, n := utf8.DecodeRuneInString(expr[i:])
+		j := i + n
+		if j < len(expr) && (expr[j] == '?' || expr[j] == '*' || expr[j] == '{') {
+			endRun()
+			i = j
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
+		end = j
+		if j < len(expr) && expr[j] == '+' {
+			endRun()
+		}
+		i = j
 	}
-	return expr
+	endRun()
+	return prefix, contains
 }
 
-// regexp compiles the rule's anchored expression once.
+// escapeEnd returns the index after the escape that starts at expr[i], a
+// backslash: \x41, \x{41}, \pL, \p{Greek}, up to three octal digits, or a
+// backslash and one character.
+func escapeEnd(expr string, i int) int {
+	j := i + 1
+	if j >= len(expr) {
+		return len(expr)
+	}
+	switch c := expr[j]; {
+	case c == 'x' || c == 'p' || c == 'P':
+		if j+1 < len(expr) && expr[j+1] == '{' {
+			if k := strings.IndexByte(expr[j+1:], '}'); k >= 0 {
+				return j + 1 + k + 1
+			}
+			return len(expr)
+		}
+		if c == 'x' {
+			return min(j+3, len(expr))
+		}
+		j++
+	case c >= '0' && c <= '7':
+		k := j + 1
+		for k < len(expr) && k < j+3 && expr[k] >= '0' && expr[k] <= '7' {
+			k++
+		}
+		return k
+	}
+	_, n := utf8.DecodeRuneInString(expr[j:])
+	return min(j+n, len(expr))
+}
+
+// classEnd returns the index after the character class that starts at
+// expr[i], a '[', as regexp/syntax reads one: a ']' first (after any '^')
+// is a member, [:name:] is a POSIX class, escapes are skipped.
+func classEnd(expr string, i int) int {
+	j := i + 1
+	if j < len(expr) && expr[j] == '^' {
+		j++
+	}
+	if j < len(expr) && expr[j] == ']' {
+		j++
+	}
+	for j < len(expr) {
+		switch {
+		case expr[j] == ']':
+			return j + 1
+		case expr[j] == '\\':
+			j += 2
+		case strings.HasPrefix(expr[j:], "[:") && len(expr)-j > 2:
+			if k := strings.Index(expr[j+2:], ":]"); k >= 0 {
+				j += 2 + k + 2
+			} else {
+				j++
+			}
+		default:
+			j++
+		}
+	}
+	return len(expr)
+}
+
+// repeatEnd returns the index after the repeat {n}, {n,} or {n,m} that
+// starts at expr[i], or i+1 when the '{' is a literal one.
+func repeatEnd(expr string, i int) int {
+	j := i + 1
+	digits := func() bool {
+		k := j
+		for j < len(expr) && expr[j] >= '0' && expr[j] <= '9' {
+			j++
+		}
+		return j > k
+	}
+	if !digits() {
+		return i + 1
+	}
+	if j < len(expr) && expr[j] == ',' {
+		j++
+		digits()
+	}
+	if j < len(expr) && expr[j] == '}' {
+		return j + 1
+	}
+	return i + 1
+}
+
+// compile compiles the rule's expression, anchored at both ends.
+func (r *rule) compile() (*regexp.Regexp, error) {
+	re, err := regexp.Compile(`^(?:` + r.text + `)$`)
+	if err != nil {
+		return nil, fmt.Errorf("%s:%d: %w", r.file, r.line, err)
+	}
+	return re, nil
+}
+
+// regexp compiles the rule's expression once. The embedded rules all
+// compile (TestRulesCompile), so an error here is a bug in a rules file.
 func (r *rule) regexp() *regexp.Regexp {
-	r.once.Do(func() { r.re = regexp.MustCompile(`^(?:` + r.text + `)$`) })
+	r.once.Do(func() {
+		re, err := r.compile()
+		if err != nil {
+			panic("signature: " + err.Error())
+		}
+		r.re = re
+	})
 	return r.re
 }
 
@@ -198,6 +351,9 @@ func match(rules []*rule, s string) *rule {
 			if s == r.prefix {
 				return r
 			}
+			continue
+		}
+		if !strings.Contains(s, r.contains) {
 			continue
 		}
 		if r.regexp().MatchString(s) {

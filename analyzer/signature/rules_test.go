@@ -1,6 +1,7 @@
 package signature
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -273,7 +274,9 @@ func TestOOMClass(t *testing.T) {
 	}
 }
 
-// TestLoadRulesErrors checks that a bad rules file is reported with its line.
+// TestLoadRulesErrors checks that a bad rules file is reported with its line:
+// by loadRules, or, for an expression that does not compile (expressions
+// are compiled on first use, not at load), by compiling the rules.
 func TestLoadRulesErrors(t *testing.T) {
 	good := map[string]string{
 		fileIrrelevant: "abort\n", filePrefix: "malloc\n", fileSentinels: "_purecall\n", fileTrimModule: `ntdll\.dll` + "\n",
@@ -283,6 +286,7 @@ func TestLoadRulesErrors(t *testing.T) {
 		{fileIrrelevant, "# c\n\nabort(\n", fileIrrelevant + ":3"},
 		{filePrefix, "[\n", filePrefix + ":1"},
 		{fileTrimModule, "(\n", fileTrimModule + ":1"},
+		{fileTrimModule, "ok\\.dll\n(?i\n", fileTrimModule + ":2"},
 		{fileCrashTypes, "X overflow\n", fileCrashTypes + ":1"},
 		{fileOOMSize, "large_bytes lots\n", fileOOMSize + ":1"},
 		{fileOOMSize, "small_bytes 1\n", fileOOMSize + ":1"},
@@ -295,7 +299,10 @@ func TestLoadRulesErrors(t *testing.T) {
 			fsys["r/"+k] = &fstest.MapFile{Data: []byte(v)}
 		}
 		fsys["r/"+tt.file] = &fstest.MapFile{Data: []byte(tt.text)}
-		_, err := loadRules(fsys, "r")
+		rs, err := loadRules(fsys, "r")
+		if err == nil {
+			err = compileRules(rs)
+		}
 		switch {
 		case tt.want == "" && err != nil:
 			t.Errorf("%s %q: %v", tt.file, tt.text, err)
@@ -311,6 +318,31 @@ func TestLoadRulesErrors(t *testing.T) {
 	if _, err := loadRules(fsys, "r"); err == nil {
 		t.Error("missing file: no error")
 	}
+}
+
+// compileRules compiles every expression rule, as match would on first
+// use, and returns the first error, which names the file and line.
+func compileRules(rs *ruleSet) error {
+	for _, list := range [][]*rule{rs.irrelevant, rs.prefix, rs.trimModule} {
+		for _, r := range list {
+			if _, err := r.compile(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// TestRuleCompilePanics checks that a rule that does not compile names its
+// line when match first needs it.
+func TestRuleCompilePanics(t *testing.T) {
+	r := &rule{file: "x.txt", line: 7, text: "a("}
+	defer func() {
+		if p := recover(); p == nil || !strings.Contains(fmt.Sprint(p), "x.txt:7") {
+			t.Errorf("panic %v, want one naming x.txt:7", p)
+		}
+	}()
+	match([]*rule{r}, "a(")
 }
 
 // TestRulesFilesReadable checks the house style of the rules files: a
@@ -344,39 +376,34 @@ func TestRulesFilesReadable(t *testing.T) {
 	}
 }
 
-// TestRulesCompile: every expression rule compiles (they compile lazily
-// in use), and its literal prefix is one every match starts with.
+// TestRulesCompile: every embedded expression rule compiles (loadRules does
+// not check them; they compile lazily in use), and its literal prefix is one
+// every match starts with.
 func TestRulesCompile(t *testing.T) {
 	rs, err := defaultRules()
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := compileRules(rs); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
 	for _, list := range [][]*rule{rs.irrelevant, rs.prefix, rs.trimModule} {
 		for _, r := range list {
+			n++
 			if r.complete {
+				if _, err := regexp.Compile(r.text); err != nil || regexp.QuoteMeta(r.text) != r.text {
+					t.Errorf("%s: marked a plain name", r)
+				}
 				continue
 			}
-			re, err := regexp.Compile(`^(?:` + r.text + `)$`)
-			if err != nil {
-				t.Errorf("%s: %v", r, err)
-				continue
-			}
-			_ = re
 			// LiteralPrefix of the unanchored form is what every match starts with.
 			if lit, _ := regexp.MustCompile(`(?:` + r.text + `)`).LiteralPrefix(); !strings.HasPrefix(lit, r.prefix) {
 				t.Errorf("%s: prefix %q is not a prefix of every match (%q)", r, r.prefix, lit)
 			}
 		}
 	}
-}
-
-func TestLiteralPrefix(t *testing.T) {
-	for expr, want := range map[string]string{
-		"RtlFailFast2?": "RtlFailFast", "Rtlp(Hp)?HeapHandleError": "Rtlp", "a|b": "", "(a|b)c": "",
-		"std::_Xbad_alloc": "std::_Xbad_alloc", `operator\x20new`: "operator", "abc.*": "abc", "ab+c": "ab", "x{2}": "",
-	} {
-		if got := literalPrefix(expr); got != want {
-			t.Errorf("literalPrefix(%q) = %q, want %q", expr, got, want)
-		}
+	if n < 100 {
+		t.Errorf("only %d expression rules", n)
 	}
 }
