@@ -59,21 +59,55 @@ func mustParse(text string) []Allocator {
 	return out
 }
 
-var templateArgs = regexp.MustCompile(`<[^<>]*>`)
-
 // StripTemplates removes template argument lists and parameter lists.
+// Each pass removes every innermost <...> (one with no '<' or '>' inside),
+// up to 16 passes, which is what replacing the regexp `<[^<>]*>` with ""
+// until nothing changes did.
 func StripTemplates(name string) string {
 	if i := strings.Index(name, "("); i > 0 && !strings.HasPrefix(name, "operator()") {
 		name = name[:i]
 	}
 	for i := 0; i < 16 && strings.Contains(name, "<"); i++ {
-		next := templateArgs.ReplaceAllString(name, "")
-		if next == name {
+		next, changed := stripInnermost(name)
+		if !changed {
 			break
 		}
 		name = next
 	}
 	return strings.TrimSpace(name)
+}
+
+// stripInnermost removes each '<' whose next '<' or '>' is a '>', and the
+// text up to that '>', and says whether it removed any.
+func stripInnermost(s string) (string, bool) {
+	var b strings.Builder
+	done := 0 // s[:done] is written or dropped
+	for i := strings.IndexByte(s, '<'); i >= 0; {
+		j := strings.IndexAny(s[i+1:], "<>")
+		if j < 0 {
+			break
+		}
+		j += i + 1
+		if s[j] == '>' {
+			if done == 0 {
+				b.Grow(len(s))
+			}
+			b.WriteString(s[done:i])
+			done = j + 1
+			k := strings.IndexByte(s[done:], '<')
+			if k < 0 {
+				break
+			}
+			i = done + k
+			continue
+		}
+		i = j // another '<': it may be an innermost one
+	}
+	if done == 0 {
+		return s, false
+	}
+	b.WriteString(s[done:])
+	return b.String(), true
 }
 
 // Match returns the allocator rule for a function name.
@@ -125,8 +159,13 @@ func Recognize(code uint32, thrownType string, frames []report.Frame, unreal map
 		if strings.Contains(n, "_Xbad_alloc") || strings.Contains(n, "__throw_bad_alloc") || strings.Contains(n, "throw_bad_alloc") {
 			return "the stack throws std::bad_alloc (" + n + ")", true
 		}
-		if a, ok := Match(f.Function); ok && a.Kind != KindCount && i > 0 && isThrowOrRaise(frames[:i]) {
-			return "an exception raised inside " + n, true
+		// Only a frame below a throw or raise can be the allocator that
+		// failed; the cheap test goes first, so that a stack without one
+		// never compiles the allocator rules.
+		if i > 0 && isThrowOrRaise(frames[:i]) {
+			if a, ok := Match(f.Function); ok && a.Kind != KindCount {
+				return "an exception raised inside " + n, true
+			}
 		}
 	}
 	return "", false

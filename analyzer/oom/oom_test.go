@@ -1,6 +1,7 @@
 package oom
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -105,5 +106,133 @@ func TestVerdict(t *testing.T) {
 	Verdict(af, cases[0].facts)
 	if !strings.Contains(af.Explanation, "60540697 elements of 16 bytes") || !strings.Contains(af.Explanation, "923.8 MiB") {
 		t.Errorf("explanation: %s", af.Explanation)
+	}
+}
+
+// refTemplateArgs is the regexp StripTemplates used before it was written
+// out by hand (compiling it cost every run of the analyze command).
+var refTemplateArgs = regexp.MustCompile(`<[^<>]*>`)
+
+func refStripTemplates(name string) string {
+	if i := strings.Index(name, "("); i > 0 && !strings.HasPrefix(name, "operator()") {
+		name = name[:i]
+	}
+	for i := 0; i < 16 && strings.Contains(name, "<"); i++ {
+		next := refTemplateArgs.ReplaceAllString(name, "")
+		if next == name {
+			break
+		}
+		name = next
+	}
+	return strings.TrimSpace(name)
+}
+
+var stripTricky = []string{
+	"", "<", ">", "<>", "><", "<<>>", "<<>", "<>>", "a<b>c<d>e", "a<b<c>d>e", "a<b<c<d>>>", "a<<b>", "a<b<>",
+	"std::vector<int,std::allocator<int> >::push_back", "std::_Allocate<16,std::_Default_allocate_traits,0>",
+	"operator<", "operator<<", "operator<<<char>", "operator()<int>(x)", "operator()", "f(a<b>)", "(f<x>)", "<(>)",
+	" a<b> ", "a <b> c", "é<日本>語", "\xff<\xfe>\xfd", "a<\xff>", "a<\n>b", "<lambda_1>::operator()",
+	strings.Repeat("<", 20) + strings.Repeat(">", 20), "f" + strings.Repeat("<a", 17) + strings.Repeat(">", 17),
+	"f" + strings.Repeat("<a", 16) + strings.Repeat(">", 16), "f" + strings.Repeat("<a", 15) + strings.Repeat(">", 15),
+	strings.Repeat("<a>", 40), "a>b<c", "a<b>>c", "a<<b>>c<",
+}
+
+func TestStripTemplatesMatchesRegexp(t *testing.T) {
+	check := func(s string) {
+		if got, want := StripTemplates(s), refStripTemplates(s); got != want {
+			t.Errorf("StripTemplates(%q) = %q, regexp gives %q", s, got, want)
+		}
+	}
+	for _, s := range stripTricky {
+		check(s)
+	}
+	// Every string of up to 8 characters over an alphabet that reaches
+	// each case.
+	const chars = "<>a( "
+	buf := make([]byte, 0, 8)
+	var gen func()
+	gen = func() {
+		check(string(buf))
+		if len(buf) == cap(buf) || t.Failed() {
+			return
+		}
+		for i := 0; i < len(chars); i++ {
+			buf = append(buf, chars[i])
+			gen()
+			buf = buf[:len(buf)-1]
+		}
+	}
+	gen()
+}
+
+func FuzzStripTemplates(f *testing.F) {
+	for _, s := range stripTricky {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := StripTemplates(s), refStripTemplates(s); got != want {
+			t.Errorf("StripTemplates(%q) = %q, regexp gives %q", s, got, want)
+		}
+	})
+}
+
+// refRecognizeFrames is Recognize's frame loop as it was, with the
+// allocator match before the throw test.
+func refRecognizeFrames(frames []report.Frame) (string, bool) {
+	for i, f := range frames {
+		if i > 12 {
+			break
+		}
+		n := refStripTemplates(f.Function)
+		if strings.Contains(n, "_Xbad_alloc") || strings.Contains(n, "__throw_bad_alloc") || strings.Contains(n, "throw_bad_alloc") {
+			return "the stack throws std::bad_alloc (" + n + ")", true
+		}
+		if a, ok := Match(f.Function); ok && a.Kind != KindCount && i > 0 && isThrowOrRaise(frames[:i]) {
+			return "an exception raised inside " + n, true
+		}
+	}
+	return "", false
+}
+
+// TestRecognizeFramesUnchanged compares Recognize with the loop as it was
+// on every stack of up to four frames from a set of names, and on longer
+// stacks with the throw and the allocator far apart.
+func TestRecognizeFramesUnchanged(t *testing.T) {
+	names := []string{"", "main", "RaiseException", "_CxxThrowException", "__cxa_throw", "RtlRaiseStatus", "raise_status",
+		"operator new(unsigned __int64)", "std::allocator<int>::allocate(unsigned __int64)", "malloc", "HeapAlloc",
+		"std::_Xbad_alloc", "NtAllocateVirtualMemory", "std::vector<int>::push_back<int>(int&&)"}
+	check := func(frames []report.Frame) {
+		got, gotOK := Recognize(0xC0000005, "", frames, nil)
+		want, wantOK := refRecognizeFrames(frames)
+		if got != want || gotOK != wantOK {
+			var fs []string
+			for _, f := range frames {
+				fs = append(fs, f.Function)
+			}
+			t.Errorf("Recognize(%q) = %q, %v; was %q, %v", fs, got, gotOK, want, wantOK)
+		}
+	}
+	var stack []report.Frame
+	var gen func()
+	gen = func() {
+		check(stack)
+		if len(stack) == 4 || t.Failed() {
+			return
+		}
+		for _, n := range names {
+			stack = append(stack, report.Frame{Function: n})
+			gen()
+			stack = stack[:len(stack)-1]
+		}
+	}
+	gen()
+	for gap := 0; gap < 16; gap++ {
+		for _, alloc := range []string{"malloc", "operator new", "std::allocator<T>::allocate"} {
+			frames := []report.Frame{{Function: "RaiseException"}}
+			for range gap {
+				frames = append(frames, report.Frame{Function: "f"})
+			}
+			check(append(frames, report.Frame{Function: alloc}))
+		}
 	}
 }
