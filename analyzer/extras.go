@@ -3,12 +3,17 @@ package analyzer
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/dumptriage/dumptriage/analyzer/report"
 )
 
-// Unreal writes some fields with a group prefix (<MemoryStats.bIsOOM>).
-var unrealField = regexp.MustCompile(`<(?:[A-Za-z]+\.)?(ErrorMessage|CrashType|OOMAllocationSize|OOMAllocationAlignment|TotalPhysical|TotalVirtual|AvailablePhysical|AvailableVirtual|UsedPhysical|PeakUsedPhysical|UsedVirtual|PeakUsedVirtual|bIsOOM|GameName|EngineVersion|BuildVersion|PlatformName|CrashGUID|CallStack)>([^<]*)</`)
+// unrealField matches the fields unrealFields keeps. Unreal writes some
+// with a group prefix (<MemoryStats.bIsOOM>). It is compiled on first use:
+// only Unreal dumps carry a crash context.
+var unrealField = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`<(?:[A-Za-z]+\.)?(ErrorMessage|CrashType|OOMAllocationSize|OOMAllocationAlignment|TotalPhysical|TotalVirtual|AvailablePhysical|AvailableVirtual|UsedPhysical|PeakUsedPhysical|UsedVirtual|PeakUsedVirtual|bIsOOM|GameName|EngineVersion|BuildVersion|PlatformName|CrashGUID|CallStack)>([^<]*)</`)
+})
 
 // unrealFields picks the fields worth showing out of an Unreal crash context.
 func unrealFields(xml string) map[string]string {
@@ -16,7 +21,7 @@ func unrealFields(xml string) map[string]string {
 		return nil
 	}
 	out := map[string]string{}
-	for _, m := range unrealField.FindAllStringSubmatch(xml, -1) {
+	for _, m := range unrealField().FindAllStringSubmatch(xml, -1) {
 		v := strings.TrimSpace(m[2])
 		if v != "" {
 			if len(v) > 4096 {
