@@ -98,6 +98,72 @@ func TestLiterals(t *testing.T) {
 	}
 }
 
+func TestAlternatives(t *testing.T) {
+	tests := []struct {
+		expr    string
+		set     []string
+		atStart bool
+	}{
+		{"(Local|Global)(Alloc|ReAlloc|Free)", []string{"Local", "Global"}, true},
+		{"_?(malloc|calloc|realloc|free)(_base)?", []string{"malloc", "calloc", "realloc", "free"}, false},
+		{"_*(str|wcs)(len|nlen|cpy)(_s)?", []string{"str", "wcs"}, false},
+		{`(ucrtbase|msvcrt)\.dll`, []string{"ucrtbase", "msvcrt"}, true},
+		{`(vcruntime140(_1)?|msvcp140)\.dll`, []string{"vcruntime140", "msvcp140"}, true},
+		{`(atidxx|amdxx|atiumd[a-z0-9]*|amdxc)(32|64)?\.dll`, []string{"atidxx", "amdxx", "atiumd", "amdxc"}, true},
+		{`kernel(base|32)\.dll`, []string{"base", "32"}, false},
+		{"(a|b)+c", []string{"a", "b"}, true},
+		{"(a|b)?(c|d)", []string{"c", "d"}, false},
+		{"(a|b)*c", nil, false},
+		{"(a|b){2}c", nil, false},
+		{"(a|b?)c", nil, false},
+		{"(a|[b])c(d|e)", []string{"d", "e"}, false},
+		{"(a(b|c)|d)", []string{"a", "d"}, true},
+		{"((a|b)|c)", nil, false},
+		{"(a|b)|c", nil, false},
+		{"x|(a|b)", nil, false},
+		{"(?:a|b)c", nil, false},
+		{`\((a|b)`, []string{"a", "b"}, false},
+		{`[(](a|b)`, []string{"a", "b"}, false},
+		{`(a\)|b)c`, []string{"a", "b"}, true},
+		{`(a[)]|b)c`, []string{"a", "b"}, true},
+		{"(a|b", nil, false},
+		{"(std::)?terminate", nil, false},
+		{"(std::)terminate", []string{"std::"}, true},
+		{"abc", nil, false},
+	}
+	for _, tt := range tests {
+		set, atStart := alternatives(tt.expr)
+		if strings.Join(set, "|") != strings.Join(tt.set, "|") || atStart != tt.atStart {
+			t.Errorf("alternatives(%q) = %q, %v; want %q, %v", tt.expr, set, atStart, tt.set, tt.atStart)
+		}
+	}
+}
+
+func TestPlainName(t *testing.T) {
+	tests := []struct {
+		expr, name string
+		ok         bool
+	}{
+		{"abort", "abort", true},
+		{`ntdll\.dll`, "ntdll.dll", true},
+		{`operator new\[\]`, "operator new[]", true},
+		{`a\\b`, `a\b`, true},
+		{`a\-b`, "", false}, // a valid escape, but not one QuoteMeta writes
+		{`\d`, "", false},
+		{`\x41`, "", false},
+		{`a\`, "", false},
+		{"a.b", "", false},
+		{"a+", "", false},
+		{"", "", true},
+	}
+	for _, tt := range tests {
+		name, ok := plainName(tt.expr)
+		if ok != tt.ok || ok && name != tt.name {
+			t.Errorf("plainName(%q) = %q, %v; want %q, %v", tt.expr, name, ok, tt.name, tt.ok)
+		}
+	}
+}
+
 // requiredLiterals reads expr's parse tree: the literal text at the top level
 // of the concatenation, which every match of the whole expression contains,
 // as runs, and the part of it that starts the expression. A literal that '+'
@@ -426,8 +492,9 @@ func TestPrefilterNeverRejects(t *testing.T) {
 				continue
 			}
 			matched[r]++
-			if !strings.HasPrefix(n, r.prefix) || !strings.Contains(n, r.contains) {
-				t.Errorf("%s matches %q, but its prefilter (prefix %q, contains %q) rejects it", r, n, r.prefix, r.contains)
+			if !r.mayMatch(n) {
+				t.Errorf("%s matches %q, but its prefilters (prefix %q, contains %q, any of %q at start %v) reject it",
+					r, n, r.prefix, r.contains, r.anyOf, r.anyOfAtStart)
 			}
 		}
 		if matched[r] == 0 {
@@ -437,7 +504,20 @@ func TestPrefilterNeverRejects(t *testing.T) {
 	compiled := map[*rule]*regexp.Regexp{}
 	for _, list := range [][]*rule{rs.irrelevant, rs.prefix, rs.trimModule} {
 		for _, r := range list {
-			compiled[r] = regexp.MustCompile(`^(?:` + r.text + `)$`)
+			re := regexp.MustCompile(`^(?:` + r.text + `)$`)
+			compiled[r] = re
+			if !r.complete {
+				continue
+			}
+			// A plain name matches itself and nothing else.
+			if !re.MatchString(r.prefix) {
+				t.Errorf("%s does not match its plain name %q", r, r.prefix)
+			}
+			for _, n := range names {
+				if re.MatchString(n) != (n == r.prefix) {
+					t.Errorf("%s: matches %q is %v, but its plain name is %q", r, n, re.MatchString(n), r.prefix)
+				}
+			}
 		}
 	}
 	for _, list := range [][]*rule{rs.irrelevant, rs.prefix, rs.trimModule} {
@@ -469,7 +549,8 @@ func FuzzLiterals(f *testing.F) {
 			f.Add(r.text, r.text)
 		}
 	}
-	for _, s := range []string{`a\|b`, "[(]|x", "[]a]bc", "[[:alpha:]]xy", `\p{Greek}ab`, `\101bc`, "aé+b", "a{,2}", "ab+?cd", `x\Qa|b\E`} {
+	for _, s := range []string{`a\|b`, "[(]|x", "[]a]bc", "[[:alpha:]]xy", `\p{Greek}ab`, `\101bc`, "aé+b", "a{,2}", "ab+?cd", `x\Qa|b\E`,
+		"(Local|Global)(Alloc|Free)", "_?(malloc|free)(_base)?", `(a\)|b)c`, `(a[)]|b)c`, "(a|b)+c", "(a(b|c)|d)", `ntdll\.dll`, `a\\b`} {
 		f.Add(s, s)
 	}
 	f.Fuzz(func(t *testing.T, expr, s string) {
@@ -478,9 +559,15 @@ func FuzzLiterals(f *testing.F) {
 			return
 		}
 		checkLiterals(t, expr)
-		p, c := literals(expr)
-		if re.MatchString(s) && (!strings.HasPrefix(s, p) || !strings.Contains(s, c)) {
-			t.Errorf("%q matches %q, but literals %q, %q reject it", expr, s, p, c)
+		r := &rule{text: expr}
+		r.setPrefilters()
+		m := re.MatchString(s)
+		if m && !r.complete && !r.mayMatch(s) {
+			t.Errorf("%q matches %q, but its prefilters (prefix %q, contains %q, any of %q at start %v) reject it",
+				expr, s, r.prefix, r.contains, r.anyOf, r.anyOfAtStart)
+		}
+		if r.complete && (m != (s == r.prefix) || !re.MatchString(r.prefix)) {
+			t.Errorf("%q is taken for the plain name %q, but matching %q gives %v", expr, r.prefix, s, m)
 		}
 	})
 }

@@ -38,6 +38,10 @@ type rule struct {
 	complete bool
 	// contains is another literal every match contains (see literals).
 	contains string
+	// Every match contains one of anyOf, or starts with one when
+	// anyOfAtStart (see alternatives).
+	anyOf        []string
+	anyOfAtStart bool
 }
 
 // String names the rule as notes quote it: file:line "text".
@@ -88,15 +92,56 @@ func regexLines(fsys fs.FS, dir, name string) ([]*rule, error) {
 		return nil, err
 	}
 	for _, r := range rs {
-		if regexp.QuoteMeta(r.text) == r.text {
-			// A plain name: compare strings, compile nothing.
-			r.prefix, r.complete = r.text, true
-			continue
-		}
-		// The literals let most frames skip the expression entirely.
-		r.prefix, r.contains = literals(r.text)
+		r.setPrefilters()
 	}
 	return rs, nil
+}
+
+// setPrefilters reads from the rule's text what lets most names skip the
+// expression entirely.
+func (r *rule) setPrefilters() {
+	if lit, ok := plainName(r.text); ok {
+		// A plain name: compare strings, compile nothing.
+		r.prefix, r.complete = lit, true
+		return
+	}
+	r.prefix, r.contains = literals(r.text)
+	r.anyOf, r.anyOfAtStart = alternatives(r.text)
+}
+
+// mayMatch reports whether s passes the rule's prefilters: false means the
+// expression cannot match s.
+func (r *rule) mayMatch(s string) bool {
+	if !strings.HasPrefix(s, r.prefix) || !strings.Contains(s, r.contains) {
+		return false
+	}
+	if len(r.anyOf) == 0 {
+		return true
+	}
+	for _, a := range r.anyOf {
+		if r.anyOfAtStart && strings.HasPrefix(s, a) || !r.anyOfAtStart && strings.Contains(s, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// plainName returns the one string expr matches when expr is a literal,
+// perhaps with escaped punctuation (ntdll\.dll): when quoting that string
+// gives expr back.
+func plainName(expr string) (string, bool) {
+	if !strings.Contains(expr, `\`) {
+		return expr, regexp.QuoteMeta(expr) == expr
+	}
+	var b strings.Builder
+	for i := 0; i < len(expr); i++ {
+		if expr[i] == '\\' && i+1 < len(expr) {
+			i++
+		}
+		b.WriteByte(expr[i])
+	}
+	lit := b.String()
+	return lit, regexp.QuoteMeta(lit) == expr
 }
 
 // literals returns two literals that every whole match of the RE2
@@ -184,6 +229,108 @@ func literals(expr string) (prefix, contains string) {
 	}
 	endRun()
 	return prefix, contains
+}
+
+// alternatives returns literals one of which every whole match of expr
+// contains, from the first group at its top level that every match goes
+// through (no '?', '*' or '{' after it) and whose every alternative has a
+// literal prefix (see literals): those prefixes. atStart says the group
+// starts expr, so that every match starts with one of them:
+// (Local|Global)(Alloc|ReAlloc|Free) gives Local and Global, at the start;
+// _?(malloc|calloc|realloc|free)(_base)? gives malloc, calloc, realloc and
+// free. None for a top-level '|', "(?" or \Q, as for literals.
+func alternatives(expr string) (set []string, atStart bool) {
+	if strings.Contains(expr, "(?") || strings.Contains(expr, `\Q`) {
+		return nil, false
+	}
+	n := 0
+	forBars(expr, func(string) { n++ })
+	if n != 1 {
+		return nil, false
+	}
+	for i := 0; i < len(expr); {
+		switch expr[i] {
+		case '\\':
+			i = escapeEnd(expr, i)
+		case '[':
+			i = classEnd(expr, i)
+		case '(':
+			j := groupEnd(expr, i)
+			if j < 0 {
+				return nil, false
+			}
+			if j < len(expr) && (expr[j] == '?' || expr[j] == '*' || expr[j] == '{') {
+				i = j
+				continue
+			}
+			var alts []string
+			ok := true
+			forBars(expr[i+1:j-1], func(alt string) {
+				p, _ := literals(alt)
+				ok = ok && p != ""
+				alts = append(alts, p)
+			})
+			if ok {
+				return alts, i == 0
+			}
+			i = j
+		default:
+			i++
+		}
+	}
+	return nil, false
+}
+
+// groupEnd returns the index after the ')' that closes the group opening at
+// expr[i], or -1.
+func groupEnd(expr string, i int) int {
+	depth := 0
+	for j := i; j < len(expr); {
+		switch expr[j] {
+		case '\\':
+			j = escapeEnd(expr, j)
+			continue
+		case '[':
+			j = classEnd(expr, j)
+			continue
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				return j + 1
+			}
+		}
+		j++
+	}
+	return -1
+}
+
+// forBars calls yield with each part of expr between the '|' outside its
+// groups and classes.
+func forBars(expr string, yield func(string)) {
+	depth, start := 0, 0
+	for j := 0; j < len(expr); {
+		switch expr[j] {
+		case '\\':
+			j = escapeEnd(expr, j)
+			continue
+		case '[':
+			j = classEnd(expr, j)
+			continue
+		case '(':
+			depth++
+		case ')':
+			depth = max(depth-1, 0)
+		case '|':
+			if depth == 0 {
+				yield(expr[start:j])
+				start = j + 1
+			}
+		}
+		j++
+	}
+	yield(expr[start:])
 }
 
 // escapeEnd returns the index after the escape that starts at expr[i], a
@@ -353,10 +500,7 @@ func match(rules []*rule, s string) *rule {
 			}
 			continue
 		}
-		if !strings.Contains(s, r.contains) {
-			continue
-		}
-		if r.regexp().MatchString(s) {
+		if r.mayMatch(s) && r.regexp().MatchString(s) {
 			return r
 		}
 	}
