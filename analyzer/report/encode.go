@@ -714,19 +714,30 @@ func appendStringMap(b []byte, m map[string]string) []byte {
 }
 
 func appendAddrMap(b []byte, m map[string]Addr) []byte {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	// Register maps are small: sort their pairs in a stack array rather
+	// than sorting keys and looking each up again.
+	type pair struct {
+		k string
+		v Addr
 	}
-	slices.Sort(keys)
+	var buf [40]pair
+	pairs := buf[:0]
+	for k, v := range m {
+		pairs = append(pairs, pair{k, v})
+	}
+	for i := 1; i < len(pairs); i++ {
+		for j := i; j > 0 && pairs[j].k < pairs[j-1].k; j-- {
+			pairs[j], pairs[j-1] = pairs[j-1], pairs[j]
+		}
+	}
 	b = append(b, '{')
-	for i, k := range keys {
+	for i, p := range pairs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, k)
+		b = appendJSONString(b, p.k)
 		b = append(b, ':')
-		b = appendHex(b, uint64(m[k]))
+		b = appendHex(b, uint64(p.v))
 	}
 	return append(b, '}')
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -60,6 +61,9 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	partial.Threads[0].Frames[1] = Frame{}
 	partial.Threads[1].Registers = nil
 	partial.MemorySummary.Usage[0].PctBusy = 0
+	for i := 0; i < 60; i++ { // more registers than appendAddrMap's stack array
+		partial.Threads[0].Registers[fmt.Sprintf("r%d", 97*i%61)] = Addr(i)
+	}
 	for name, r := range map[string]*Report{"empty": &empty, "full": &full, "partial": &partial} {
 		want, err := json.Marshal((*plain)(r))
 		if err != nil {
