@@ -113,6 +113,10 @@ func (r *memReader) read(addr uint64, p []byte) bool {
 }
 
 func (r *memReader) u64(addr uint64) (uint64, bool) {
+	// Straight from the lent range, when it holds the word.
+	if off := addr - r.curStart; off < uint64(len(r.cur)) && uint64(len(r.cur))-off >= 8 {
+		return le.Uint64(r.cur[off:]), true
+	}
 	if !r.read(addr, r.word[:8]) {
 		return 0, false
 	}
@@ -120,6 +124,9 @@ func (r *memReader) u64(addr uint64) (uint64, bool) {
 }
 
 func (r *memReader) u32(addr uint64) (uint64, bool) {
+	if off := addr - r.curStart; off < uint64(len(r.cur)) && uint64(len(r.cur))-off >= 4 {
+		return uint64(le.Uint32(r.cur[off:])), true
+	}
 	if !r.read(addr, r.word[:4]) {
 		return 0, false
 	}
@@ -154,6 +161,10 @@ type codeReader struct {
 // readCode reads the len(p) bytes at addr: from the image when it has them,
 // else from dump memory.
 func (c *codeReader) readCode(m Module, addr uint64, p []byte) bool {
+	// Without an image, a module's bytes are the dump's: read them lent.
+	if m != nil && !m.HasImage() && c.mem.lender != nil {
+		m = nil
+	}
 	if m != nil && addr >= m.Base() && addr-m.Base()+uint64(len(p)) <= 1<<32 {
 		if n, _ := m.ReadRVA(uint32(addr-m.Base()), p); n == len(p) {
 			return true
