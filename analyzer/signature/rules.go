@@ -1,7 +1,6 @@
 package signature
 
 import (
-	"bufio"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -70,16 +69,20 @@ func lines(fsys fs.FS, dir, name string) ([]*rule, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Rule texts are substrings of the one file string: every analysis
+	// loads the rules, and a scanner with a string per line cost more.
+	rest := string(b)
 	var out []*rule
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
-	for n := 1; sc.Scan(); n++ {
-		t := strings.TrimSpace(sc.Text())
+	for n := 1; rest != ""; n++ {
+		line, after, _ := strings.Cut(rest, "\n")
+		rest = after
+		t := strings.TrimSpace(line)
 		if t == "" || strings.HasPrefix(t, "#") {
 			continue
 		}
 		out = append(out, &rule{file: name, line: n, text: t})
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 // regexLines reads a file of regular expressions, each anchored to match a
