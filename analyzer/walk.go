@@ -137,8 +137,8 @@ func (a *analysis) walkStacks() {
 			a.symbolize(&f, pc)
 			if i == a.crashIndex && k > 0 {
 				f.Registers = make(map[string]report.Addr, bits.OnesCount32(uf.Regs.Valid))
-				for i, v := range uf.Regs.V {
-					if name := uf.Regs.Name(i); name != "" && uf.Regs.Valid&(1<<i) != 0 {
+				for r, v := range uf.Regs.V {
+					if name := uf.Regs.Name(r); name != "" && uf.Regs.Valid&(1<<r) != 0 {
 						f.Registers[name] = report.Addr(v)
 					}
 				}

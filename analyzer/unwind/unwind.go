@@ -181,19 +181,6 @@ func (r *Regs) Name(i int) string {
 	return ""
 }
 
-// Map returns the known registers by name.
-func (r *Regs) Map() map[string]uint64 {
-	m := make(map[string]uint64, 12)
-	for i := range r.V {
-		if r.Valid&(1<<i) != 0 {
-			if n := r.Name(i); n != "" {
-				m[n] = r.V[i]
-			}
-		}
-	}
-	return m
-}
-
 func (o Options) maxFrames() int {
 	if o.MaxFrames <= 0 {
 		return DefaultMaxFrames
