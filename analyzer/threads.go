@@ -68,8 +68,9 @@ func (a *analysis) describeThreads() {
 				rt.WalkNote = "no context: " + t.ContextErr.Error()
 			}
 		} else {
-			rt.Registers = map[string]report.Addr{}
-			for _, r := range ctx.Registers() {
+			regs := ctx.Registers()
+			rt.Registers = make(map[string]report.Addr, len(regs))
+			for _, r := range regs {
 				rt.Registers[r.Name] = report.Addr(r.Value)
 			}
 			rt.Frames = append(rt.Frames, a.contextFrame(ctx))

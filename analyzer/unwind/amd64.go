@@ -34,7 +34,7 @@ func WalkAMD64(ctx *minidump.ContextAMD64, mem Memory, mods Modules, opts Option
 	sp := ctx.R[minidump.RSP]
 	mr := newMemReader(mem, opts, sp, 8)
 	w := &amd64Walker{mem: mr, code: codeReader{mem: mr, mods: mods}, mods: mods}
-	frames := append(opts.Frames[:0], Frame{PC: ctx.Rip, SP: sp, FP: ctx.R[minidump.RBP], Trust: TrustContext, Regs: regs, exact: true})
+	frames := append(frameBuf(opts), Frame{PC: ctx.Rip, SP: sp, FP: ctx.R[minidump.RBP], Trust: TrustContext, Regs: regs, exact: true})
 	for len(frames) < opts.maxFrames() {
 		callee := &frames[len(frames)-1]
 		caller, ok := w.step(callee)

@@ -181,6 +181,15 @@ func (r *Regs) Name(i int) string {
 	return ""
 }
 
+// frameBuf is the slice a walk appends to: Options.Frames, or room for a
+// typical stack, so that most walks allocate once.
+func frameBuf(o Options) []Frame {
+	if cap(o.Frames) > 0 {
+		return o.Frames[:0]
+	}
+	return make([]Frame, 0, 32)
+}
+
 func (o Options) maxFrames() int {
 	if o.MaxFrames <= 0 {
 		return DefaultMaxFrames

@@ -47,7 +47,7 @@ func WalkX86(ctx *minidump.ContextX86, mem Memory, mods Modules, opts Options) [
 	regs.Set(RegEIP, uint64(ctx.Eip))
 	mr := newMemReader(mem, opts, uint64(ctx.Esp), 4)
 	w := &x86Walker{mem: mr, code: codeReader{mem: mr, mods: mods}, mods: mods}
-	frames := append(opts.Frames[:0], Frame{PC: uint64(ctx.Eip), SP: uint64(ctx.Esp), FP: uint64(ctx.Ebp), Trust: TrustContext, Regs: regs, exact: true})
+	frames := append(frameBuf(opts), Frame{PC: uint64(ctx.Eip), SP: uint64(ctx.Esp), FP: uint64(ctx.Ebp), Trust: TrustContext, Regs: regs, exact: true})
 	for len(frames) < opts.maxFrames() {
 		caller, ok := w.step(frames)
 		if !ok || !acceptCaller(mr, &frames[len(frames)-1], &caller, 4) {

@@ -50,9 +50,9 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 	debug.SetPanicOnFault(true)
 	cache := analyzer.NewSymbolCache(0)
 	// The text outputs print line by line; the JSON writer has its own buffer.
-	out := bufio.NewWriterSize(stdout, 16<<10)
-	if *asJSON && !*pretty {
-		out = nil
+	var out *bufio.Writer
+	if !*asJSON || *pretty {
+		out = bufio.NewWriterSize(stdout, 16<<10)
 	}
 	defer func() {
 		if out != nil {
