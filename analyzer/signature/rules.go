@@ -284,43 +284,50 @@ func alternatives(expr string) (set []string, atStart bool) {
 	return nil, false
 }
 
-// groupEnd returns the index after the ')' that closes the group opening at
-// expr[i], or -1.
-func groupEnd(expr string, i int) int {
-	depth := 0
+// eachMeta calls fn with the index of each byte of expr from i on that is
+// outside escapes and classes, until fn returns false.
+func eachMeta(expr string, i int, fn func(j int) bool) {
 	for j := i; j < len(expr); {
 		switch expr[j] {
 		case '\\':
 			j = escapeEnd(expr, j)
-			continue
 		case '[':
 			j = classEnd(expr, j)
-			continue
+		default:
+			if !fn(j) {
+				return
+			}
+			j++
+		}
+	}
+}
+
+// groupEnd returns the index after the ')' that closes the group opening at
+// expr[i], or -1.
+func groupEnd(expr string, i int) int {
+	depth, end := 0, -1
+	eachMeta(expr, i, func(j int) bool {
+		switch expr[j] {
 		case '(':
 			depth++
 		case ')':
 			depth--
 			if depth == 0 {
-				return j + 1
+				end = j + 1
+				return false
 			}
 		}
-		j++
-	}
-	return -1
+		return true
+	})
+	return end
 }
 
 // forBars calls yield with each part of expr between the '|' outside its
 // groups and classes.
 func forBars(expr string, yield func(string)) {
 	depth, start := 0, 0
-	for j := 0; j < len(expr); {
+	eachMeta(expr, 0, func(j int) bool {
 		switch expr[j] {
-		case '\\':
-			j = escapeEnd(expr, j)
-			continue
-		case '[':
-			j = classEnd(expr, j)
-			continue
 		case '(':
 			depth++
 		case ')':
@@ -331,8 +338,8 @@ func forBars(expr string, yield func(string)) {
 				start = j + 1
 			}
 		}
-		j++
-	}
+		return true
+	})
 	yield(expr[start:])
 }
 
