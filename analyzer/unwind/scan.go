@@ -22,9 +22,9 @@ type memReader struct {
 	lender   RangeLender
 	cur      []byte
 	curStart uint64
-	// word holds u64 and u32 reads: a local array would escape through
-	// the Memory interface and cost an allocation per read.
-	word [8]byte
+	// wordBuf holds copied u64 and u32 reads: a local array would escape
+	// through the Memory interface and cost an allocation per read.
+	wordBuf [8]byte
 }
 
 // chunk holds the captured bytes of [start, start+len(b)) within one
@@ -112,25 +112,32 @@ func (r *memReader) read(addr uint64, p []byte) bool {
 	return n == len(p)
 }
 
-func (r *memReader) u64(addr uint64) (uint64, bool) {
-	// Straight from the lent range, when it holds the word.
-	if off := addr - r.curStart; off < uint64(len(r.cur)) && uint64(len(r.cur))-off >= 8 {
-		return le.Uint64(r.cur[off:]), true
+// word returns n bytes at addr: straight from the lent range when it holds
+// them, else copied into wordBuf.
+func (r *memReader) word(addr uint64, n int) ([]byte, bool) {
+	if off := addr - r.curStart; off < uint64(len(r.cur)) && uint64(len(r.cur))-off >= uint64(n) {
+		return r.cur[off:], true
 	}
-	if !r.read(addr, r.word[:8]) {
+	if !r.read(addr, r.wordBuf[:n]) {
+		return nil, false
+	}
+	return r.wordBuf[:], true
+}
+
+func (r *memReader) u64(addr uint64) (uint64, bool) {
+	b, ok := r.word(addr, 8)
+	if !ok {
 		return 0, false
 	}
-	return le.Uint64(r.word[:]), true
+	return le.Uint64(b), true
 }
 
 func (r *memReader) u32(addr uint64) (uint64, bool) {
-	if off := addr - r.curStart; off < uint64(len(r.cur)) && uint64(len(r.cur))-off >= 4 {
-		return uint64(le.Uint32(r.cur[off:])), true
-	}
-	if !r.read(addr, r.word[:4]) {
+	b, ok := r.word(addr, 4)
+	if !ok {
 		return 0, false
 	}
-	return uint64(le.Uint32(r.word[:])), true
+	return uint64(le.Uint32(b)), true
 }
 
 // ptr reads one pointer-sized word.
@@ -158,14 +165,19 @@ type codeReader struct {
 	buf []byte
 }
 
+// imageOf is the module to read code from before dump memory: none when
+// its bytes are only the dump's and the dump lends them.
+func (c *codeReader) imageOf(m Module) Module {
+	if m != nil && !m.HasImage() && c.mem.lender != nil {
+		return nil
+	}
+	return m
+}
+
 // readCode reads the len(p) bytes at addr: from the image when it has them,
 // else from dump memory.
 func (c *codeReader) readCode(m Module, addr uint64, p []byte) bool {
-	// Without an image, a module's bytes are the dump's: read them lent.
-	if m != nil && !m.HasImage() && c.mem.lender != nil {
-		m = nil
-	}
-	if m != nil && addr >= m.Base() && addr-m.Base()+uint64(len(p)) <= 1<<32 {
+	if m = c.imageOf(m); m != nil && addr >= m.Base() && addr-m.Base()+uint64(len(p)) <= 1<<32 {
 		if n, _ := m.ReadRVA(uint32(addr-m.Base()), p); n == len(p) {
 			return true
 		}
@@ -182,11 +194,7 @@ func (c *codeReader) codeAt(m Module, addr uint64, max int) []byte {
 	}
 	buf := c.buf[:max]
 	n := 0
-	// Without an image, a module's bytes are the dump's: lend them below.
-	if m != nil && !m.HasImage() && c.mem.lender != nil {
-		m = nil
-	}
-	if m != nil && addr >= m.Base() && addr-m.Base() < m.Size() && addr-m.Base() <= 0xffffffff {
+	if m = c.imageOf(m); m != nil && addr >= m.Base() && addr-m.Base() < m.Size() && addr-m.Base() <= 0xffffffff {
 		lim := min(uint64(max), m.Size()-(addr-m.Base()))
 		n, _ = m.ReadRVA(uint32(addr-m.Base()), buf[:lim])
 		n = max0(n, int(lim))
@@ -194,7 +202,7 @@ func (c *codeReader) codeAt(m Module, addr uint64, max int) []byte {
 	if n == 0 && c.mem.lender != nil {
 		// Lent bytes read the same as copied ones when the range holds all
 		// max of them, or when nothing can be read where it ends.
-		if b := c.mem.lent(addr); len(b) >= max || len(b) > 0 && !c.mem.read(addr+uint64(len(b)), c.mem.word[:1]) {
+		if b := c.mem.lent(addr); len(b) >= max || len(b) > 0 && !c.mem.read(addr+uint64(len(b)), c.mem.wordBuf[:1]) {
 			return b[:min(len(b), max):min(len(b), max)]
 		}
 	}
