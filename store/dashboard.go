@@ -251,6 +251,12 @@ func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, er
 	if q.HasModule != "" {
 		add(`d.id IN (SELECT dump_id FROM modules WHERE name = ? COLLATE NOCASE)`, q.HasModule)
 	}
+	if q.Product != "" {
+		add(`d.product = ?`, q.Product)
+	}
+	for _, kv := range q.Annotations {
+		add(`d.id IN (SELECT dump_id FROM annotations WHERE key = ? AND value = ?)`, kv.Key, kv.Value)
+	}
 	if !q.Since.IsZero() {
 		add(at+` >= ?`, ms(q.Since))
 	}

@@ -50,6 +50,9 @@ type Dump struct {
 	Status         Status
 	Error          string
 	FileExpiredAt  *time.Time // set once retention deleted the file
+	// Product and ProductVersion come from the reporter's annotations.
+	Product        string
+	ProductVersion string
 	// Summary holds the indexed columns of the current analysis, nil before the first one.
 	Summary *Summary
 }
@@ -102,6 +105,11 @@ type NewDump struct {
 	Wrapper      string
 	UploadedBy   string
 	UploadedFrom string
+	// What a crash reporter sent with the dump; Product and ProductVersion
+	// are derived from Annotations (ProductVersion).
+	Annotations             map[string]string
+	Attachments             []Attachment
+	Product, ProductVersion string
 }
 
 // ListQuery selects dumps for the list API, newest first.
@@ -119,10 +127,16 @@ type ListQuery struct {
 	OS            string
 	Arch          string
 	HasModule     string // any loaded module with this name
+	Product       string // the reporter's product (annotations)
+	// Annotations must all match, as key and value.
+	Annotations []KeyValue
 	SHA256        string
 	StackOverflow *bool
 	Since, Until  time.Time // uploaded in [Since, Until)
 }
+
+// KeyValue is one annotation filter.
+type KeyValue struct{ Key, Value string }
 
 // DumpPage is one page of a list; Next is empty on the last page.
 type DumpPage struct {
