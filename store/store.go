@@ -129,7 +129,7 @@ type ListQuery struct {
 	HasModule     string // any loaded module with this name
 	Product       string // the reporter's product (annotations)
 	// Annotations must all match, as key and value.
-	Annotations []KeyValue
+	Annotations   []KeyValue
 	SHA256        string
 	StackOverflow *bool
 	Since, Until  time.Time // uploaded in [Since, Until)
