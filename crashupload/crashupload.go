@@ -113,7 +113,7 @@ func Read(mr *multipart.Reader, lim Limits, dump func(r io.Reader, fileName stri
 			break
 		}
 		if err != nil {
-			return u, fmt.Errorf("%w: %v", ErrMalformed, err)
+			return u, fmt.Errorf("%w: %w", ErrMalformed, err)
 		}
 		parts++
 		if parts > lim.MaxParts {
@@ -134,7 +134,7 @@ func Read(mr *multipart.Reader, lim Limits, dump func(r io.Reader, fileName stri
 			}
 		case name == "" || secretKeys[name]:
 			if _, err := io.Copy(io.Discard, p); err != nil {
-				return u, fmt.Errorf("%w: %v", ErrMalformed, err)
+				return u, fmt.Errorf("%w: %w", ErrMalformed, err)
 			}
 		case p.FileName() == "" && name == "sentry":
 			// The whole event as JSON, as Sentry's minidump endpoint takes it.
@@ -227,13 +227,13 @@ func fieldName(n string) string {
 func readValue(p io.Reader, max int) (string, bool, error) {
 	b, err := io.ReadAll(io.LimitReader(p, int64(max)+1))
 	if err != nil {
-		return "", false, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return "", false, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	cut := len(b) > max
 	if cut {
 		b = b[:max]
 		if _, err := io.Copy(io.Discard, p); err != nil {
-			return "", false, fmt.Errorf("%w: %v", ErrMalformed, err)
+			return "", false, fmt.Errorf("%w: %w", ErrMalformed, err)
 		}
 	}
 	return strings.ToValidUTF8(string(b), "\uFFFD"), cut, nil
@@ -244,11 +244,11 @@ func readFile(p *multipart.Part, name string, max int64) (File, error) {
 	var buf bytes.Buffer
 	n, err := io.Copy(&buf, io.LimitReader(p, max))
 	if err != nil {
-		return f, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return f, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	rest, err := io.Copy(io.Discard, p)
 	if err != nil {
-		return f, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return f, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	f.Data, f.Size, f.Truncated = buf.Bytes(), n+rest, rest > 0
 	if len(f.ContentType) > 100 {

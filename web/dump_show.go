@@ -2,6 +2,8 @@ package web
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -29,6 +31,18 @@ func (s *Server) dumpShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := components.DumpView{Dump: d, ShareURL: shareURL(r, dumpURL(d.ID))}
+	ann, err := s.svc.Annotations(r.Context(), d.ID)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(ann)) {
+		v.Annotations = append(v.Annotations, store.KeyValue{Key: k, Value: ann[k]})
+	}
+	if v.Attachments, err = s.svc.Attachments(r.Context(), d.ID); err != nil {
+		s.failPage(w, r, err)
+		return
+	}
 	if len(js) > 0 {
 		var rep report.Report
 		if err := json.Unmarshal(js, &rep); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/dumptriage/dumptriage/crashupload"
 	"github.com/dumptriage/dumptriage/store"
 )
 
@@ -18,6 +19,14 @@ type errorBody struct {
 func httpStatus(err error) (int, string) {
 	var tooBig *http.MaxBytesError
 	switch {
+	case errors.Is(err, errUnauthorized):
+		return http.StatusUnauthorized, errUnauthorized.Error()
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge, "the upload is larger than the " + store.FormatBytes(tooBig.Limit) + " limit"
+	case errors.Is(err, crashupload.ErrNoDump), errors.Is(err, crashupload.ErrMalformed), errors.Is(err, crashupload.ErrTooMany):
+		return http.StatusBadRequest, err.Error()
+	case errors.Is(err, crashupload.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, err.Error()
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge, "the upload is larger than the " + store.FormatBytes(tooBig.Limit) + " limit"
 	case errors.Is(err, store.ErrTooLarge):

@@ -15,6 +15,10 @@ import (
 // Service is what the handlers need from the store.
 type Service interface {
 	Ingest(ctx context.Context, body io.Reader, up store.Upload) (store.IngestResult, error)
+	Stage(ctx context.Context, body io.Reader) (*store.Staged, error)
+	Annotations(ctx context.Context, id string) (map[string]string, error)
+	Attachments(ctx context.Context, id string) ([]store.Attachment, error)
+	Attachment(ctx context.Context, id string, att int64) (store.Attachment, error)
 	Dump(ctx context.Context, id string) (store.Dump, error)
 	Report(ctx context.Context, id string) (store.Dump, []byte, error)
 	ListDumps(ctx context.Context, q store.ListQuery) (store.DumpPage, error)
@@ -36,6 +40,9 @@ type Config struct {
 	// Uploader names who sends a request, for dumps.uploaded_by; nil or ""
 	// means anonymous. The auth layer sets it.
 	Uploader func(r *http.Request) string
+	// UploadToken checks a crash reporter's upload token and names its
+	// owner; nil accepts every upload anonymously. The auth layer sets it.
+	UploadToken func(ctx context.Context, token string) (string, error)
 }
 
 // Server holds the handlers' dependencies.
@@ -68,6 +75,10 @@ func (s *Server) Routes() http.Handler {
 	r.Get("/api/dumps/{id}/file", s.apiDumpFile)
 	r.Post("/api/dumps/{id}/reanalyze", s.apiDumpReanalyze)
 	r.Post("/api/reanalyze", s.apiReanalyzeAll)
+	r.Post("/api/minidump", s.apiMinidump)
+	r.Post("/api/{project}/minidump", s.apiSentryMinidump)
+	r.Post("/api/{project}/minidump/", s.apiSentryMinidump)
+	r.Get("/api/dumps/{id}/attachments/{att}", s.apiDumpAttachment)
 
 	r.Get("/static/*", s.static)
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/dumps", http.StatusFound) })
