@@ -105,38 +105,38 @@ func cleanName(name string) string {
 
 // dumpJSON is a dump as the API shows it.
 type dumpJSON struct {
-	ID              string          `json:"id"`
-	URL             string          `json:"url"`
-	Status          store.Status    `json:"status"`
-	Error           *string         `json:"error"`
-	SHA256          string          `json:"sha256"`
-	Size            int64           `json:"size"`
-	FileName        string          `json:"file_name"`
-	Wrapper         string          `json:"wrapper,omitempty"`
-	UploadedAt      time.Time       `json:"uploaded_at"`
-	UploadedBy      string          `json:"uploaded_by,omitempty"`
-	UploadCount     int             `json:"upload_count"`
-	LastUploadedAt  time.Time       `json:"last_uploaded_at"`
-	FileURL         string          `json:"file_url,omitempty"`
-	FileExpired     bool            `json:"file_expired"`
-	FileExpiredAt   *time.Time      `json:"file_expired_at,omitempty"`
-	FileStatus      string          `json:"file_status,omitempty"` // "dump file expired"
-	AnalyzerVersion string          `json:"analyzer_version,omitempty"`
-	AnalyzedAt      *time.Time      `json:"analyzed_at,omitempty"`
-	CrashType       string          `json:"crash_type,omitempty"`
-	CrashAddress    string          `json:"crash_address,omitempty"`
-	Signature       string          `json:"signature,omitempty"`
-	Module          string          `json:"module,omitempty"`
-	ModuleVersion   string          `json:"module_version,omitempty"`
-	OS              string          `json:"os,omitempty"`
-	OSVersion       string          `json:"os_version,omitempty"`
-	Arch            string          `json:"arch,omitempty"`
-	ProcessName     string          `json:"process_name,omitempty"`
-	DumpTime        *time.Time      `json:"dump_time,omitempty"`
-	AllocBytes      *uint64         `json:"alloc_bytes,omitempty"`
-	StackOverflow   bool            `json:"stack_overflow,omitempty"`
-	Product         string          `json:"product,omitempty"`
-	ProductVersion  string          `json:"product_version,omitempty"`
+	ID              string       `json:"id"`
+	URL             string       `json:"url"`
+	Status          store.Status `json:"status"`
+	Error           *string      `json:"error"`
+	SHA256          string       `json:"sha256"`
+	Size            int64        `json:"size"`
+	FileName        string       `json:"file_name"`
+	Wrapper         string       `json:"wrapper,omitempty"`
+	UploadedAt      time.Time    `json:"uploaded_at"`
+	UploadedBy      string       `json:"uploaded_by,omitempty"`
+	UploadCount     int          `json:"upload_count"`
+	LastUploadedAt  time.Time    `json:"last_uploaded_at"`
+	FileURL         string       `json:"file_url,omitempty"`
+	FileExpired     bool         `json:"file_expired"`
+	FileExpiredAt   *time.Time   `json:"file_expired_at,omitempty"`
+	FileStatus      string       `json:"file_status,omitempty"` // "dump file expired"
+	AnalyzerVersion string       `json:"analyzer_version,omitempty"`
+	AnalyzedAt      *time.Time   `json:"analyzed_at,omitempty"`
+	CrashType       string       `json:"crash_type,omitempty"`
+	CrashAddress    string       `json:"crash_address,omitempty"`
+	Signature       string       `json:"signature,omitempty"`
+	Module          string       `json:"module,omitempty"`
+	ModuleVersion   string       `json:"module_version,omitempty"`
+	OS              string       `json:"os,omitempty"`
+	OSVersion       string       `json:"os_version,omitempty"`
+	Arch            string       `json:"arch,omitempty"`
+	ProcessName     string       `json:"process_name,omitempty"`
+	DumpTime        *time.Time   `json:"dump_time,omitempty"`
+	AllocBytes      *uint64      `json:"alloc_bytes,omitempty"`
+	StackOverflow   bool         `json:"stack_overflow,omitempty"`
+	Product         string       `json:"product,omitempty"`
+	ProductVersion  string       `json:"product_version,omitempty"`
 	// Annotations and Attachments are shown with one dump, not in lists.
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Attachments []attachmentJSON  `json:"attachments,omitempty"`

@@ -3,8 +3,8 @@ package web
 import (
 	"encoding/json"
 	"maps"
-	"slices"
 	"net/http"
+	"slices"
 
 	"github.com/go-chi/chi/v5"
 

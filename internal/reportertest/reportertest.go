@@ -3,7 +3,7 @@
 // follows its client's source (read, not copied):
 //   - Crashpad: util/net/http_multipart_builder.cc and
 //     handler/crash_report_upload_thread.cc. Boundary "---MultipartBoundary-"
-//     + 32 alphanumerics + "---"; form fields first, sorted by key (a
+//   - 32 alphanumerics + "---"; form fields first, sorted by key (a
 //     std::map), then file parts sorted by key, each "Content-Type:
 //     application/octet-stream"; names %-escape quote, CR, LF and %; the
 //     whole body gzip-compressed with Content-Encoding: gzip by default.
