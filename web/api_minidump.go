@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,8 +17,11 @@ import (
 	"github.com/dumptriage/dumptriage/store"
 )
 
-// errUnauthorized answers 401: no valid upload token.
-var errUnauthorized = errors.New("an upload token is required")
+// errUnauthorized answers 401 (no valid upload token), errForbidden 403.
+var (
+	errUnauthorized = errors.New("an upload token is required")
+	errForbidden    = errors.New("forbidden")
+)
 
 // uploadToken finds the token a crash reporter sent: ?token= (Crashpad is
 // configured with a URL alone), a Bearer header, ?sentry_key= or the
@@ -47,22 +51,28 @@ func uploadToken(r *http.Request) string {
 	return ""
 }
 
-// uploadTokenPrincipal says who sends a crash reporter's upload: the name
-// behind an upload-scoped token. Without an authenticator configured every
-// upload is anonymous and accepted.
-func (s *Server) uploadTokenPrincipal(r *http.Request) (string, error) {
-	if s.cfg.UploadToken == nil {
-		return "", nil
+// uploadTokenPrincipal says who sends a crash reporter's upload: the user
+// behind an upload-scoped token, from a Bearer header (already checked by
+// authenticate), ?token=, ?sentry_key= or X-Sentry-Auth. No token, or an
+// unknown one, is errUnauthorized; a token without the upload scope is
+// errForbidden.
+func (s *Server) uploadTokenPrincipal(r *http.Request) (*store.Principal, error) {
+	p := principalFrom(r.Context())
+	if p == nil {
+		tok := uploadToken(r)
+		if tok == "" {
+			return nil, errUnauthorized
+		}
+		pr, err := s.svc.AuthenticateToken(r.Context(), tok)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s", errUnauthorized, tokenError(err))
+		}
+		p = &pr
 	}
-	tok := uploadToken(r)
-	if tok == "" {
-		return "", errUnauthorized
+	if !permUpload.allows(p) {
+		return nil, fmt.Errorf("%w: this token (scope %s, role %s) may not upload", errForbidden, p.Scopes, p.Role)
 	}
-	who, err := s.cfg.UploadToken(r.Context(), tok)
-	if err != nil {
-		return "", fmt.Errorf("%w: %v", errUnauthorized, err)
-	}
-	return who, nil
+	return p, nil
 }
 
 // Query parameters that are credentials or client descriptions, not
@@ -78,6 +88,7 @@ func (s *Server) reporterUpload(w http.ResponseWriter, r *http.Request, extra ma
 	if err != nil {
 		return store.IngestResult{}, err
 	}
+	r = r.WithContext(context.WithValue(r.Context(), principalKey{}, who))
 	limit := s.cfg.MaxUploadBytes
 	if r.ContentLength > limit {
 		return store.IngestResult{}, &http.MaxBytesError{Limit: limit}
@@ -133,7 +144,7 @@ func (s *Server) reporterUpload(w http.ResponseWriter, r *http.Request, extra ma
 		atts[i] = store.Attachment{Field: a.Field, FileName: cleanName(a.FileName), ContentType: a.ContentType,
 			Size: a.Size, Truncated: a.Truncated, Data: a.Data}
 	}
-	res, err := staged.Commit(r.Context(), store.Upload{FileName: name, UploadedBy: who,
+	res, err := staged.Commit(r.Context(), store.Upload{FileName: name, UploadedBy: who.Name,
 		UploadedFrom: clientIPFrom(r.Context()), Annotations: up.Annotations, Attachments: atts})
 	if err != nil {
 		return res, err

@@ -2,53 +2,28 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	rt "github.com/dumptriage/dumptriage/internal/reportertest"
 	"github.com/dumptriage/dumptriage/store"
 )
 
-const goodToken = "dtu_upload_token"
-
-// newReporterEnv is newEnv with an upload-token check: only goodToken passes.
+// newReporterEnv is newEnv; tokens come from its seeded users.
 func newReporterEnv(t *testing.T) *env {
 	t.Helper()
-	st, err := store.Open(context.Background(), t.TempDir(), store.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	check := func(_ context.Context, tok string) (string, error) {
-		if tok != goodToken {
-			return "", errors.New("unknown token")
-		}
-		return "ci", nil
-	}
-	srv := httptest.NewServer(New(st, Config{MaxUploadBytes: 8 << 20, UploadToken: check}).Routes())
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { st.RunWorkers(ctx, store.WorkerConfig{Workers: 2, Poll: 20 * time.Millisecond}, fakeAnalyze) })
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		wg.Wait()
-		st.Close()
-	})
-	return &env{t: t, st: st, srv: srv}
+	return newEnv(t, store.Config{}, 8<<20)
 }
 
 func TestReporterUploads(t *testing.T) {
 	e := newReporterEnv(t)
+	goodToken := e.creds["member-upload"].token
+	readToken := e.creds["viewer-read"].token
 	event := rt.Msgpack(map[string]any{"release": "bars@7.8.9", "environment": "production",
 		"user": map[string]any{"id": "u1"}, "tags": map[string]any{"shard": "eu"}})
 	many := map[string]string{}
@@ -81,10 +56,10 @@ func TestReporterUploads(t *testing.T) {
 				"process_type": "renderer"}, fakeDump(3, 3000), nil, true),
 			status: 200, want: map[string]string{"process_type": "renderer"}, product: "BarsApp", version: "2.1.0"},
 		{name: "breakpad linux, bearer", path: "/api/minidump", header: bearer,
-			req:    rt.BreakpadLinux([]rt.KV{{"prod", "BP"}, {"ver", "1.0"}}, "crash.dmp", fakeDump(4, 3000)),
+			req:    rt.BreakpadLinux("crash.dmp", fakeDump(4, 3000), "prod", "BP", "ver", "1.0"),
 			status: 200, want: map[string]string{"prod": "BP"}, product: "BP", version: "1.0"},
 		{name: "breakpad windows, bearer", path: "/api/minidump", header: bearer,
-			req:    rt.BreakpadWindows([]rt.KV{{"prod", "BW"}, {"ver", "2"}}, "c.dmp", fakeDump(5, 3000)),
+			req:    rt.BreakpadWindows("c.dmp", fakeDump(5, 3000), "prod", "BW", "ver", "2"),
 			status: 200, want: map[string]string{"ver": "2"}, product: "BW", version: "2"},
 		{name: "sentry-native with sentry_key", path: "/api/42/minidump/?sentry_client=sentry.native%2F0.7.0&sentry_key=" + goodToken,
 			req: rt.SentryNative(event, rt.Msgpack(map[string]any{"message": "clicked"}), fakeDump(6, 3000)), sentry: true,
@@ -92,13 +67,17 @@ func TestReporterUploads(t *testing.T) {
 				"sentry.project": "42"}, product: "bars", version: "7.8.9", attached: 1},
 		{name: "sentry form fields, X-Sentry-Auth", path: "/api/web/minidump/",
 			header: http.Header{"X-Sentry-Auth": {"Sentry sentry_version=7, sentry_client=custom/1, sentry_key=" + goodToken}},
-			req:    rt.BreakpadLinux([]rt.KV{{"sentry[release]", "7.8.9"}, {"sentry[tags][k]", "v"}}, "c.dmp", fakeDump(7, 3000)),
+			req:    rt.BreakpadLinux("c.dmp", fakeDump(7, 3000), "sentry[release]", "7.8.9", "sentry[tags][k]", "v"),
 			sentry: true, status: 200, want: map[string]string{"release": "7.8.9", "tags.k": "v"}, product: "web", version: "7.8.9"},
 		{name: "huge annotation cut", path: "/api/minidump?token=" + goodToken,
 			req:    rt.Crashpad(map[string]string{"big": strings.Repeat("x", 200<<10)}, fakeDump(8, 3000), nil, true),
 			status: 200, want: map[string]string{"big": strings.Repeat("x", 64<<10)}},
 		{name: "no token", path: "/api/minidump", req: rt.Crashpad(map[string]string{"prod": "P"}, fakeDump(9, 3000), nil, true), status: 401},
 		{name: "bad token", path: "/api/minidump?token=nope", req: rt.Crashpad(nil, fakeDump(9, 3000), nil, true), status: 401},
+		{name: "bad bearer", path: "/api/minidump", header: http.Header{"Authorization": {"Bearer nope"}},
+			req: rt.Crashpad(nil, fakeDump(9, 3000), nil, true), status: 401},
+		{name: "read-only token", path: "/api/minidump?token=" + readToken, req: rt.Crashpad(nil, fakeDump(9, 3000), nil, true), status: 403},
+		{name: "read-only sentry key", path: "/api/1/minidump/?sentry_key=" + readToken, req: rt.Crashpad(nil, fakeDump(9, 3000), nil, true), status: 403},
 		{name: "sentry without key", path: "/api/42/minidump/", req: rt.SentryNative(event, nil, fakeDump(9, 3000)), status: 401},
 		{name: "not multipart", path: "/api/minidump?token=" + goodToken,
 			req: rt.Request{Body: fakeDump(9, 3000), Header: http.Header{"Content-Type": {"application/octet-stream"}}}, status: 400},
@@ -109,9 +88,9 @@ func TestReporterUploads(t *testing.T) {
 			req: rt.Request{Body: []byte("--b\r\nContent-Disposition: form-data; name=\"upload_file_minidump\"; filename=\"a.dmp\"\r\n\r\nMDMP"),
 				Header: http.Header{"Content-Type": {"multipart/form-data; boundary=b"}}}, status: 422},
 		{name: "no dump part", path: "/api/minidump?token=" + goodToken,
-			req: rt.BreakpadLinux(nil, "x", nil), status: 422},
+			req: rt.BreakpadLinux("x", nil), status: 422},
 		{name: "not a minidump", path: "/api/minidump?token=" + goodToken,
-			req: rt.BreakpadLinux([]rt.KV{{"prod", "P"}}, "x.dmp", []byte("this is no dump at all, not at all")), status: 422},
+			req: rt.BreakpadLinux("x.dmp", []byte("this is no dump at all, not at all"), "prod", "P"), status: 422},
 		{name: "gzip header but plain body", path: "/api/minidump?token=" + goodToken,
 			req: func() rt.Request {
 				r := rt.Crashpad(nil, fakeDump(9, 3000), nil, false)
@@ -226,6 +205,7 @@ func orNil(s string) any {
 // refused with 413 without being held.
 func TestReporterUploadLimit(t *testing.T) {
 	e := newReporterEnv(t)
+	goodToken := e.creds["member-upload"].token
 	r := rt.Crashpad(map[string]string{"prod": "P"}, fakeDump(11, 9<<20), nil, true)
 	resp, b := e.do("POST", "/api/minidump?token="+goodToken, bytes.NewReader(r.Body), "Content-Type", r.Header.Get("Content-Type"),
 		"Content-Encoding", "gzip")

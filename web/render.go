@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/a-h/templ"
@@ -19,7 +20,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, c temp
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(code)
-	if err := c.Render(r.Context(), w); err != nil {
+	if err := c.Render(s.viewerContext(r), w); err != nil {
 		s.logger(r).Error("render page", "path", r.URL.Path, "err", err)
 	}
 }
@@ -33,6 +34,20 @@ func (s *Server) failPage(w http.ResponseWriter, r *http.Request, err error) {
 	} else if code == http.StatusNotFound {
 		msg = "There is nothing here."
 	}
+	s.render(w, r, code, components.ErrorPage(s.meta(http.StatusText(code), ""), code, msg))
+}
+
+// viewerContext gives the layout who is looking.
+func (s *Server) viewerContext(r *http.Request) context.Context {
+	v := components.ViewerFrom(r.Context())
+	if p := principalFrom(r.Context()); p != nil && !v.Shared {
+		v.Name, v.Role, v.CSRF = p.Name, string(p.Role), p.CSRF
+	}
+	return components.WithViewer(r.Context(), v)
+}
+
+// renderError answers with an error page carrying msg.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, code int, msg string) {
 	s.render(w, r, code, components.ErrorPage(s.meta(http.StatusText(code), ""), code, msg))
 }
 

@@ -127,16 +127,13 @@ func SentryNative(eventMsgpack []byte, breadcrumb []byte, dump []byte) Request {
 	}, true)
 }
 
-// KV is an ordered field.
-type KV struct{ Key, Value string }
-
-// BreakpadLinux builds what Breakpad's Linux HTTPUpload sends through
+// BreakpadLinux builds, from field name and value pairs, what Breakpad's Linux HTTPUpload sends through
 // libcurl's form API.
-func BreakpadLinux(fields []KV, fileName string, dump []byte) Request {
+func BreakpadLinux(fileName string, dump []byte, fields ...string) Request {
 	boundary := fmt.Sprintf("------------------------%016x", rand.Uint64())
 	var body bytes.Buffer
-	for _, kv := range fields {
-		fmt.Fprintf(&body, "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n", boundary, kv.Key, kv.Value)
+	for i := 0; i+1 < len(fields); i += 2 {
+		fmt.Fprintf(&body, "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n", boundary, fields[i], fields[i+1])
 	}
 	fmt.Fprintf(&body, "--%s\r\nContent-Disposition: form-data; name=\"upload_file_minidump\"; filename=\"%s\"\r\nContent-Type: application/octet-stream\r\n\r\n", boundary, fileName)
 	body.Write(dump)
@@ -148,12 +145,12 @@ func BreakpadLinux(fields []KV, fileName string, dump []byte) Request {
 	return Request{Body: body.Bytes(), Header: h}
 }
 
-// BreakpadWindows builds what Breakpad's Windows HTTPUpload sends.
-func BreakpadWindows(fields []KV, fileName string, dump []byte) Request {
+// BreakpadWindows builds, from field name and value pairs, what Breakpad's Windows HTTPUpload sends.
+func BreakpadWindows(fileName string, dump []byte, fields ...string) Request {
 	boundary := fmt.Sprintf("---------------------------%08X%08X", rand.Uint32(), rand.Uint32())
 	var body bytes.Buffer
-	for _, kv := range fields {
-		fmt.Fprintf(&body, "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n", boundary, kv.Key, kv.Value)
+	for i := 0; i+1 < len(fields); i += 2 {
+		fmt.Fprintf(&body, "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n", boundary, fields[i], fields[i+1])
 	}
 	fmt.Fprintf(&body, "--%s\r\nContent-Disposition: form-data; name=\"upload_file_minidump\"; filename=\"%s\"\r\nContent-Type: application/octet-stream\r\n\r\n", boundary, fileName)
 	body.Write(dump)
