@@ -17,15 +17,15 @@ import (
 type perm int
 
 const (
-	permPublic  perm = iota + 1 // anyone: login, healthz, static assets
-	permSetup                   // anyone the first-run rules let in (the handler checks them)
-	permShare                   // anyone holding a share link (the handler checks the link)
-	permRead                    // any role; a token needs the read scope
-	permUpload                  // member or admin; a token needs the upload scope
-	permMember                  // member or admin changing things: share, reanalyze, delete own; a token needs upload and read
-	permAdmin                   // admin; a token needs upload and read
-	permAccount                 // any signed-in user's own account pages: a session, not a token
-	permReporter                // crash reporters: the handler checks an upload token (uploadTokenPrincipal)
+	permPublic   perm = iota + 1 // anyone: login, healthz, static assets
+	permSetup                    // anyone the first-run rules let in (the handler checks them)
+	permShare                    // anyone holding a share link (the handler checks the link)
+	permRead                     // any role; a token needs the read scope
+	permUpload                   // member or admin; a token needs the upload scope
+	permMember                   // member or admin changing things: share, reanalyze, delete own; a token needs upload and read
+	permAdmin                    // admin; a token needs upload and read
+	permAccount                  // any signed-in user's own account pages: a session, not a token
+	permReporter                 // crash reporters: the handler checks an upload token (uploadTokenPrincipal)
 )
 
 func (p perm) String() string {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	reporter "github.com/dumptriage/dumptriage/internal/reportertest"
 	"github.com/dumptriage/dumptriage/store"
 )
 
@@ -150,8 +151,28 @@ func TestPermissionMatrix(t *testing.T) {
 				[]string{"Content-Type", "application/octet-stream"}
 		}
 	}
+	crashpad := func(path string) func(*authEnv, string, cred) (string, io.Reader, []string) {
+		return func(e *authEnv, _ string, _ cred) (string, io.Reader, []string) {
+			r := reporter.Crashpad(map[string]string{"prod": "P"}, fakeDump(uint64(3e6+e.seq.Add(1)), 4000), nil, true)
+			return path, bytes.NewReader(r.Body), []string{"Content-Type", r.Header.Get("Content-Type"), "Content-Encoding", "gzip"}
+		}
+	}
+	withLog, err := e.st.Ingest(ctx, bytes.NewReader(fakeDump(4e6, 4000)), store.Upload{UploadedBy: "member",
+		Attachments: []store.Attachment{{Field: "log", FileName: "log.txt", Size: 2, Data: []byte("hi")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	atts, err := e.st.Attachments(ctx, withLog.Dump.ID)
+	if err != nil || len(atts) != 1 {
+		t.Fatal(atts, err)
+	}
 	cases := map[string]routeCase{
-		"POST /api/dumps":          {allowUploaders, dumpBody("/api/dumps")},
+		"POST /api/dumps":               {allowUploaders, dumpBody("/api/dumps")},
+		"POST /api/minidump":            {allowUploaders, crashpad("/api/minidump")},
+		"POST /api/{project}/minidump":  {allowUploaders, crashpad("/api/1/minidump")},
+		"POST /api/{project}/minidump/": {allowUploaders, crashpad("/api/1/minidump/")},
+		"GET /api/dumps/{id}/attachments/{att}": {allowReaders,
+			plain(fmt.Sprintf("/api/dumps/%s/attachments/%d", withLog.Dump.ID, atts[0].ID))},
 		"GET /api/dumps":           {allowReaders, plain("/api/dumps")},
 		"GET /api/dumps/{id}":      {allowReaders, plain("/api/dumps/" + shared)},
 		"GET /api/dumps/{id}/file": {allowReaders, plain("/api/dumps/" + shared + "/file")},
