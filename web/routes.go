@@ -158,6 +158,12 @@ func (s *Server) Routes() http.Handler {
 	add(get, "/api/dumps/{id}/shares", permRead, s.apiShareList)
 	add(del, "/api/dumps/{id}/shares/{share_id}", permMember, s.apiShareRevoke)
 	add(get, "/api/dumps/{id}/attachments/{att}", permRead, s.apiDumpAttachment)
+	add(get, "/api/signatures", permRead, s.apiSignatureList)
+	add(get, "/api/signature", permRead, s.apiSignatureShow)
+	add(get, "/api/modules", permRead, s.apiModuleList)
+	add(get, "/api/modules/{name}", permRead, s.apiModuleShow)
+	add(get, "/api/trends", permRead, s.apiTrends)
+	add(get, "/api/openapi.json", permPublic, s.apiOpenAPI)
 	// Crash reporters: the handlers check an upload token from the URL, a
 	// Bearer header or Sentry's X-Sentry-Auth.
 	add(post, "/api/minidump", permReporter, s.apiMinidump)
