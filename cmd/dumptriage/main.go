@@ -16,6 +16,7 @@ commands:
   seed [--data ./data] [--dumps 100000]       add made-up analyses (demos, benchmarks)
   user add|list|remove|passwd|role            manage accounts (dumptriage user for details)
   token create|list|revoke                    manage API tokens (dumptriage token for details)
+  upload [--server URL] [--token T] FILE...   send dumps to a server and print their report URLs
 `
 
 func main() {
@@ -39,6 +40,8 @@ func main() {
 		err = runUser(os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
 	case "token":
 		err = runToken(os.Args[2:], os.Stdout, os.Stderr)
+	case "upload":
+		err = runUpload(os.Args[2:], os.Stdout, os.Stderr, isTerminal(os.Stderr))
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
