@@ -92,7 +92,12 @@ func (s *Server) apiSignatureShow(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"signature": info.Key, "count": info.Count, "first_seen": info.FirstSeen,
+	st, err := s.svc.GroupStatus(r.Context(), sig)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"signature": info.Key, "status": toGroupStatusJSON(st), "count": info.Count, "first_seen": info.FirstSeen,
 		"last_seen": info.LastSeen, "versions": groupsJSON(info.Versions), "oses": groupsJSON(info.OSes),
 		"daily": daysJSON(info.Daily), "examples": dumpsJSON(info.Examples)})
 }

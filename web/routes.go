@@ -23,6 +23,12 @@ type Service interface {
 	Annotations(ctx context.Context, id string) (map[string]string, error)
 	Attachments(ctx context.Context, id string) ([]store.Attachment, error)
 	Attachment(ctx context.Context, id string, att int64) (store.Attachment, error)
+	AddWebhook(ctx context.Context, w store.Webhook) (store.Webhook, error)
+	RemoveWebhook(ctx context.Context, id int64) error
+	Webhooks(ctx context.Context) ([]store.Webhook, error)
+	GroupStatus(ctx context.Context, sig string) (store.GroupStatus, error)
+	SetGroupStatus(ctx context.Context, g store.GroupStatus) (store.GroupStatus, error)
+	RecentDeliveries(ctx context.Context, limit int) ([]store.Delivery, error)
 	Dump(ctx context.Context, id string) (store.Dump, error)
 	Report(ctx context.Context, id string) (store.Dump, []byte, error)
 	ListDumps(ctx context.Context, q store.ListQuery) (store.DumpPage, error)
@@ -164,6 +170,14 @@ func (s *Server) Routes() http.Handler {
 	add(get, "/api/modules/{name}", permRead, s.apiModuleShow)
 	add(get, "/api/trends", permRead, s.apiTrends)
 	add(get, "/api/openapi.json", permPublic, s.apiOpenAPI)
+	add(post, "/api/signature/status", permMember, s.apiGroupStatus)
+	add(get, "/api/webhooks", permAdmin, s.apiWebhookList)
+	add(post, "/api/webhooks", permAdmin, s.apiWebhookAdd)
+	add(del, "/api/webhooks/{id}", permAdmin, s.apiWebhookRemove)
+	add(post, "/signature/status", permMember, s.groupStatusForm)
+	add(get, "/admin/webhooks", permAdmin, s.webhookList)
+	add(post, "/admin/webhooks", permAdmin, s.webhookAdd)
+	add(post, "/admin/webhooks/{id}/remove", permAdmin, s.webhookRemove)
 	// Crash reporters: the handlers check an upload token from the URL, a
 	// Bearer header or Sentry's X-Sentry-Auth.
 	add(post, "/api/minidump", permReporter, s.apiMinidump)
