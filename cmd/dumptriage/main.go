@@ -17,6 +17,7 @@ commands:
   user add|list|remove|passwd|role            manage accounts (dumptriage user for details)
   token create|list|revoke                    manage API tokens (dumptriage token for details)
   upload [--server URL] [--token T] FILE...   send dumps to a server and print their report URLs
+  webhook add URL --events new,regression     alert webhooks (dumptriage webhook for details)
 `
 
 func main() {
@@ -40,6 +41,8 @@ func main() {
 		err = runUser(os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
 	case "token":
 		err = runToken(os.Args[2:], os.Stdout, os.Stderr)
+	case "webhook":
+		err = runWebhook(os.Args[2:], os.Stdout, os.Stderr)
 	case "upload":
 		err = runUpload(os.Args[2:], os.Stdout, os.Stderr, isTerminal(os.Stderr))
 	case "-h", "--help", "help":
