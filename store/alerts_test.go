@@ -57,7 +57,7 @@ func TestAlertsRaised(t *testing.T) {
 		t.Fatal(err)
 	}
 	hookB, _ := NewWebhook("http://127.0.0.1:1/b", "json", "threshold", 3, "t")
-	if hookA, err = st.AddWebhook(ctx, hookA); err != nil {
+	if _, err = st.AddWebhook(ctx, hookA); err != nil {
 		t.Fatal(err)
 	}
 	if hookB, err = st.AddWebhook(ctx, hookB); err != nil {

@@ -28,7 +28,7 @@ func runUpload(args []string, stdout, stderr io.Writer, tty bool) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return errors.New("usage: dumptriage upload [--server URL] [--token T] FILE...")
+		return errors.New("usage: dumptriage upload [--server URL] [--token T] FILE…")
 	}
 	base, err := url.Parse(strings.TrimSuffix(*server, "/"))
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
