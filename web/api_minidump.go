@@ -108,7 +108,7 @@ func (s *Server) reporterUpload(w http.ResponseWriter, r *http.Request, extra ma
 		}
 		defer zr.Close()
 		// The decompressed body is bounded like a plain one.
-		body = &limitedReader{r: zr, left: limit}
+		body = &limitedReader{r: zr, left: limit, limit: limit}
 	default:
 		return store.IngestResult{}, fmt.Errorf("%w: Content-Encoding %q is not supported", store.ErrBadRequest, enc)
 	}
@@ -156,13 +156,13 @@ func (s *Server) reporterUpload(w http.ResponseWriter, r *http.Request, extra ma
 
 // limitedReader fails with *http.MaxBytesError past left bytes.
 type limitedReader struct {
-	r    io.Reader
-	left int64
+	r           io.Reader
+	left, limit int64
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
 	if l.left <= 0 {
-		return 0, &http.MaxBytesError{Limit: l.left}
+		return 0, &http.MaxBytesError{Limit: l.limit}
 	}
 	if int64(len(p)) > l.left {
 		p = p[:l.left]

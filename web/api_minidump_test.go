@@ -212,4 +212,15 @@ func TestReporterUploadLimit(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d: %s", resp.StatusCode, b)
 	}
+	// A gzip bomb: small on the wire, past the limit once inflated.
+	bomb := append([]byte("MDMP\x93\xa7\x00\x00"), make([]byte, 9<<20)...)
+	r = rt.Crashpad(map[string]string{"prod": "P"}, bomb, nil, true)
+	if len(r.Body) > 1<<20 {
+		t.Fatalf("bomb is %d bytes compressed", len(r.Body))
+	}
+	resp, b = e.do("POST", "/api/minidump?token="+goodToken, bytes.NewReader(r.Body), "Authorization", "",
+		"Content-Type", r.Header.Get("Content-Type"), "Content-Encoding", "gzip")
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "8MB limit") {
+		t.Fatalf("gzip bomb: %d %s", resp.StatusCode, b)
+	}
 }
