@@ -30,6 +30,10 @@ func httpStatus(err error) (int, string) {
 		return http.StatusGone, "dump file expired"
 	case errors.Is(err, store.ErrBadRequest):
 		return http.StatusBadRequest, err.Error()
+	case errors.Is(err, errUnauthorized):
+		return http.StatusUnauthorized, err.Error()
+	case errors.Is(err, errForbidden):
+		return http.StatusForbidden, err.Error()
 	case errors.Is(err, store.ErrNoSpace):
 		return http.StatusInsufficientStorage, "the server is out of disk space"
 	}

@@ -36,6 +36,12 @@ type Config struct {
 	// Uploader names who sends a request, for dumps.uploaded_by; nil or ""
 	// means anonymous. The auth layer sets it.
 	Uploader func(r *http.Request) string
+	// Authorize checks that a request may act with a scope (upload, read)
+	// and names who sends it; nil lets everyone in.
+	Authorize func(r *http.Request, scope string) (user string, err error)
+	// Symbols is the server's symbol store; nil leaves out the symbol
+	// endpoints and pages.
+	Symbols SymbolService
 }
 
 // Server holds the handlers' dependencies.
@@ -68,6 +74,14 @@ func (s *Server) Routes() http.Handler {
 	r.Get("/api/dumps/{id}/file", s.apiDumpFile)
 	r.Post("/api/dumps/{id}/reanalyze", s.apiDumpReanalyze)
 	r.Post("/api/reanalyze", s.apiReanalyzeAll)
+
+	if s.cfg.Symbols != nil {
+		r.Post("/api/symbols", s.apiSymbolUpload)
+		r.Get("/api/symbols", s.apiSymbolList)
+		r.Get("/api/0/organizations/{org}/chunk-upload/", s.sentryChunkOptions)
+		r.Post("/api/0/organizations/{org}/chunk-upload/", s.sentryChunkUpload)
+		r.Post("/api/0/projects/{org}/{project}/files/difs/assemble/", s.sentryAssemble)
+	}
 
 	r.Get("/static/*", s.static)
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/dumps", http.StatusFound) })

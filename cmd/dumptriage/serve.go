@@ -37,6 +37,10 @@ func runServe(args []string) error {
 		return err
 	}
 	defer st.Close()
+	sym, err := pf.openSymbols(st)
+	if err != nil {
+		return err
+	}
 	rs, err := st.Recover(ctx)
 	if err != nil {
 		return err
@@ -52,7 +56,7 @@ func runServe(args []string) error {
 	}
 	srv := &http.Server{
 		Handler: web.New(st, web.Config{MaxUploadBytes: *maxUpload, AnalyzerVersion: analyzer.Version,
-			Logger: log}).Routes(),
+			Logger: log, Symbols: sym}).Routes(),
 		// No read or write timeout: multi-gigabyte uploads and downloads.
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -71,7 +75,7 @@ func runServe(args []string) error {
 		})
 	})
 	if !*noWorkers {
-		wg.Go(func() { st.RunWorkers(ctx, pf.workerConfig(log), pf.analyzeFunc()) })
+		wg.Go(func() { st.RunWorkers(ctx, pf.workerConfig(log), pf.analyzeFunc(sym)) })
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
