@@ -216,8 +216,8 @@ type SymbolConfig struct {
 // Symbols is the server's symbol store: files, their index entries, the
 // re-analysis of dumps they help, and the upstream symbol server setting.
 type Symbols struct {
-	Files SymbolFiles
-	Index SymbolIndex
+	Files  SymbolFiles
+	Index  SymbolIndex
 	st     *Store
 	cfg    SymbolConfig
 	chunks chunkState
