@@ -166,6 +166,9 @@ type Index interface {
 	ExpiryCandidates(ctx context.Context, uploadedBefore time.Time, limit int) ([]Dump, error)
 	KeptBytes(ctx context.Context) (int64, error)
 	MarkExpired(ctx context.Context, id string) error
+	// DeleteDump removes a dump with its analysis, job and shares, and
+	// returns it; the caller deletes the file.
+	DeleteDump(ctx context.Context, id string) (Dump, error)
 	// KeptSHA256 reports which of the given hashes belong to dumps whose file is kept.
 	KeptSHA256(ctx context.Context, hashes []string) (map[string]bool, error)
 	Close() error
