@@ -56,7 +56,7 @@ func runServe(args []string) error {
 	}
 	srv := &http.Server{
 		Handler: web.New(st, web.Config{MaxUploadBytes: *maxUpload, AnalyzerVersion: analyzer.Version,
-			Logger: log, Symbols: sym}).Routes(),
+			Logger: log, Symbols: sym, Authorize: web.TokenAuthorizer(st)}).Routes(),
 		// No read or write timeout: multi-gigabyte uploads and downloads.
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
