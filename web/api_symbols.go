@@ -32,6 +32,8 @@ type SymbolService interface {
 const (
 	ScopeUpload = "upload"
 	ScopeRead   = "read"
+	// ScopeAdmin is a server setting's change: an admin's token.
+	ScopeAdmin = "admin"
 )
 
 // errUnauthorized and errForbidden are answered 401 and 403.

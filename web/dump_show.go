@@ -37,6 +37,18 @@ func (s *Server) dumpShow(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Report = &rep
 	}
+	if s.cfg.Symbols != nil {
+		if v.SymbolsArrived, err = s.cfg.Symbols.Arrival(r.Context(), d.ID); err != nil {
+			s.failPage(w, r, err)
+			return
+		}
+		src, err := s.cfg.Symbols.Sources(r.Context())
+		if err != nil {
+			s.failPage(w, r, err)
+			return
+		}
+		v.NoSymbolSource = src.None()
+	}
 	v.Meta = s.meta(v.Title(), "dumps")
 	if v.Pending() {
 		v.Meta.Refresh = 3

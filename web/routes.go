@@ -81,6 +81,9 @@ func (s *Server) Routes() http.Handler {
 		r.Get("/api/0/organizations/{org}/chunk-upload/", s.sentryChunkOptions)
 		r.Post("/api/0/organizations/{org}/chunk-upload/", s.sentryChunkUpload)
 		r.Post("/api/0/projects/{org}/{project}/files/difs/assemble/", s.sentryAssemble)
+		r.Get("/symbols", s.symbolList)
+		r.Post("/symbols", s.symbolUploadForm)
+		r.Post("/settings/symbols", s.symbolSettings)
 	}
 
 	r.Get("/static/*", s.static)

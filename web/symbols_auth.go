@@ -37,8 +37,13 @@ func TokenAuthorizer(tokens TokenAuthenticator) func(r *http.Request, scope stri
 			return "", err
 		}
 		want := store.ScopeRead
-		if scope == ScopeUpload {
+		switch scope {
+		case ScopeUpload:
 			want = store.ScopeUpload
+		case ScopeAdmin:
+			if p.Role != store.RoleAdmin {
+				return "", fmt.Errorf("%w: only an admin may change settings", errForbidden)
+			}
 		}
 		if !p.Scopes.Has(want) {
 			return "", fmt.Errorf("%w: %s", errForbidden, scope)
