@@ -37,17 +37,17 @@ func (s *Server) apiDumpUpload(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &http.MaxBytesError{Limit: limit})
 		return
 	}
+	if err := s.checkUploadLimits(r, r.ContentLength); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	body, name, err := uploadBody(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	up := store.Upload{FileName: name, UploadedFrom: clientIPFrom(r.Context())}
-	if s.cfg.Uploader != nil {
-		up.UploadedBy = s.cfg.Uploader(r)
-	}
-	res, err := s.svc.Ingest(r.Context(), body, up)
+	res, err := s.ingest(r, body, name)
 	if err != nil {
 		// Clients that send the whole body before reading the answer see a
 		// reset instead of the message when much of the body is left unread.
@@ -55,7 +55,6 @@ func (s *Server) apiDumpUpload(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.logger(r).Info("dump stored", "dump", res.Dump.ID, "size", res.Dump.Size, "duplicate", res.Duplicate)
 	writeJSON(w, http.StatusCreated, uploadResponse{ID: res.Dump.ID, Status: res.Dump.Status,
 		URL: dumpURL(res.Dump.ID), Duplicate: res.Duplicate})
 }
@@ -258,7 +257,11 @@ func listQuery(r *http.Request) (store.ListQuery, error) {
 
 // apiDumpFile downloads the dump file (decompressed), with Range support.
 func (s *Server) apiDumpFile(w http.ResponseWriter, r *http.Request) {
-	d, blob, err := s.svc.OpenFile(r.Context(), chi.URLParam(r, "id"))
+	s.serveDumpFile(w, r, chi.URLParam(r, "id"))
+}
+
+func (s *Server) serveDumpFile(w http.ResponseWriter, r *http.Request, id string) {
+	d, blob, err := s.svc.OpenFile(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -287,6 +290,7 @@ func (s *Server) apiDumpReanalyze(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.audit(r, store.AuditReanalyze, id, "")
 	d, err := s.svc.Dump(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
@@ -307,5 +311,6 @@ func (s *Server) apiReanalyzeAll(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.audit(r, store.AuditReanalyzeAll, "", strconv.Itoa(n)+" dumps")
 	writeJSON(w, http.StatusAccepted, map[string]int{"queued": n})
 }

@@ -29,8 +29,9 @@ type symEnv struct {
 	st            *store.Store
 	sym           *store.Symbols
 	srv           *httptest.Server
-	upload, read  string // tokens: upload-only, read-only
-	admin, viewer string
+	upload, read  string // member tokens: upload-only, read-only
+	admin, member string // tokens with every scope
+	session       cred   // an admin's browser session
 }
 
 // newSymEnv serves a fresh store with its symbol store, token auth and
@@ -48,22 +49,14 @@ func newSymEnv(t *testing.T) *symEnv {
 		t.Fatal(err)
 	}
 	e := &symEnv{st: st, sym: sym}
-	if _, err := st.AddUser(ctx, "ci", store.RoleMember, "ci-password-123"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.AddUser(ctx, "boss", store.RoleAdmin, "boss-password-123"); err != nil {
-		t.Fatal(err)
-	}
-	mk := func(user string, sc store.Scope) string {
-		raw, _, err := st.CreateToken(ctx, user, "test", sc, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return raw
-	}
-	e.upload, e.read, e.admin = mk("ci", store.ScopeUpload), mk("ci", store.ScopeRead), mk("boss", store.ScopeAll)
-	e.srv = httptest.NewServer(New(st, Config{AnalyzerVersion: "test", Symbols: sym,
-		Authorize: TokenAuthorizer(st)}).Routes())
+	c := seedUsers(t, st)
+	e.upload, e.read, e.admin, e.member = c["member-upload"].token, c["member-read"].token, c["admin"].token, c["member"].token
+	e.session = c["admin-session"]
+	// The chunk-upload options name the server by its public URL.
+	e.srv = httptest.NewUnstartedServer(nil)
+	e.srv.Config.Handler = New(st, Config{AnalyzerVersion: "test", Symbols: sym, PublicURL: "http://" + e.srv.Listener.Addr().String(),
+		ListenAddr: e.srv.Listener.Addr().String()}).Routes()
+	e.srv.Start()
 	cache := analyzer.NewSymbolCache(0)
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -86,11 +79,14 @@ func symbolic(t *testing.T, name string) string {
 	return shared.Path(t, "public", "getsentry__symbolic", "symbolic-testutils", "fixtures", "windows", name)
 }
 
-func (e *symEnv) do(t *testing.T, method, path, token, ctype string, body io.Reader) (int, []byte) {
+func (e *symEnv) do(t *testing.T, method, path, token, ctype string, body io.Reader, headers ...string) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(method, e.srv.URL+path, body)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
 	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
@@ -150,7 +146,7 @@ func (e *symEnv) waitFrame(t *testing.T, id, want string) string {
 
 func (e *symEnv) uploadDump(t *testing.T, p string) string {
 	t.Helper()
-	code, b := e.do(t, "POST", "/api/dumps", "", "application/octet-stream", bytes.NewReader(readFile(t, p)))
+	code, b := e.do(t, "POST", "/api/dumps", e.upload, "application/octet-stream", bytes.NewReader(readFile(t, p)))
 	if code != http.StatusCreated {
 		t.Fatalf("dump upload: %d %s", code, b)
 	}
@@ -199,7 +195,7 @@ func TestSentryCLIUpload(t *testing.T) {
 	if code != 200 || !strings.Contains(string(b), `"symbols_arrived":"crash.pdb"`) {
 		t.Errorf("dump API does not note the arrival: %d %.300s", code, b)
 	}
-	code, b = e.do(t, "GET", "/dumps/"+id, "", "", nil)
+	code, b = e.do(t, "GET", "/dumps/"+id, e.read, "", nil)
 	doc, _ := goquery.NewDocumentFromReader(bytes.NewReader(b))
 	if code != 200 || doc.Find(`[data-testid="symbols-reanalysed"]`).Length() != 1 {
 		t.Errorf("report page does not note the re-analysis (%d)", code)
@@ -254,7 +250,7 @@ func TestAPISymbolUpload(t *testing.T) {
 	if code != 200 || !strings.Contains(string(b), `"total":2`) {
 		t.Errorf("list: %d %s", code, b)
 	}
-	code, b = e.do(t, "GET", "/symbols", "", "", nil)
+	code, b = e.do(t, "GET", "/symbols", e.admin, "", nil)
 	doc, _ := goquery.NewDocumentFromReader(bytes.NewReader(b))
 	if code != 200 || doc.Find(`[data-testid="symbol-file"]`).Length() != 2 || doc.Find(`[data-testid="add-microsoft"]`).Length() != 1 {
 		t.Errorf("symbols page: %d, %d files", code, doc.Find(`[data-testid="symbol-file"]`).Length())
@@ -263,14 +259,14 @@ func TestAPISymbolUpload(t *testing.T) {
 
 // TestSymbolPages: the report says plainly that no symbol source is
 // configured; the symbols page lists the missing module with its debug id;
-// its form takes an upload with a token field; the settings form sets the
-// Microsoft symbol server in one step (admins only).
+// its form takes an upload from a browser session; the settings form sets
+// the Microsoft symbol server in one step (admins only).
 func TestSymbolPages(t *testing.T) {
 	e := newSymEnv(t)
 	id := e.uploadDump(t, symbolic(t, "mini.dmp"))
 	e.waitFrame(t, id, "")
 	page := func(path string) *goquery.Document {
-		code, b := e.do(t, "GET", path, "", "", nil)
+		code, b := e.do(t, "GET", path, "", "", nil, e.session.headers()...)
 		if code != 200 {
 			t.Fatalf("%s: %d", path, code)
 		}
@@ -286,17 +282,25 @@ func TestSymbolPages(t *testing.T) {
 		t.Errorf("first missing row: %q", first.Text())
 	}
 
-	form := func(token, upstream string) int {
-		body := strings.NewReader("upstream=" + upstream + "&token=" + token)
-		code, _ := e.do(t, "POST", "/settings/symbols", "", "application/x-www-form-urlencoded", body)
+	form := func(token string) int {
+		body := strings.NewReader("upstream=" + store.MicrosoftSymbolServer)
+		code, _ := e.do(t, "POST", "/settings/symbols", token, "application/x-www-form-urlencoded", body)
 		return code
 	}
-	if code := form(e.upload, store.MicrosoftSymbolServer); code != http.StatusForbidden {
-		t.Errorf("a member's token changed settings: %d", code)
+	if code := form(e.member); code != http.StatusForbidden {
+		t.Errorf("a member changed settings: %d", code)
+	}
+	if code := form(""); code != http.StatusUnauthorized {
+		t.Errorf("anonymous settings change: %d", code)
+	}
+	if page("/symbols").Find(`[data-testid="upstream"]`).Length() != 0 {
+		t.Fatal("a refused change took effect")
 	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	req, _ := http.NewRequest("POST", e.srv.URL+"/settings/symbols", strings.NewReader("upstream="+store.MicrosoftSymbolServer+"&token="+e.admin))
+	req, _ := http.NewRequest("POST", e.srv.URL+"/settings/symbols", strings.NewReader("upstream="+store.MicrosoftSymbolServer+
+		"&csrf="+e.session.csrf))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", sessionCookie+"="+e.session.session)
 	resp, err := client.Do(req)
 	if err != nil || resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("admin sets the upstream: %v %v", resp.StatusCode, err)
@@ -309,14 +313,14 @@ func TestSymbolPages(t *testing.T) {
 		t.Error("the report still says no source is configured")
 	}
 
-	// The page's form: token field, then the file.
+	// The page's form, as a browser session sends it (CSRF in the action).
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
-	mw.WriteField("token", e.upload)
 	w, _ := mw.CreateFormFile("file", "crash.pdb")
 	w.Write(readFile(t, symbolic(t, "crash.pdb")))
 	mw.Close()
-	code, b := e.do(t, "POST", "/symbols", "", mw.FormDataContentType(), &buf)
+	code, b := e.do(t, "POST", "/symbols?csrf="+e.session.csrf, "", mw.FormDataContentType(), &buf,
+		"Cookie", sessionCookie+"="+e.session.session)
 	doc, _ := goquery.NewDocumentFromReader(bytes.NewReader(b))
 	if code != 200 || doc.Find(`[data-testid="symbol-result-status"]`).Text() != "stored" {
 		t.Errorf("page upload: %d %q %q", code, doc.Find(`[data-testid="symbol-result"]`).Text(), doc.Find(`[data-testid="symbol-error"]`).Text())

@@ -12,7 +12,7 @@ import (
 )
 
 func (s *Server) symbolsView(r *http.Request) (components.SymbolsView, error) {
-	v := components.SymbolsView{Meta: s.meta("Symbols", "symbols"), ServerURL: shareURL(r, ""),
+	v := components.SymbolsView{Meta: s.meta("Symbols", "symbols"), ServerURL: s.absURL(""),
 		Microsoft: store.MicrosoftSymbolServer, MaxBytes: store.FormatBytes(s.cfg.MaxUploadBytes)}
 	var err error
 	if v.Sources, err = s.cfg.Symbols.Sources(r.Context()); err != nil {
@@ -35,22 +35,8 @@ func (s *Server) symbolList(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, components.Symbols(v))
 }
 
-// withFormToken lets a page form carry an API token in a "token" field,
-// checked like a Bearer header.
-func withFormToken(r *http.Request, tok string) *http.Request {
-	if tok == "" || r.Header.Get("Authorization") != "" {
-		return r
-	}
-	r2 := r.Clone(r.Context())
-	r2.Header.Set("Authorization", "Bearer "+tok)
-	return r2
-}
-
-// maxFormField bounds a form field read from a multipart stream.
-const maxFormField = 4096
-
 // symbolUploadForm takes the page's upload (drag and drop submits the
-// form): a "token" field, then the files. The page lists the outcomes.
+// form). The page lists the outcomes.
 func (s *Server) symbolUploadForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadBytes)
 	v, err := s.symbolsView(r)
@@ -67,7 +53,7 @@ func (s *Server) symbolUploadForm(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, store.ErrBadRequest)
 		return
 	}
-	tok, by, authorized := "", "", false
+	by := s.uploaderName(r)
 	var results []store.SymbolResult
 	for {
 		part, err := mr.NextPart()
@@ -78,25 +64,9 @@ func (s *Server) symbolUploadForm(w http.ResponseWriter, r *http.Request) {
 			_, v.Error = httpStatus(fmt.Errorf("%w: %w", store.ErrBadRequest, err))
 			break
 		}
-		if part.FormName() == "token" && part.FileName() == "" {
-			b, _ := io.ReadAll(io.LimitReader(part, maxFormField))
-			tok = string(b)
-			part.Close()
-			continue
-		}
 		if part.FileName() == "" {
 			part.Close()
 			continue
-		}
-		if !authorized {
-			if by, err = s.authorize(withFormToken(r, tok), ScopeUpload); err != nil {
-				part.Close()
-				code, msg := httpStatus(err)
-				v.Error = msg + ": give an API token with the upload scope"
-				s.render(w, r, code, components.Symbols(v))
-				return
-			}
-			authorized = true
 		}
 		res, err := s.symbolUpload(r.Context(), part, cleanName(part.FileName()), by, "page")
 		part.Close()
@@ -130,15 +100,11 @@ func pageResult(x store.SymbolResult) components.SymbolResult {
 }
 
 // symbolSettings sets or removes the SymSrv upstream (form field
-// "upstream"; an admin token in "token" or the Authorization header).
+// "upstream"); admins only, by the route's rule.
 func (s *Server) symbolSettings(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		s.failPage(w, r, store.ErrBadRequest)
-		return
-	}
-	if _, err := s.authorize(withFormToken(r, r.PostForm.Get("token")), ScopeAdmin); err != nil {
-		s.failPage(w, r, err)
 		return
 	}
 	if err := s.cfg.Symbols.SetUpstream(r.Context(), r.PostForm.Get("upstream")); err != nil {

@@ -189,6 +189,8 @@
     var x = new XMLHttpRequest();
     x.open("POST", "/api/dumps?name=" + encodeURIComponent(u.file.name));
     x.setRequestHeader("Content-Type", "application/octet-stream");
+    var csrf = document.querySelector('meta[name="csrf-token"]');
+    if (csrf) x.setRequestHeader("X-CSRF-Token", csrf.getAttribute("content"));
     setBadge(u, "analyzing", "uploading");
     var started = Date.now();
     x.upload.onprogress = function (ev) {
@@ -237,3 +239,9 @@
     }, 700);
   }
 })();
+
+// Forms that ask before they act (delete).
+document.addEventListener("submit", function (ev) {
+  var msg = ev.target && ev.target.getAttribute && ev.target.getAttribute("data-confirm");
+  if (msg && !window.confirm(msg)) ev.preventDefault();
+});
