@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dumptriage/dumptriage/analyzer/symbols/symfile"
@@ -221,6 +222,11 @@ type Symbols struct {
 	st     *Store
 	cfg    SymbolConfig
 	chunks chunkState
+
+	missingMu    sync.Mutex
+	missing      []MissingSymbol
+	missingLimit int
+	missingAt    time.Time
 }
 
 // Setting keys.
@@ -338,6 +344,19 @@ func (s *Symbols) Add(ctx context.Context, r io.Reader, name, by, source string)
 	return s.addFile(ctx, f, n, hex.EncodeToString(h.Sum(nil)), name, by, source)
 }
 
+// AddSpooled stores a symbol file already spooled to f (size bytes), e.g.
+// an upload that had to be on disk to be told from a zip.
+func (s *Symbols) AddSpooled(ctx context.Context, f *os.File, size int64, name, by, source string) (SymbolResult, error) {
+	if size > s.cfg.MaxFileBytes {
+		return SymbolResult{Name: name}, fmt.Errorf("%s: %w: over the %s limit of a symbol file", name, ErrTooLarge, FormatBytes(s.cfg.MaxFileBytes))
+	}
+	h := sha1.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, size)); err != nil {
+		return SymbolResult{Name: name}, err
+	}
+	return s.addFile(ctx, f, size, hex.EncodeToString(h.Sum(nil)), name, by, source)
+}
+
 // addFile identifies and stores a spooled file.
 func (s *Symbols) addFile(ctx context.Context, f *os.File, size int64, sum, name, by, source string) (SymbolResult, error) {
 	res := SymbolResult{Name: name}
@@ -367,6 +386,7 @@ func (s *Symbols) addFile(ctx context.Context, f *os.File, size int64, sum, name
 		return res, err
 	}
 	res.Status = SymbolStored
+	s.forgetMissing()
 	n, err := s.Index.QueueForSymbols(ctx, res.File)
 	if err != nil {
 		return res, err
@@ -490,10 +510,38 @@ func (s *Symbols) List(ctx context.Context, limit int) ([]SymbolFile, int, error
 	return s.Index.ListSymbolFiles(ctx, limit)
 }
 
+// missingRecent is how many of the most recent crashes the missing-symbols
+// list looks at, and missingTTL how long a computed list is served.
+const (
+	missingRecent = 1000
+	missingTTL    = time.Minute
+)
+
 // Missing lists the modules of the most recent crashes that had no
-// symbols, most useful first.
+// symbols, most useful first. The list is computed at most once a minute
+// (it reads every module row of a thousand crashes), and again after an
+// upload.
 func (s *Symbols) Missing(ctx context.Context, limit int) ([]MissingSymbol, error) {
-	return s.Index.MissingSymbols(ctx, 2000, limit)
+	s.missingMu.Lock()
+	defer s.missingMu.Unlock()
+	if s.missing != nil && s.missingLimit >= limit && time.Since(s.missingAt) < missingTTL {
+		return s.missing[:min(limit, len(s.missing))], nil
+	}
+	m, err := s.Index.MissingSymbols(ctx, missingRecent, limit)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		m = []MissingSymbol{}
+	}
+	s.missing, s.missingLimit, s.missingAt = m, limit, time.Now()
+	return m, nil
+}
+
+func (s *Symbols) forgetMissing() {
+	s.missingMu.Lock()
+	s.missing = nil
+	s.missingMu.Unlock()
 }
 
 // Arrival says whether symbols for one of a dump's modules arrived, nil if never.

@@ -144,16 +144,18 @@ func (s *SQLite) MissingSymbols(ctx context.Context, recent, limit int) (_ []Mis
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
-	rows, err := s.r.QueryContext(ctx, `WITH recent AS (SELECT dump_id FROM crashes ORDER BY at DESC LIMIT ?)
+	// The crashing stacks' modules are gathered once, not probed per module row.
+	rows, err := s.r.QueryContext(ctx, `WITH recent AS MATERIALIZED (SELECT dump_id FROM crashes ORDER BY at DESC LIMIT ?),
+		stack AS MATERIALIZED (SELECT DISTINCT f.dump_id, lower(f.module) AS module FROM recent r
+			JOIN frames f ON f.dump_id = r.dump_id WHERE f.module != '')
 		SELECT m.name, m.debug_file, m.debug_id, max(m.code_id), max(m.version), max(m.symbols),
-			count(DISTINCT m.dump_id),
-			count(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM frames f WHERE f.dump_id = m.dump_id
-				AND f.module = m.name COLLATE NOCASE) THEN m.dump_id END) AS on_stack
+			count(*) AS loaded, count(s.dump_id) AS on_stack
 		FROM recent r JOIN modules m ON m.dump_id = r.dump_id
+		LEFT JOIN stack s ON s.dump_id = m.dump_id AND s.module = lower(m.name)
 		WHERE m.symbols IN ('', 'exports') AND m.debug_id != ''
 			AND NOT EXISTS (SELECT 1 FROM symbol_files sf WHERE sf.debug_id = m.debug_id AND sf.kind != 'pe')
 		GROUP BY m.debug_id, m.debug_file, m.name
-		ORDER BY on_stack DESC, count(DISTINCT m.dump_id) DESC, m.name LIMIT ?`, recent, limit)
+		ORDER BY on_stack DESC, loaded DESC, m.name LIMIT ?`, recent, limit)
 	if err != nil {
 		return nil, err
 	}

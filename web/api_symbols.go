@@ -15,7 +15,7 @@ import (
 
 // SymbolService is what the symbol handlers need from the store.
 type SymbolService interface {
-	Add(ctx context.Context, r io.Reader, name, by, source string) (store.SymbolResult, error)
+	AddSpooled(ctx context.Context, f *os.File, size int64, name, by, source string) (store.SymbolResult, error)
 	AddZip(ctx context.Context, r io.ReaderAt, size int64, by, source string) ([]store.SymbolResult, error)
 	Scratch() (*os.File, error)
 	MaxFileBytes() int64
@@ -142,10 +142,7 @@ func (s *Server) symbolUpload(ctx context.Context, body io.Reader, name, by, sou
 	if store.IsZip(f) {
 		return sym.AddZip(ctx, f, n, by, source)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	res, err := sym.Add(ctx, f, name, by, source)
+	res, err := sym.AddSpooled(ctx, f, n, name, by, source)
 	if errors.Is(err, store.ErrTooLarge) {
 		return []store.SymbolResult{{Name: name, Status: store.SymbolSkipped, Reason: err.Error()}}, nil
 	}
