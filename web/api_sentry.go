@@ -94,7 +94,7 @@ func (s *Server) sentryChunkUpload(w http.ResponseWriter, r *http.Request) {
 			s.sentryFail(w, r, fmt.Errorf("%w: more than %d chunks in one request", store.ErrTooLarge, store.ChunksPerRequest))
 			return
 		}
-		_, err = s.cfg.Symbols.PutChunk(r.Context(), body, lower(part.FileName()))
+		_, err = s.cfg.Symbols.PutChunk(r.Context(), body, strings.ToLower(part.FileName()))
 		part.Close()
 		if err != nil {
 			s.sentryFail(w, r, err)
@@ -148,10 +148,10 @@ func (s *Server) sentryAssemble(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make(map[string]assembleResponse, len(req))
 	for sum, f := range req {
-		sum = lower(sum)
+		sum = strings.ToLower(sum)
 		chunks := make([]string, len(f.Chunks))
 		for i, c := range f.Chunks {
-			chunks[i] = lower(c)
+			chunks[i] = strings.ToLower(c)
 		}
 		st := s.cfg.Symbols.Assemble(r.Context(), sum, cleanName(f.Name), chunks, by)
 		resp := assembleResponse{State: st.State, MissingChunks: st.MissingChunks}
@@ -164,7 +164,7 @@ func (s *Server) sentryAssemble(w http.ResponseWriter, r *http.Request) {
 		}
 		if st.Result != nil {
 			sf := st.Result.File
-			resp.Dif = &difJSON{ID: sf.SHA1, UUID: sf.SentryDebugID(), DebugID: sf.SentryDebugID(), CodeID: lower(sf.CodeID),
+			resp.Dif = &difJSON{ID: sf.SHA1, UUID: sf.SentryDebugID(), DebugID: sf.SentryDebugID(), CodeID: strings.ToLower(sf.CodeID),
 				ObjectName: sf.Name, CPUName: orUnknown(sf.Arch), SymbolType: string(sf.Kind), SHA1: sf.SHA1, Size: sf.Size,
 				DateCreated: sf.UploadedAt.Format(time.RFC3339)}
 			s.logger(r).Info("symbol file", "name", sf.Name, "status", st.Result.Status, "path", sf.Path,

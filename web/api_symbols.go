@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/dumptriage/dumptriage/store"
@@ -61,20 +62,10 @@ func symbolJSON(res store.SymbolResult) symbolFileJSON {
 	j := symbolFileJSON{Name: res.Name, Status: res.Status, Reason: res.Reason, Reanalyses: res.Reanalyses}
 	if res.Status != store.SymbolSkipped {
 		f := res.File
-		j.Kind, j.DebugID, j.CodeID, j.BreakpadID = string(f.Kind), f.SentryDebugID(), lower(f.CodeID), f.DebugID
+		j.Kind, j.DebugID, j.CodeID, j.BreakpadID = string(f.Kind), f.SentryDebugID(), strings.ToLower(f.CodeID), f.DebugID
 		j.DebugFile, j.CodeFile, j.Arch, j.Path, j.Size = f.DebugFile, f.CodeFile, f.Arch, f.Path, f.Size
 	}
 	return j
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 32
-		}
-	}
-	return string(b)
 }
 
 // symbolUploads reads the symbol files of a request: multipart parts with
@@ -225,7 +216,7 @@ func (s *Server) apiSymbolList(w http.ResponseWriter, r *http.Request) {
 	}{Total: total, Files: []storedSymbolJSON{}, Missing: []missingSymbolJSON{}}
 	for _, f := range files {
 		out.Files = append(out.Files, storedSymbolJSON{Path: f.Path, Kind: string(f.Kind), Name: f.Name,
-			DebugID: f.SentryDebugID(), BreakpadID: f.DebugID, CodeID: lower(f.CodeID), DebugFile: f.DebugFile, Arch: f.Arch,
+			DebugID: f.SentryDebugID(), BreakpadID: f.DebugID, CodeID: strings.ToLower(f.CodeID), DebugFile: f.DebugFile, Arch: f.Arch,
 			Size: f.Size, SHA1: f.SHA1, UploadedAt: f.UploadedAt, UploadedBy: f.UploadedBy, Source: f.Source})
 	}
 	for _, m := range missing {
