@@ -84,7 +84,10 @@
   var head = $(".report-head[data-status]");
   if (head) {
     var st = head.getAttribute("data-status");
-    if (st === "queued" || st === "analyzing") {
+    if ((st === "queued" || st === "analyzing") && head.hasAttribute("data-shared")) {
+      // A share link has no status API: reload until the analysis ends.
+      setTimeout(function () { location.reload(); }, 3000);
+    } else if (st === "queued" || st === "analyzing") {
       var id = head.getAttribute("data-dump-id");
       var badge = $("#live-status");
       var tick = function () {
