@@ -112,6 +112,25 @@
     x.send();
   }
 
+  // Symbols: dropping files on the zone submits the page's form (a build
+  // folder's zip is one file).
+  var symForm = $("#symbol-form");
+  if (symForm) {
+    var symInput = $("#symbol-input"), symZone = $("#symbol-dropzone");
+    symInput.addEventListener("change", function () { if (symInput.files.length) symForm.submit(); });
+    ["dragenter", "dragover"].forEach(function (t) {
+      symZone.addEventListener(t, function (ev) { ev.preventDefault(); symZone.classList.add("over"); });
+    });
+    ["dragleave", "drop"].forEach(function (t) {
+      symZone.addEventListener(t, function (ev) { ev.preventDefault(); symZone.classList.remove("over"); });
+    });
+    symZone.addEventListener("drop", function (ev) {
+      if (!ev.dataTransfer.files.length) return;
+      symInput.files = ev.dataTransfer.files;
+      symForm.submit();
+    });
+  }
+
   // Upload: each file goes to POST /api/dumps as the raw body, so the
   // browser streams it from disk and the server never buffers it; XHR (not
   // fetch) reports upload progress.
