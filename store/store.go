@@ -90,6 +90,9 @@ type Analysis struct {
 // ModuleRow is one loaded module of a dump.
 type ModuleRow struct {
 	Name, Version, DebugID, DebugFile, CodeID string
+	// Symbols is the kind of symbols the analysis found (pdb, breakpad,
+	// dwarf, exports), "" for none.
+	Symbols string
 }
 
 // FrameRow is one frame of the crashing thread.

@@ -139,7 +139,12 @@ type dumpJSON struct {
 	// Annotations and Attachments are shown with one dump, not in lists.
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Attachments []attachmentJSON  `json:"attachments,omitempty"`
-	Report      json.RawMessage   `json:"report,omitempty"`
+	// SymbolsArrivedAt is when symbols for one of the dump's modules last
+	// arrived (SymbolsArrived names them); later than analyzed_at means a
+	// re-analysis is pending.
+	SymbolsArrivedAt *time.Time      `json:"symbols_arrived_at,omitempty"`
+	SymbolsArrived   string          `json:"symbols_arrived,omitempty"`
+	Report           json.RawMessage `json:"report,omitempty"`
 }
 
 type attachmentJSON struct {
@@ -200,6 +205,11 @@ func (s *Server) apiDumpShow(w http.ResponseWriter, r *http.Request) {
 	j.Report = json.RawMessage("null")
 	if len(rep) > 0 {
 		j.Report = rep
+	}
+	if s.cfg.Symbols != nil {
+		if a, err := s.cfg.Symbols.Arrival(r.Context(), d.ID); err == nil && a != nil {
+			j.SymbolsArrivedAt, j.SymbolsArrived = &a.At, a.Files
+		}
 	}
 	writeJSON(w, http.StatusOK, j)
 }

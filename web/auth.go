@@ -65,6 +65,12 @@ func principalFrom(ctx context.Context) *store.Principal {
 	return p
 }
 
+// withPrincipal returns ctx carrying p: for endpoints that authenticate in
+// their own way (a token in the query, as crash reporters send it).
+func withPrincipal(ctx context.Context, p *store.Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
 // PrincipalFrom is principalFrom for handlers outside this package (crash
 // reporter endpoints mounted by other packages).
 func PrincipalFrom(ctx context.Context) *store.Principal { return principalFrom(ctx) }
@@ -109,7 +115,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, &p)))
+		next.ServeHTTP(w, r.WithContext(withPrincipal(r.Context(), &p)))
 	})
 }
 

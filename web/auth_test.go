@@ -33,11 +33,19 @@ type authEnv struct {
 
 func newAuthEnv(t *testing.T, cfg Config) *authEnv {
 	t.Helper()
-	st, err := store.Open(context.Background(), t.TempDir(), store.Config{})
+	dir := t.TempDir()
+	st, err := store.Open(context.Background(), dir, store.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	if cfg.Symbols == nil {
+		sym, err := store.OpenSymbols(st, dir, store.SymbolConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Symbols = sym
+	}
 	creds := seedUsers(t, st)
 	cfg.AnalyzerVersion = "test"
 	if cfg.PublicURL == "" {
@@ -277,6 +285,26 @@ func TestPermissionMatrix(t *testing.T) {
 			return "/admin/users/" + name + "/remove", nil, nil
 		}},
 		"GET /admin/audit": {allowAdmins, plain("/admin/audit")},
+
+		"POST /api/symbols": {allowUploaders, func(*authEnv, string, cred) (string, io.Reader, []string) {
+			b, ct := multipartBody("file", "notes.txt", []byte("not a symbol file"))
+			return "/api/symbols", b, []string{"Content-Type", ct}
+		}},
+		"GET /api/symbols": {allowReaders, plain("/api/symbols")},
+		"GET /api/0/organizations/{org}/chunk-upload/": {allowUploaders, plain("/api/0/organizations/any/chunk-upload/")},
+		"POST /api/0/organizations/{org}/chunk-upload/": {allowUploaders, func(*authEnv, string, cred) (string, io.Reader, []string) {
+			b, ct := multipartBody("file", "d3486ae9136e7856bc42212385ea797094475802", []byte("hello world"))
+			return "/api/0/organizations/any/chunk-upload/", b, []string{"Content-Type", ct}
+		}},
+		"POST /api/0/projects/{org}/{project}/files/difs/assemble/": {allowUploaders, func(*authEnv, string, cred) (string, io.Reader, []string) {
+			return "/api/0/projects/any/any/files/difs/assemble/", strings.NewReader("{}"), []string{"Content-Type", "application/json"}
+		}},
+		"GET /symbols": {allowReaders, plain("/symbols")},
+		"POST /symbols": {allowUploaders, func(*authEnv, string, cred) (string, io.Reader, []string) {
+			b, ct := multipartBody("file", "notes.txt", []byte("not a symbol file"))
+			return "/symbols", b, []string{"Content-Type", ct}
+		}},
+		"POST /settings/symbols": {allowAdmins, form("/settings/symbols", "upstream", "")},
 	}
 
 	var routes []string

@@ -61,6 +61,18 @@ func (s *Server) renderDump(w http.ResponseWriter, r *http.Request, code int, id
 		redactReport(&rep)
 		v.Report = &rep
 	}
+	if s.cfg.Symbols != nil && !components.ViewerFrom(r.Context()).Shared {
+		if v.SymbolsArrived, err = s.cfg.Symbols.Arrival(r.Context(), d.ID); err != nil {
+			s.failPage(w, r, err)
+			return
+		}
+		src, err := s.cfg.Symbols.Sources(r.Context())
+		if err != nil {
+			s.failPage(w, r, err)
+			return
+		}
+		v.NoSymbolSource = src.None()
+	}
 	p := principalFrom(r.Context())
 	if !components.ViewerFrom(r.Context()).Shared && p != nil {
 		v.CanShare = permMember.allows(p)

@@ -67,6 +67,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		log.Info("request refused", "status", code, "err", err)
 	}
+	if code == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "60")
+	}
 	writeJSON(w, code, errorBody{Error: msg, RequestID: requestIDFrom(r.Context())})
 }
 

@@ -72,6 +72,9 @@ type Config struct {
 	// Per-user upload limits; 0 is unlimited.
 	UploadsPerMinute  int
 	UploadBytesPerDay int64
+	// Symbols is the server's symbol store; nil leaves out the symbol
+	// endpoints and pages.
+	Symbols SymbolService
 }
 
 // Server holds the handlers' dependencies.
@@ -183,6 +186,18 @@ func (s *Server) Routes() http.Handler {
 	add(post, "/api/minidump", permReporter, s.apiMinidump)
 	add(post, "/api/{project}/minidump", permReporter, s.apiSentryMinidump)
 	add(post, "/api/{project}/minidump/", permReporter, s.apiSentryMinidump)
+
+	if s.cfg.Symbols != nil {
+		add(post, "/api/symbols", permUpload, s.apiSymbolUpload)
+		add(get, "/api/symbols", permRead, s.apiSymbolList)
+		// sentry-cli's debug-files upload (Sentry's chunk-upload protocol).
+		add(get, "/api/0/organizations/{org}/chunk-upload/", permUpload, s.sentryChunkOptions)
+		add(post, "/api/0/organizations/{org}/chunk-upload/", permUpload, s.sentryChunkUpload)
+		add(post, "/api/0/projects/{org}/{project}/files/difs/assemble/", permUpload, s.sentryAssemble)
+		add(get, "/symbols", permRead, s.symbolList)
+		add(post, "/symbols", permUpload, s.symbolUploadForm)
+		add(post, "/settings/symbols", permAdmin, s.symbolSettings)
+	}
 
 	add(get, "/static/*", permPublic, s.static)
 	add(get, "/healthz", permPublic, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })

@@ -18,6 +18,7 @@ commands:
   token create|list|revoke                    manage API tokens (dumptriage token for details)
   upload [--server URL] [--token T] FILE...   send dumps to a server and print their report URLs
   webhook add URL --events new,regression     alert webhooks (dumptriage webhook for details)
+  symbols upload [--server URL] [--token T] PATH...  upload PDBs, images, .sym files or zips to a server
 `
 
 func main() {
@@ -45,6 +46,8 @@ func main() {
 		err = runWebhook(os.Args[2:], os.Stdout, os.Stderr)
 	case "upload":
 		err = runUpload(os.Args[2:], os.Stdout, os.Stderr, isTerminal(os.Stderr))
+	case "symbols":
+		err = runSymbols(os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

@@ -47,6 +47,10 @@ func runServe(args []string) error {
 		return err
 	}
 	defer st.Close()
+	sym, err := pf.openSymbols(st)
+	if err != nil {
+		return err
+	}
 	rs, err := st.Recover(ctx)
 	if err != nil {
 		return err
@@ -79,7 +83,7 @@ func runServe(args []string) error {
 	srv := &http.Server{
 		Handler: web.New(st, web.Config{MaxUploadBytes: *maxUpload, AnalyzerVersion: analyzer.Version,
 			Logger: log, PublicURL: *publicURL, ListenAddr: ln.Addr().String(), SetupToken: setupToken,
-			UploadsPerMinute: *uploadRate, UploadBytesPerDay: *uploadQuota}).Routes(),
+			UploadsPerMinute: *uploadRate, UploadBytesPerDay: *uploadQuota, Symbols: sym}).Routes(),
 		// No read or write timeout: multi-gigabyte uploads and downloads.
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -98,7 +102,7 @@ func runServe(args []string) error {
 		})
 	})
 	if !*noWorkers {
-		wg.Go(func() { st.RunWorkers(ctx, pf.workerConfig(log), pf.analyzeFunc()) })
+		wg.Go(func() { st.RunWorkers(ctx, pf.workerConfig(log), pf.analyzeFunc(sym)) })
 	}
 	if outbox, ok := st.Index.(alert.Outbox); ok {
 		d := &alert.Dispatcher{Outbox: outbox, PublicURL: strings.TrimSuffix(*publicURL, "/"), Log: log}
