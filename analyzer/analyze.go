@@ -69,6 +69,7 @@ func Analyze(ctx context.Context, r io.ReaderAt, size int64, opts Options) (rep 
 		opts.Symbols = NewSymbolCache(0)
 	}
 	a := newAnalysis(ctx, d, opts)
+	defer a.held.release() // the report holds no symbol file
 	a.run()
 	return a.rep, nil
 }
@@ -95,6 +96,7 @@ type analysis struct {
 	modules    map[*minidump.Module]*moduleFiles
 
 	badPathWarned bool
+	held          holds // cache entries in use until the analysis ends
 	umods         *unwindModules
 	walks         [][]unwind.Frame // per thread, as the walker returned them
 }

@@ -15,10 +15,13 @@ type dwarfFile struct {
 	fh *os.File
 }
 
+// Close closes the image file, when the cache evicts it.
+func (d *dwarfFile) Close() error { return d.fh.Close() }
+
 // loadDWARF opens the DWARF debug information inside a PE image (mingw
 // builds). A nil source without error means the image has no DWARF.
 func (a *analysis) loadDWARF(path string) (symbolSource, error) {
-	v, err := a.opts.Symbols.get("dwarf:"+path, func() (any, int64, error) {
+	v, err := a.opts.Symbols.get("dwarf:"+path, &a.held, func() (any, int64, error) {
 		fh, err := os.Open(path)
 		if err != nil {
 			return nil, 0, err

@@ -62,7 +62,7 @@ func (a *analysis) store() *symstore.Store {
 	if a.opts.SymbolPath == "" {
 		return nil
 	}
-	v, err := a.opts.Symbols.get("store:"+a.opts.SymbolPath, func() (any, int64, error) {
+	v, err := a.opts.Symbols.get("store:"+a.opts.SymbolPath, nil, func() (any, int64, error) {
 		p, err := symstore.ParsePath(a.opts.SymbolPath)
 		if err != nil {
 			return nil, 0, err
@@ -132,7 +132,7 @@ func breakpadModuleID(path string) (string, error) {
 
 // image opens a PE image file once per cache.
 func (c *SymbolCache) image(path string) (*pe.Image, error) {
-	v, err := c.get("image:"+path, func() (any, int64, error) {
+	v, err := c.get("image:"+path, nil, func() (any, int64, error) {
 		im, err := openImageFile(path)
 		if err != nil {
 			return nil, 0, err
@@ -343,7 +343,7 @@ func (a *analysis) findSymbols(m *minidump.Module, f *moduleFiles) {
 }
 
 func (a *analysis) loadBreakpad(path string) (*breakpad.File, error) {
-	v, err := a.opts.Symbols.get("sym:"+path, func() (any, int64, error) {
+	v, err := a.opts.Symbols.get("sym:"+path, nil, func() (any, int64, error) {
 		fh, err := os.Open(path)
 		if err != nil {
 			return nil, 0, err

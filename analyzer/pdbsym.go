@@ -16,6 +16,9 @@ type pdbFile struct {
 	fh *os.File
 }
 
+// Close closes the file, when the cache evicts it.
+func (p *pdbFile) Close() error { return p.fh.Close() }
+
 func openPDB(path string) (*pdbFile, int64, error) {
 	fh, err := os.Open(path)
 	if err != nil {
@@ -51,7 +54,7 @@ func (a *analysis) loadPDB(ctx context.Context, st *symstore.Store, name, id str
 	if err != nil {
 		return nil, report.FileStatus{}, whyNotFound(res, err)
 	}
-	v, err := a.opts.Symbols.get("pdb:"+res.Path, func() (any, int64, error) {
+	v, err := a.opts.Symbols.get("pdb:"+res.Path, &a.held, func() (any, int64, error) {
 		f, size, err := openPDB(res.Path)
 		return f, size, err
 	})
