@@ -89,7 +89,8 @@ func TestFrameMatchesEncodingJSON(t *testing.T) {
 	var full Frame
 	fill(reflect.ValueOf(&full).Elem(), 1)
 	for _, f := range []Frame{{}, full, {Frame: 2, Trust: TrustScan, Offset: 0x10, Module: "m.dll"}} {
-		j := frameJSON{Frame: f.Frame, Trust: f.Trust, Offset: f.Offset, MissingSymbols: f.MissingSymbols, SP: f.SP, Registers: f.Registers}
+		j := frameJSON{Frame: f.Frame, Trust: f.Trust, Offset: f.Offset, MissingSymbols: f.MissingSymbols, SP: f.SP, Registers: f.Registers,
+			Inlines: f.Inlines}
 		if f.Module != "" {
 			j.Module, j.ModuleOffset = &f.Module, &f.ModuleOffset
 		}
@@ -111,6 +112,26 @@ func TestFrameMatchesEncodingJSON(t *testing.T) {
 		want, _ := json.Marshal(j)
 		if got := f.appendJSON(nil); !bytes.Equal(got, want) {
 			t.Errorf("frame:\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+// TestInlineMatchesEncodingJSON checks the inline frame encoder against
+// encoding/json on inlineJSON.
+func TestInlineMatchesEncodingJSON(t *testing.T) {
+	var full InlineFrame
+	fill(reflect.ValueOf(&full).Elem(), 1)
+	for _, f := range []InlineFrame{{}, full, {Function: "inner"}, {Function: "f", File: "a.c"}} {
+		j := inlineJSON{Function: f.Function}
+		if f.File != "" {
+			j.File = &f.File
+		}
+		if f.Line > 0 {
+			j.Line = &f.Line
+		}
+		want, _ := json.Marshal(j)
+		if got := appendInline(nil, f); !bytes.Equal(got, want) {
+			t.Errorf("inline:\n got %s\nwant %s", got, want)
 		}
 	}
 }

@@ -29,6 +29,12 @@ type Frame struct {
 	File           string
 	Line           int
 	MissingSymbols bool
+	// Inlines are the calls inlined at this address, outermost first, as
+	// minidump-stackwalk lists them: each names the inlined function and
+	// the place inside it (the next call, or the address itself for the
+	// innermost). Function, File and Line above stay the physical
+	// function's, at the outermost call. Nil when nothing is inlined here.
+	Inlines []InlineFrame
 	// SymbolSource says where the name came from: pdb, breakpad, dwarf, or
 	// exports (the nearest exported name, which may not be the real function).
 	SymbolSource string
@@ -49,6 +55,7 @@ type frameJSON struct {
 	FunctionOffset *Addr           `json:"function_offset"`
 	File           *string         `json:"file"`
 	Line           *int            `json:"line"`
+	Inlines        []InlineFrame   `json:"inlines"`
 	MissingSymbols bool            `json:"missing_symbols"`
 	SymbolSource   *string         `json:"symbol_source"`
 	SP             Addr            `json:"sp"`
@@ -89,6 +96,8 @@ func (f *Frame) appendJSON(b []byte) []byte {
 	} else {
 		b = append(b, "null"...)
 	}
+	b = append(b, `,"inlines":`...)
+	b = appendInlines(b, f.Inlines)
 	b = append(b, `,"missing_symbols":`...)
 	b = strconv.AppendBool(b, f.MissingSymbols)
 	b = append(b, `,"symbol_source":`...)
@@ -121,7 +130,7 @@ func (f *Frame) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*f = Frame{Frame: j.Frame, Trust: j.Trust, Offset: j.Offset, MissingSymbols: j.MissingSymbols, SP: j.SP, Registers: j.Registers}
+	*f = Frame{Frame: j.Frame, Trust: j.Trust, Offset: j.Offset, MissingSymbols: j.MissingSymbols, SP: j.SP, Registers: j.Registers, Inlines: j.Inlines}
 	if j.Module != nil {
 		f.Module = *j.Module
 	}

@@ -175,6 +175,29 @@ func Frame(f report.Frame) string {
 	return s
 }
 
+// InlineTrust marks an inlined call's row, as rust-minidump names it.
+const InlineTrust = "inline"
+
+// InlinesInnermostFirst orders a frame's inlined calls as WinDbg lists
+// them: innermost on top, above their physical frame.
+func InlinesInnermostFirst(f report.Frame) []report.InlineFrame {
+	out := make([]report.InlineFrame, len(f.Inlines))
+	for i, in := range f.Inlines {
+		out[len(out)-1-i] = in
+	}
+	return out
+}
+
+// InlineFrame writes an inlined call as WinDbg's k does.
+func InlineFrame(f report.Frame, in report.InlineFrame) string {
+	return "(Inline Function) " + report.InlineText(f.Module, report.InlineFrame{Function: in.Function})
+}
+
+// InlineSource writes an inlined call's file:line, or "".
+func InlineSource(in report.InlineFrame) string {
+	return FrameSource(report.Frame{File: in.File, Line: in.Line})
+}
+
 // FrameSource writes a frame's file:line, or "".
 func FrameSource(f report.Frame) string {
 	if f.File == "" {
@@ -235,7 +258,7 @@ func ThreadTitle(i int, t report.Thread) string {
 // TrustClass gives a frame's trust its colour.
 func TrustClass(trust string) string {
 	switch trust {
-	case report.TrustContext, report.TrustCFI:
+	case report.TrustContext, report.TrustCFI, InlineTrust:
 		return "trust trust-good"
 	case report.TrustFramePointer:
 		return "trust trust-ok"
@@ -254,6 +277,8 @@ func TrustTitle(trust string) string {
 		return "from the frame-pointer chain"
 	case report.TrustScan:
 		return "a return address found by scanning the stack: may be wrong"
+	case InlineTrust:
+		return "a call the compiler inlined here, from debug information: it has no stack frame of its own"
 	}
 	return "how this frame was found is unknown"
 }
