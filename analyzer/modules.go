@@ -24,6 +24,9 @@ type symbol struct {
 	File   string
 	Line   int
 	Source string // pdb, breakpad, dwarf, exports
+	// Inlines are the calls inlined at the address, outermost first; File
+	// and Line are then the outermost call site in the function.
+	Inlines []report.InlineFrame
 }
 
 type symbolSource interface {
@@ -369,7 +372,11 @@ func (s breakpadSource) lookup(rva uint64) (symbol, bool) {
 	if !ok {
 		return symbol{}, false
 	}
-	return symbol{Name: sym.Name, RVA: sym.RVA, File: sym.File, Line: sym.Line, Source: "breakpad"}, true
+	out := symbol{Name: sym.Name, RVA: sym.RVA, File: sym.File, Line: sym.Line, Source: "breakpad"}
+	for _, in := range sym.Inlines {
+		out.Inlines = append(out.Inlines, report.InlineFrame{Function: in.Name, File: in.File, Line: in.Line})
+	}
+	return out, true
 }
 
 type exportSource struct{ im *pe.Image }

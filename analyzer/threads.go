@@ -125,6 +125,7 @@ func (a *analysis) symbolize(f *report.Frame, addr uint64) {
 	f.FunctionOffset = report.Addr(uint64(f.Offset) - m.Base - sym.RVA)
 	f.File = sym.File
 	f.Line = sym.Line
+	f.Inlines = sym.Inlines
 	f.SymbolSource = sym.Source
 }
 
