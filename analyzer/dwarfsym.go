@@ -6,6 +6,7 @@ import (
 
 	"github.com/ianlancetaylor/demangle"
 
+	"github.com/dumptriage/dumptriage/analyzer/report"
 	"github.com/dumptriage/dumptriage/analyzer/symbols/dwarf"
 )
 
@@ -51,7 +52,11 @@ func (s dwarfSource) lookup(rva uint64) (symbol, bool) {
 	if sym.FromSymtab {
 		name = demangleItanium(name)
 	}
-	return symbol{Name: name, RVA: sym.RVA, File: sym.File, Line: sym.Line, Source: "dwarf"}, true
+	out := symbol{Name: name, RVA: sym.RVA, File: sym.File, Line: sym.Line, Source: "dwarf"}
+	for _, in := range sym.Inlines {
+		out.Inlines = append(out.Inlines, report.InlineFrame{Function: in.Name, File: in.File, Line: in.Line})
+	}
+	return out, true
 }
 
 // demangleItanium turns a mangled C++ name into a debugger's spelling,

@@ -71,5 +71,9 @@ func (s pdbSource) lookup(rva uint64) (symbol, bool) {
 	if !ok {
 		return symbol{}, false
 	}
-	return symbol{Name: sym.Name, RVA: uint64(sym.RVA), File: sym.File, Line: sym.Line, Source: "pdb"}, true
+	out := symbol{Name: sym.Name, RVA: uint64(sym.RVA), File: sym.File, Line: sym.Line, Source: "pdb"}
+	for _, in := range sym.Inlines {
+		out.Inlines = append(out.Inlines, report.InlineFrame{Function: in.Name, File: in.File, Line: in.Line})
+	}
+	return out, true
 }

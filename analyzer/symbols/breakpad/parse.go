@@ -44,7 +44,7 @@ type File struct {
 	lines    []lineRecord
 	inlines  []inlineRange    // per FUNC, File.inlines[inlLo:inlHi], in file order
 	origins  map[int64]string // INLINE_ORIGIN id -> function name
-	publics  []publicSymbol // sorted by rva, unique
+	publics  []publicSymbol   // sorted by rva, unique
 	win      [numWinTypes][]winEntry
 	cfiInit  []cfiInit  // sorted by rva, non-overlapping
 	cfiDelta []cfiDelta // sorted by rva, unique
