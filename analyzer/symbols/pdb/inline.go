@@ -1,5 +1,7 @@
 package pdb
 
+import "strings"
+
 // Inline is one inlined call at an address: the inlined function and the
 // place inside it.
 type Inline struct {
@@ -76,7 +78,7 @@ func (f *File) inlineeName(id uint32) string {
 	case lfFuncID:
 		if scope := r.u32(0); scope != 0 {
 			if k, s, ok := f.ipi().rec(scope); ok && k == lfStringID {
-				if q := sanitizeName(s.cstr(4)); q != "" {
+				if q := scopeName(sanitizeName(s.cstr(4))); q != "" {
 					name = q + "::" + name
 				}
 			}
@@ -92,6 +94,21 @@ func (f *File) inlineeName(id uint32) string {
 		return ""
 	}
 	return name
+}
+
+// scopeName spells an LF_STRING_ID scope as a debugger does: MSVC names
+// anonymous namespaces ?A0x<hash>, shown as `anonymous namespace'.
+func scopeName(q string) string {
+	if !strings.Contains(q, "?A0x") {
+		return q
+	}
+	parts := strings.Split(q, "::")
+	for i, p := range parts {
+		if strings.HasPrefix(p, "?A0x") {
+			parts[i] = "`anonymous namespace'"
+		}
+	}
+	return strings.Join(parts, "::")
 }
 
 // inlinesAt lists the inline sites of procedure p that cover rva,
