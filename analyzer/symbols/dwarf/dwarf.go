@@ -4,7 +4,8 @@
 // Open indexes the DW_TAG_subprogram address ranges of every compilation unit
 // once, with names qualified from the DIE tree (DW_TAG_namespace, class and
 // structure parents, followed through DW_AT_specification and
-// DW_AT_abstract_origin) the way lldb shows them. Line tables are decoded on
+// DW_AT_abstract_origin) the way lldb shows them. A lookup lists the
+// DW_TAG_inlined_subroutine chain at the address (inline.go). Line tables are decoded on
 // demand, one compilation unit at a time. All addresses are RVAs: debug/pe
 // and DWARF speak in VAs (ImageBase + RVA), converted here.
 package dwarf
@@ -338,9 +339,9 @@ func (f *File) Functions() int { return len(f.funcs) }
 func (f *File) ImageBase() uint64 { return f.imageBase }
 
 // Lookup returns the function containing rva with the source line of rva.
-// An address inside an inlined subroutine reports the outer function (with
-// the inlined code's line, as the line table has it). Callers looking up a
-// return address should pass the address minus one.
+// An address inside inlined subroutines reports the outer function at its
+// call site, and the inlined calls in Inlines. Callers looking up a return
+// address should pass the address minus one.
 func (f *File) Lookup(rva uint64) (sym Symbol, ok bool) {
 	defer func() {
 		if recover() != nil {
