@@ -186,6 +186,11 @@ func TestPages(t *testing.T) {
 				if d.Find(tid("module-row")).Length() < 5 {
 					t.Error("modules missing")
 				}
+				// The unwinder's note is the trust's tooltip.
+				tr := d.Find(tid("crash-frame")).Eq(1).Find(tid("frame-trust"))
+				if title, _ := tr.Attr("title"); tr.Text() != "cfi" || !strings.Contains(title, "chained unwind info") {
+					t.Errorf("frame 1 trust %q, tooltip %q", tr.Text(), title)
+				}
 			}},
 		{name: "stack overflow report", path: "/dumps/" + ids["overflow"], code: 200,
 			present: []string{"overflow-card", "overflow-recursion"}, absent: []string{"oom-card"},
