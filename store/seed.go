@@ -379,7 +379,7 @@ func (g *seeder) insert(ctx context.Context, tx *sql.Tx, i int) error {
 	return seedRows(ctx, tx, `INSERT INTO frames (dump_id, idx, module, function, module_offset, function_offset, trust) VALUES `,
 		7, len(a.Frames), func(i int) []any {
 			f := a.Frames[i]
-			return []any{id, i, f.Module, f.Function, f.ModuleOffset, f.FunctionOffset, f.Trust}
+			return []any{id, i, f.Module, f.Function, f.ModuleOffset, f.FunctionOffset, string(f.Trust)}
 		})
 }
 
@@ -438,7 +438,7 @@ func (g *seeder) report(s *seedSig, p *seedProduct, version, osv string, at time
 	for _, mi := range p.mods {
 		add(mi)
 	}
-	frameOf := func(k int, f seedFrame, trust string) report.Frame {
+	frameOf := func(k int, f seedFrame, trust report.Trust) report.Frame {
 		if _, ok := modIdx[f.mod]; !ok {
 			add(f.mod)
 		}
@@ -461,7 +461,11 @@ func (g *seeder) report(s *seedSig, p *seedProduct, version, osv string, at time
 		if k == 0 {
 			trust = report.TrustContext
 		}
-		crash = append(crash, frameOf(k, g.frames[fi], trust))
+		f := frameOf(k, g.frames[fi], trust)
+		if k == 1 {
+			f.Note = "chained unwind info" // as the amd64 unwinder notes it
+		}
+		crash = append(crash, f)
 	}
 	if s.overflow {
 		rec := crash[len(crash)-1]

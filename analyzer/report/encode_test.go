@@ -89,7 +89,7 @@ func TestFrameMatchesEncodingJSON(t *testing.T) {
 	var full Frame
 	fill(reflect.ValueOf(&full).Elem(), 1)
 	for _, f := range []Frame{{}, full, {Frame: 2, Trust: TrustScan, Offset: 0x10, Module: "m.dll"}} {
-		j := frameJSON{Frame: f.Frame, Trust: f.Trust, Offset: f.Offset, MissingSymbols: f.MissingSymbols, SP: f.SP, Registers: f.Registers,
+		j := frameJSON{Frame: f.Frame, Trust: f.Trust, Offset: f.Offset, MissingSymbols: f.MissingSymbols, SP: f.SP, Registers: f.Registers, Note: f.Note,
 			Inlines: f.Inlines}
 		if f.Module != "" {
 			j.Module, j.ModuleOffset = &f.Module, &f.ModuleOffset

@@ -6,10 +6,6 @@ import (
 	"strconv"
 )
 
-// inlineTrust is how the text output and pages mark an inlined call
-// (rust-minidump's FrameTrust::Inline).
-const inlineTrust = "inline"
-
 // InlineFrame is one inlined call at a frame's address, written as
 // minidump-stackwalk writes frames[].inlines[]: function, and file and
 // line (null when unknown).
