@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"testing"
 	"time"
 
@@ -191,4 +192,68 @@ func TestSymbolCacheFlat(t *testing.T) {
 	if cache.Closed == 0 {
 		t.Error("no evicted file was closed")
 	}
+}
+
+// TestSymbolCacheConcurrent: analyses sharing a small cache get, hold and
+// release entries at once; every value is closed exactly once, and none
+// while it is held.
+func TestSymbolCacheConcurrent(t *testing.T) {
+	c := NewSymbolCacheLimits(1<<20, 4)
+	var mu sync.Mutex
+	closed := map[int]int{}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				var h holds
+				var got []*trackedCloser
+				for k := range 3 {
+					key := (g + i + k) % 10
+					v, err := c.get(fmt.Sprint(key), &h, func() (any, int64, error) {
+						mu.Lock()
+						defer mu.Unlock()
+						id := len(closed) + 1
+						closed[id] = 0
+						return &trackedCloser{id: id, mu: &mu, closed: closed}, 10, nil
+					})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					got = append(got, v.(*trackedCloser))
+				}
+				mu.Lock()
+				for _, v := range got {
+					if closed[v.id] != 0 {
+						t.Errorf("value %d closed while held", v.id)
+					}
+				}
+				mu.Unlock()
+				h.release()
+			}
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	for id, n := range closed {
+		if n > 1 {
+			t.Errorf("value %d closed %d times", id, n)
+		}
+	}
+}
+
+type trackedCloser struct {
+	id     int
+	mu     *sync.Mutex
+	closed map[int]int
+}
+
+func (v *trackedCloser) Close() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.closed[v.id]++
+	return nil
 }
