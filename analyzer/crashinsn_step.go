@@ -23,7 +23,7 @@ func (a *analysis) analyzeCrashInstruction() {
 	ci := &a.rep.CrashInfo
 	ci.CrashInconsistencies = []string{}
 	in := crashinsn.Input{Is64: e.Context.AMD64 != nil, PC: e.Context.PC(), Regs: map[string]uint64{},
-		Exception: e.Code, AccessKind: -1, Mem: crashMemory{a}}
+		Exception: e.Code, AccessKind: -1, Mem: newCrashMemory(a)}
 	if ci.Address != nil {
 		in.Address = uint64(*ci.Address)
 	}
@@ -43,7 +43,16 @@ func (a *analysis) analyzeCrashInstruction() {
 
 // crashMemory answers crashinsn's questions from the modules, the
 // MemoryInfoList and the captured memory.
-type crashMemory struct{ a *analysis }
+type crashMemory struct {
+	a      *analysis
+	sorted bool // MemoryInfoList is in address order, as writers write it
+}
+
+func newCrashMemory(a *analysis) crashMemory {
+	return crashMemory{a: a, sorted: slices.IsSortedFunc(a.d.MemoryInfo, func(x, y minidump.MemoryInfo) int {
+		return cmpU64(x.BaseAddress, y.BaseAddress)
+	})}
+}
 
 // Memory protection constants (MEMORY_BASIC_INFORMATION.Protect).
 const (
@@ -63,12 +72,15 @@ func (m crashMemory) region(addr uint64) (minidump.MemoryInfo, bool) {
 		}
 		return 0
 	})
-	if !found || !slices.IsSortedFunc(mi, func(x, y minidump.MemoryInfo) int { return cmpU64(x.BaseAddress, y.BaseAddress) }) {
+	if !m.sorted {
 		for _, r := range mi {
 			if addr >= r.BaseAddress && addr-r.BaseAddress < r.RegionSize {
 				return r, true
 			}
 		}
+		return minidump.MemoryInfo{}, false
+	}
+	if !found {
 		return minidump.MemoryInfo{}, false
 	}
 	return mi[i], true
