@@ -27,8 +27,13 @@ func (a *analysis) analyzeCrashInstruction() {
 	if ci.Address != nil {
 		in.Address = uint64(*ci.Address)
 	}
-	if len(e.Parameters) >= 2 && (e.Code == 0xC0000005 || e.Code == 0xC0000006) {
-		in.AccessKind = int(e.Parameters[0])
+	platform := uint32(2) // Windows NT unless SystemInfo says otherwise
+	if a.d.SystemInfo != nil {
+		platform = a.d.SystemInfo.PlatformID
+	}
+	in.AccessFault = accessFault(platform, e.Code)
+	if in.AccessFault && len(e.Parameters) >= 2 && e.Code>>28 == 0xC {
+		in.AccessKind = int(e.Parameters[0]) // EXCEPTION_ACCESS_VIOLATION's read/write/execute
 	}
 	for _, r := range e.Context.Registers() {
 		in.Regs[r.Name] = r.Value
@@ -39,6 +44,20 @@ func (a *analysis) analyzeCrashInstruction() {
 	res := crashinsn.Analyze(in)
 	ci.Instruction, ci.MemoryAccesses, ci.InstructionPointerUpdate = res.Instruction, res.Accesses, res.IPUpdate
 	ci.AdjustedAddress, ci.PossibleBitFlips, ci.CrashInconsistencies = res.Adjusted, res.BitFlips, res.Inconsistencies
+}
+
+// accessFault says whether an exception code is a bad memory access on the
+// dump's platform (MINIDUMP_SYSTEM_INFO.PlatformId): an access violation or
+// in-page error on Windows, SIGSEGV or SIGBUS on Linux and Android (Breakpad's
+// platform ids), whose signal numbers the exception code holds.
+func accessFault(platform, code uint32) bool {
+	switch platform {
+	case 0x8201, 0x8203: // Linux, Android
+		return code == 11 || code == 7
+	case 0, 1, 2: // Win32s, Windows 9x, Windows NT
+		return code == 0xC0000005 || code == 0xC0000006
+	}
+	return false
 }
 
 // crashMemory answers crashinsn's questions from the modules, the

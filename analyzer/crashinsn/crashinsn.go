@@ -47,10 +47,14 @@ type Input struct {
 	Code []byte
 	// Regs are the context registers by their lower-case names (rax, eax, rip, eflags ...).
 	Regs map[string]uint64
-	// Exception is the NTSTATUS code; Address the crash address reported
-	// (crash_info.address); AccessKind the access violation's
-	// ExceptionInformation[0] (0 read, 1 write, 8 execute), -1 when absent.
-	Exception  uint32
+	// Exception is the NTSTATUS code (or a Linux signal); Address the crash
+	// address reported (crash_info.address); AccessKind the access
+	// violation's ExceptionInformation[0] (0 read, 1 write, 8 execute), -1
+	// when absent.
+	Exception uint32
+	// AccessFault says the crash is a bad memory access: an access
+	// violation or in-page error on Windows, SIGSEGV or SIGBUS elsewhere.
+	AccessFault bool
 	Address    uint64
 	AccessKind int
 	Mem        Memory
@@ -102,8 +106,7 @@ func Analyze(in Input) Result {
 			res.IPUpdate.IsLikelyGuardPage = in.Mem != nil && in.Mem.Guard(target)
 		}
 	}
-	isAV := in.Exception == statusAccessViolation || in.Exception == statusInPageError
-	if isAV {
+	if in.AccessFault {
 		res.Adjusted = adjust(in, inst, decoded, res)
 		res.BitFlips = bitFlips(in)
 	}
