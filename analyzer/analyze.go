@@ -114,11 +114,14 @@ func (a *analysis) run() {
 	a.describeProcess()
 	a.describeException()
 	a.describeThreads()
+	a.guard("vendor streams", a.describeVendorStreams)
 	for _, step := range []struct {
 		name string
 		fn   func()
 	}{
 		{"stack walk", a.walkStacks},
+		{"frames in unloaded modules", a.describeFrameUnloadedModules},
+		{"crash instruction", a.analyzeCrashInstruction},
 		{"thrown type", a.inferThrownType},
 		{"memory summary", a.summarizeMemory},
 		{"allocation failure", a.analyzeAllocationFailure},
@@ -234,7 +237,7 @@ func (a *analysis) describeProcess() {
 		}
 	}
 	for _, h := range d.Handles {
-		a.rep.Handles = append(a.rep.Handles, report.Handle{Handle: report.Addr(h.Handle), Type: h.TypeName, Name: h.ObjectName,
+		a.rep.Handles = append(a.rep.Handles, report.Handle{Handle: h.Handle, Type: h.TypeName, Name: h.ObjectName,
 			GrantedAccess: report.Hex32(h.GrantedAccess), HandleCount: h.HandleCount, PointerCount: h.PointerCount})
 	}
 	if sm := d.SystemMemory; sm != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/dumptriage/dumptriage/internal/seed"
 	"github.com/dumptriage/dumptriage/store"
 	"github.com/dumptriage/dumptriage/web/components"
 )
@@ -35,7 +36,7 @@ func newPageEnv(t *testing.T) (*pageEnv, map[string]string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if err := st.Index.(*store.SQLite).Seed(ctx, store.SeedConfig{Dumps: 400, Days: 60, Seed: 11}); err != nil {
+	if err := st.Index.(*store.SQLite).Seed(ctx, seed.Config{Dumps: 400, Days: 60, Seed: 11}); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(New(st, Config{AnalyzerVersion: "seed"}).Routes())

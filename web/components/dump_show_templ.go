@@ -3058,9 +3058,9 @@ func handlesCard(hs []report.Handle) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var166 string
-			templ_7745c5c3_Var166, templ_7745c5c3_Err = templ.JoinStringErrs(h.Handle.String())
+			templ_7745c5c3_Var166, templ_7745c5c3_Err = templ.JoinStringErrs(report.Addr(h.Handle).String())
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/dump_show.templ`, Line: 649, Col: 44}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/components/dump_show.templ`, Line: 649, Col: 57}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var166))
 			if templ_7745c5c3_Err != nil {
