@@ -55,9 +55,9 @@ type Input struct {
 	// AccessFault says the crash is a bad memory access: an access
 	// violation or in-page error on Windows, SIGSEGV or SIGBUS elsewhere.
 	AccessFault bool
-	Address    uint64
-	AccessKind int
-	Mem        Memory
+	Address     uint64
+	AccessKind  int
+	Mem         Memory
 }
 
 // Result is what fills crash_info.

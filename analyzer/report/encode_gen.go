@@ -171,7 +171,7 @@ func (x *Report) encodeJSON(p *objWriter) {
 	}
 	w.key("signature")
 	w.b = appendJSONString(w.b, x.Signature)
-	if !(len(x.SignatureNotes) == 0) {
+	if len(x.SignatureNotes) != 0 {
 		w.key("signature_notes")
 		if x.SignatureNotes == nil {
 			w.null()
@@ -186,11 +186,11 @@ func (x *Report) encodeJSON(p *objWriter) {
 			w.b = append(w.b, ']')
 		}
 	}
-	if !(len(x.Annotations) == 0) {
+	if len(x.Annotations) != 0 {
 		w.key("annotations")
 		w.b = appendStringMap(w.b, x.Annotations)
 	}
-	if !(len(x.Comments) == 0) {
+	if len(x.Comments) != 0 {
 		w.key("comments")
 		if x.Comments == nil {
 			w.null()
@@ -278,7 +278,7 @@ func (x *Frame) encodeJSON(p *objWriter) {
 	}
 	w.key("sp")
 	w.addr(uint64(x.SP))
-	if !(len(x.Registers) == 0) {
+	if len(x.Registers) != 0 {
 		w.key("registers")
 		w.addrMap(x.Registers)
 	}
@@ -296,7 +296,7 @@ func (x *Frame) encodeJSON(p *objWriter) {
 		}
 		w.b = append(w.b, ']')
 	}
-	if !(x.Note == "") {
+	if x.Note != "" {
 		w.key("note")
 		w.b = appendJSONString(w.b, x.Note)
 	}
@@ -405,7 +405,7 @@ func (x *CrashInfo) encodeJSON(p *objWriter) {
 	} else {
 		w.b = appendJSONString(w.b, *x.Assertion)
 	}
-	if !(x.Description == "") {
+	if x.Description != "" {
 		w.key("description")
 		w.b = appendJSONString(w.b, x.Description)
 	}
@@ -481,7 +481,7 @@ func (x *Thread) encodeJSON(p *objWriter) {
 		}
 		w.b = append(w.b, ']')
 	}
-	if !(x.Teb == nil) {
+	if x.Teb != nil {
 		w.key("teb")
 		if x.Teb == nil {
 			w.null()
@@ -489,7 +489,7 @@ func (x *Thread) encodeJSON(p *objWriter) {
 			w.addr(uint64(*x.Teb))
 		}
 	}
-	if !(x.StackStart == nil) {
+	if x.StackStart != nil {
 		w.key("stack_start")
 		if x.StackStart == nil {
 			w.null()
@@ -497,7 +497,7 @@ func (x *Thread) encodeJSON(p *objWriter) {
 			w.addr(uint64(*x.StackStart))
 		}
 	}
-	if !(x.StackEnd == nil) {
+	if x.StackEnd != nil {
 		w.key("stack_end")
 		if x.StackEnd == nil {
 			w.null()
@@ -505,19 +505,19 @@ func (x *Thread) encodeJSON(p *objWriter) {
 			w.addr(uint64(*x.StackEnd))
 		}
 	}
-	if !(len(x.Registers) == 0) {
+	if len(x.Registers) != 0 {
 		w.key("registers")
 		w.addrMap(x.Registers)
 	}
-	if !(!x.UsesExceptionContext) {
+	if x.UsesExceptionContext {
 		w.key("uses_exception_context")
 		w.b = strconv.AppendBool(w.b, x.UsesExceptionContext)
 	}
-	if !(x.WalkNote == "") {
+	if x.WalkNote != "" {
 		w.key("walk_note")
 		w.b = appendJSONString(w.b, x.WalkNote)
 	}
-	if !(x.StartAddress == nil) {
+	if x.StartAddress != nil {
 		w.key("start_address")
 		if x.StartAddress == nil {
 			w.null()
@@ -525,15 +525,15 @@ func (x *Thread) encodeJSON(p *objWriter) {
 			w.addr(uint64(*x.StartAddress))
 		}
 	}
-	if !(x.StartModule == "") {
+	if x.StartModule != "" {
 		w.key("start_module")
 		w.b = appendJSONString(w.b, x.StartModule)
 	}
-	if !(x.CreateTime == "") {
+	if x.CreateTime != "" {
 		w.key("create_time")
 		w.b = appendJSONString(w.b, x.CreateTime)
 	}
-	if !(x.UserTimeMS == nil) {
+	if x.UserTimeMS != nil {
 		w.key("user_time_ms")
 		if x.UserTimeMS == nil {
 			w.null()
@@ -541,7 +541,7 @@ func (x *Thread) encodeJSON(p *objWriter) {
 			w.b = strconv.AppendUint(w.b, *x.UserTimeMS, 10)
 		}
 	}
-	if !(x.KernelTimeMS == nil) {
+	if x.KernelTimeMS != nil {
 		w.key("kernel_time_ms")
 		if x.KernelTimeMS == nil {
 			w.null()
@@ -588,7 +588,7 @@ func (x *Module) encodeJSON(p *objWriter) {
 	}
 	w.key("path")
 	w.b = appendJSONString(w.b, x.Path)
-	if !(x.Image == nil) {
+	if x.Image != nil {
 		w.key("image")
 		if x.Image == nil {
 			w.null()
@@ -596,7 +596,7 @@ func (x *Module) encodeJSON(p *objWriter) {
 			x.Image.encodeJSON(&w)
 		}
 	}
-	if !(x.Symbols == nil) {
+	if x.Symbols != nil {
 		w.key("symbols")
 		if x.Symbols == nil {
 			w.null()
@@ -698,7 +698,7 @@ func (x *MacCrashInfo) encodeJSON(p *objWriter) {
 
 func (x *DumpInfo) encodeJSON(p *objWriter) {
 	w := p.nested()
-	if !(x.SHA256 == "") {
+	if x.SHA256 != "" {
 		w.key("sha256")
 		w.b = appendJSONString(w.b, x.SHA256)
 	}
@@ -719,7 +719,7 @@ func (x *DumpInfo) encodeJSON(p *objWriter) {
 		}
 		w.b = append(w.b, ']')
 	}
-	if !(x.Time == "") {
+	if x.Time != "" {
 		w.key("time")
 		w.b = appendJSONString(w.b, x.Time)
 	}
@@ -737,7 +737,7 @@ func (x *DumpInfo) encodeJSON(p *objWriter) {
 		}
 		w.b = append(w.b, ']')
 	}
-	if !(len(x.Missing) == 0) {
+	if len(x.Missing) != 0 {
 		w.key("missing")
 		if x.Missing == nil {
 			w.null()
@@ -753,7 +753,7 @@ func (x *DumpInfo) encodeJSON(p *objWriter) {
 			w.b = append(w.b, ']')
 		}
 	}
-	if !(x.WriterThreadID == nil) {
+	if x.WriterThreadID != nil {
 		w.key("writer_thread_id")
 		if x.WriterThreadID == nil {
 			w.null()
@@ -766,39 +766,39 @@ func (x *DumpInfo) encodeJSON(p *objWriter) {
 
 func (x *ProcessInfo) encodeJSON(p *objWriter) {
 	w := p.nested()
-	if !(x.Name == "") {
+	if x.Name != "" {
 		w.key("name")
 		w.b = appendJSONString(w.b, x.Name)
 	}
-	if !(x.Path == "") {
+	if x.Path != "" {
 		w.key("path")
 		w.b = appendJSONString(w.b, x.Path)
 	}
-	if !(x.Version == "") {
+	if x.Version != "" {
 		w.key("version")
 		w.b = appendJSONString(w.b, x.Version)
 	}
-	if !(x.CreateTime == "") {
+	if x.CreateTime != "" {
 		w.key("create_time")
 		w.b = appendJSONString(w.b, x.CreateTime)
 	}
-	if !(x.BuildString == "") {
+	if x.BuildString != "" {
 		w.key("build_string")
 		w.b = appendJSONString(w.b, x.BuildString)
 	}
-	if !(x.ProcessorMaxMHz == 0) {
+	if x.ProcessorMaxMHz != 0 {
 		w.key("processor_max_mhz")
 		w.b = strconv.AppendUint(w.b, uint64(x.ProcessorMaxMHz), 10)
 	}
-	if !(x.TimeZone == "") {
+	if x.TimeZone != "" {
 		w.key("time_zone")
 		w.b = appendJSONString(w.b, x.TimeZone)
 	}
-	if !(x.IntegrityLevel == "") {
+	if x.IntegrityLevel != "" {
 		w.key("integrity_level")
 		w.b = appendJSONString(w.b, x.IntegrityLevel)
 	}
-	if !(x.PrivateBytes == nil) {
+	if x.PrivateBytes != nil {
 		w.key("private_bytes")
 		if x.PrivateBytes == nil {
 			w.null()
@@ -806,7 +806,7 @@ func (x *ProcessInfo) encodeJSON(p *objWriter) {
 			w.b = strconv.AppendUint(w.b, *x.PrivateBytes, 10)
 		}
 	}
-	if !(x.CommitTotalBytes == nil) {
+	if x.CommitTotalBytes != nil {
 		w.key("commit_total_bytes")
 		if x.CommitTotalBytes == nil {
 			w.null()
@@ -814,7 +814,7 @@ func (x *ProcessInfo) encodeJSON(p *objWriter) {
 			w.b = strconv.AppendUint(w.b, *x.CommitTotalBytes, 10)
 		}
 	}
-	if !(x.CommitLimitBytes == nil) {
+	if x.CommitLimitBytes != nil {
 		w.key("commit_limit_bytes")
 		if x.CommitLimitBytes == nil {
 			w.null()
@@ -822,7 +822,7 @@ func (x *ProcessInfo) encodeJSON(p *objWriter) {
 			w.b = strconv.AppendUint(w.b, *x.CommitLimitBytes, 10)
 		}
 	}
-	if !(x.CommitPeakBytes == nil) {
+	if x.CommitPeakBytes != nil {
 		w.key("commit_peak_bytes")
 		if x.CommitPeakBytes == nil {
 			w.null()
@@ -830,7 +830,7 @@ func (x *ProcessInfo) encodeJSON(p *objWriter) {
 			w.b = strconv.AppendUint(w.b, *x.CommitPeakBytes, 10)
 		}
 	}
-	if !(x.PhysicalBytes == nil) {
+	if x.PhysicalBytes != nil {
 		w.key("physical_bytes")
 		if x.PhysicalBytes == nil {
 			w.null()
@@ -868,11 +868,11 @@ func (x *ExceptionRecord) encodeJSON(p *objWriter) {
 		}
 		w.b = append(w.b, ']')
 	}
-	if !(x.ThrownType == "") {
+	if x.ThrownType != "" {
 		w.key("thrown_type")
 		w.b = appendJSONString(w.b, x.ThrownType)
 	}
-	if !(len(x.ThrownTypes) == 0) {
+	if len(x.ThrownTypes) != 0 {
 		w.key("thrown_types")
 		if x.ThrownTypes == nil {
 			w.null()
@@ -887,7 +887,7 @@ func (x *ExceptionRecord) encodeJSON(p *objWriter) {
 			w.b = append(w.b, ']')
 		}
 	}
-	if !(x.Module == "") {
+	if x.Module != "" {
 		w.key("module")
 		w.b = appendJSONString(w.b, x.Module)
 	}
@@ -988,7 +988,7 @@ func (x *MemorySummary) encodeJSON(p *objWriter) {
 	}
 	w.key("source")
 	w.b = appendJSONString(w.b, x.Source)
-	if !(len(x.Notes) == 0) {
+	if len(x.Notes) != 0 {
 		w.key("notes")
 		if x.Notes == nil {
 			w.null()
@@ -1003,7 +1003,7 @@ func (x *MemorySummary) encodeJSON(p *objWriter) {
 			w.b = append(w.b, ']')
 		}
 	}
-	if !(x.PointerSize == 0) {
+	if x.PointerSize != 0 {
 		w.key("pointer_size")
 		w.b = strconv.AppendInt(w.b, int64(x.PointerSize), 10)
 	}
@@ -1036,7 +1036,7 @@ func (x *AllocationFailure) encodeJSON(p *objWriter) {
 	w.b = appendJSONString(w.b, x.Method)
 	w.key("confidence")
 	w.b = appendJSONString(w.b, x.Confidence)
-	if !(len(x.Evidence) == 0) {
+	if len(x.Evidence) != 0 {
 		w.key("evidence")
 		if x.Evidence == nil {
 			w.null()
@@ -1100,7 +1100,7 @@ func (x *StackOverflow) encodeJSON(p *objWriter) {
 	} else {
 		w.b = strconv.AppendUint(w.b, *x.StackCommitBytes, 10)
 	}
-	if !(x.ReserveSource == "") {
+	if x.ReserveSource != "" {
 		w.key("reserve_source")
 		w.b = appendJSONString(w.b, x.ReserveSource)
 	}
@@ -1170,7 +1170,7 @@ func (x *StackOverflow) encodeJSON(p *objWriter) {
 	w.b = appendJSONString(w.b, x.Explanation)
 	w.key("confidence")
 	w.b = appendJSONString(w.b, x.Confidence)
-	if !(len(x.Notes) == 0) {
+	if len(x.Notes) != 0 {
 		w.key("notes")
 		if x.Notes == nil {
 			w.null()
@@ -1231,7 +1231,7 @@ func (x *AdjustedAddress) encodeJSON(p *objWriter) {
 	w := p.nested()
 	w.key("kind")
 	w.b = appendJSONString(w.b, x.Kind)
-	if !(x.Address == nil) {
+	if x.Address != nil {
 		w.key("address")
 		if x.Address == nil {
 			w.null()
@@ -1239,7 +1239,7 @@ func (x *AdjustedAddress) encodeJSON(p *objWriter) {
 			w.addr(uint64(*x.Address))
 		}
 	}
-	if !(x.Offset == nil) {
+	if x.Offset != nil {
 		w.key("offset")
 		if x.Offset == nil {
 			w.null()
@@ -1256,11 +1256,11 @@ func (x *MemoryAccess) encodeJSON(p *objWriter) {
 	w.addr(uint64(x.Address))
 	w.key("size")
 	w.b = strconv.AppendUint(w.b, uint64(x.Size), 10)
-	if !(!x.IsLikelyGuardPage) {
+	if x.IsLikelyGuardPage {
 		w.key("is_likely_guard_page")
 		w.b = strconv.AppendBool(w.b, x.IsLikelyGuardPage)
 	}
-	if !(x.AccessType == "") {
+	if x.AccessType != "" {
 		w.key("access_type")
 		w.b = appendJSONString(w.b, x.AccessType)
 	}
@@ -1271,7 +1271,7 @@ func (x *InstructionPointerUpdate) encodeJSON(p *objWriter) {
 	w := p.nested()
 	w.key("address")
 	w.addr(uint64(x.Address))
-	if !(!x.IsLikelyGuardPage) {
+	if x.IsLikelyGuardPage {
 		w.key("is_likely_guard_page")
 		w.b = strconv.AppendBool(w.b, x.IsLikelyGuardPage)
 	}
@@ -1299,23 +1299,23 @@ func (x *FileStatus) encodeJSON(p *objWriter) {
 	w := p.nested()
 	w.key("found")
 	w.b = strconv.AppendBool(w.b, x.Found)
-	if !(x.Kind == "") {
+	if x.Kind != "" {
 		w.key("kind")
 		w.b = appendJSONString(w.b, x.Kind)
 	}
-	if !(x.Source == "") {
+	if x.Source != "" {
 		w.key("source")
 		w.b = appendJSONString(w.b, x.Source)
 	}
-	if !(x.Why == "") {
+	if x.Why != "" {
 		w.key("why")
 		w.b = appendJSONString(w.b, x.Why)
 	}
-	if !(x.URL == "") {
+	if x.URL != "" {
 		w.key("url")
 		w.b = appendJSONString(w.b, x.URL)
 	}
-	if !(!x.Corrupt) {
+	if x.Corrupt {
 		w.key("corrupt")
 		w.b = strconv.AppendBool(w.b, x.Corrupt)
 	}
@@ -1454,13 +1454,13 @@ func (x *Region) encodeJSON(p *objWriter) {
 	w.b = appendJSONString(w.b, x.Type)
 	w.key("usage")
 	w.b = appendJSONString(w.b, x.Usage)
-	if !(x.Detail == "") {
+	if x.Detail != "" {
 		w.key("detail")
 		w.b = appendJSONString(w.b, x.Detail)
 	}
 	w.key("allocation_base")
 	w.addr(uint64(x.AllocationBase))
-	if !(x.AllocationProtect == "") {
+	if x.AllocationProtect != "" {
 		w.key("allocation_protect")
 		w.b = appendJSONString(w.b, x.AllocationProtect)
 	}

@@ -173,7 +173,7 @@ func (g *gen) encoder(name string) {
 		case dt != "":
 			fail("%s.%s: unknown dt tag %q", name, fname, dt)
 		case omit:
-			g.p("if !(%s) {", g.isZero(f.Type, v))
+			g.p("if %s {", g.nonZero(f.Type, v))
 			g.p("w.key(%q)", key)
 			g.value(f.Type, v)
 			g.p("}")
@@ -209,6 +209,18 @@ func (g *gen) isZero(t ast.Expr, v string) string {
 	}
 	fail("unsupported type %T", t)
 	return ""
+}
+
+// nonZero is the negation of isZero, written plainly.
+func (g *gen) nonZero(t ast.Expr, v string) string {
+	z := g.isZero(t, v)
+	switch {
+	case strings.Contains(z, " == "):
+		return strings.Replace(z, " == ", " != ", 1)
+	case strings.HasPrefix(z, "!"):
+		return z[1:]
+	}
+	return "!(" + z + ")"
 }
 
 // value writes the value v of type t.
