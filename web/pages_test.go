@@ -365,7 +365,13 @@ func TestFormUpload(t *testing.T) {
 	mw.file("file", "a-again.dmp", fakeDump(1, 3000))
 	mw.file("file", "notes.txt", []byte("not a dump"))
 	ct := mw.close()
-	resp, err := http.Post(e.srv.URL+"/upload", ct, &buf)
+	// As a browser sends the page's form: the session cookie, and the
+	// CSRF token in the form's action (the body is the streamed upload).
+	sess := e.creds["admin-session"]
+	req, _ := http.NewRequest("POST", e.srv.URL+"/upload?csrf="+url.QueryEscape(sess.csrf), &buf)
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Cookie", sessionCookie+"="+sess.session)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +397,10 @@ func TestFormUpload(t *testing.T) {
 	if !strings.Contains(rows.Eq(3).Text(), "not a minidump") {
 		t.Errorf("non-dump row: %q", rows.Eq(3).Text())
 	}
-	if resp, _ := http.Post(e.srv.URL+"/upload", "text/plain", strings.NewReader("x")); resp.StatusCode != 400 {
+	req, _ = http.NewRequest("POST", e.srv.URL+"/upload?csrf="+url.QueryEscape(sess.csrf), strings.NewReader("x"))
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Cookie", sessionCookie+"="+sess.session)
+	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != 400 {
 		t.Errorf("non-multipart form: %d", resp.StatusCode)
 	}
 }
@@ -429,7 +438,11 @@ func TestOutdatedReport(t *testing.T) {
 		t.Fatalf("form %s %q", m, action)
 	}
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.PostForm(srv.URL+action, url.Values{})
+	csrf, _ := form.Find(`input[name="csrf"]`).Attr("value")
+	req, _ := http.NewRequest("POST", srv.URL+action, strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", sessionCookie+"="+e.creds["admin-session"].session)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +457,9 @@ func TestOutdatedReport(t *testing.T) {
 		t.Errorf("after reanalyze: status %q, outdated notice %d", s, d.Find(tid("outdated")).Length())
 	}
 	// The API keeps answering API clients in JSON.
-	resp, err = http.Post(srv.URL+action, "", nil)
+	req, _ = http.NewRequest("POST", srv.URL+action, nil)
+	req.Header.Set("Authorization", "Bearer "+e.creds["member"].token)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
