@@ -35,7 +35,7 @@ func (s *Server) renderDump(w http.ResponseWriter, r *http.Request, code int, id
 		s.failPage(w, r, err)
 		return
 	}
-	v := components.DumpView{Dump: d, ShareURL: s.absURL(dumpURL(d.ID)), Now: time.Now()}
+	v := components.DumpView{Dump: d, ShareURL: s.absURL(dumpURL(d.ID)), Now: time.Now(), AnalyzerVersion: s.cfg.AnalyzerVersion}
 	// A share link shows the analysis, not what the reporter sent (user
 	// ids, e-mail addresses, logs).
 	if !components.ViewerFrom(r.Context()).Shared {
