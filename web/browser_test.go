@@ -315,7 +315,15 @@ func TestBrowserShare(t *testing.T) {
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	wait := func(ctx context.Context, what, expr string) {
 		t.Helper()
-		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(30*time.Second)))
+		// A form post navigates while the poll runs on the old page; poll
+		// again on the new one.
+		var err error
+		for range 5 {
+			_, err = chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(30*time.Second)))
+			if err == nil || !strings.Contains(err.Error(), "navigated or closed") && !strings.Contains(err.Error(), "Cannot find context") {
+				break
+			}
+		}
 		must(t, what, err)
 	}
 
