@@ -106,6 +106,9 @@ func (a *analysis) contextFrame(ctx *minidump.Context) report.Frame {
 func (a *analysis) symbolize(f *report.Frame, addr uint64) {
 	m := a.d.ModuleAt(uint64(f.Offset))
 	if m == nil {
+		if len(a.d.FunctionTables) > 0 {
+			a.symbolizeJIT(f, addr)
+		}
 		return
 	}
 	f.Module = m.FileName()

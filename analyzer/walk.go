@@ -16,6 +16,7 @@ type unwindModules struct {
 	a      *analysis
 	sorted []*minidump.Module
 	cache  map[*minidump.Module]*unwindModule
+	jit    []*unwind.JITTable // nil until jitTables ran
 }
 
 func (a *analysis) unwindModules() *unwindModules {
@@ -35,6 +36,11 @@ func (a *analysis) unwindModules() *unwindModules {
 func (u *unwindModules) ModuleAt(addr uint64) unwind.Module {
 	i := sort.Search(len(u.sorted), func(i int) bool { return u.sorted[i].Base > addr }) - 1
 	if i < 0 || !u.sorted[i].Contains(addr) {
+		if len(u.a.d.FunctionTables) > 0 {
+			if t := u.a.jitAt(addr); t != nil {
+				return t
+			}
+		}
 		return nil
 	}
 	m := u.sorted[i]

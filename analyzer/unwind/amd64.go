@@ -77,6 +77,18 @@ func (w *amd64Walker) step(callee *Frame) (Frame, bool) {
 		rf, info, err := LookupFunctionAMD64(m, uint32(lookup-m.Base()))
 		switch {
 		case err == nil:
+			if _, jit := m.(FunctionLookup); jit && callee.Trust == TrustScan && usesFramePointer(info) {
+				// A scanned JIT frame's RBP is a guess from the native
+				// code below it; its own frame record says where it is.
+				if rbp, ok := w.findFrameRecord(callee); ok {
+					c := *callee
+					c.Regs.Set(minidump.RBP, rbp)
+					if caller, ok := w.unwindInfo(&c, m, rf, info); ok {
+						caller.Note = "JIT unwind data; frame record found on the stack"
+						return caller, true
+					}
+				}
+			}
 			if caller, ok := w.unwindInfo(callee, m, rf, info); ok {
 				return caller, true
 			}
