@@ -557,10 +557,12 @@ func (w *amd64Walker) scan(callee *Frame) (Frame, bool) {
 		return Frame{}, false
 	}
 	start := rsp
-	if !callee.exact {
+	if !callee.exact && callee.Trust != TrustScan {
 		// The callee made a call, so by the x64 ABI the bottom of its frame
 		// is the 32-byte home area of the function it called, which
-		// holds no return address of its own.
+		// holds no return address of its own. A scanned callee may be a
+		// stale address, though: skipping above it could skip the real
+		// caller (Breakpad, which never skips, finds it).
 		start += homeSpace
 	}
 	found, ok := w.code.scan(start, scanWindow(callee.Trust == TrustContext), 8, contextPC(callee))
