@@ -91,7 +91,7 @@ func (a *analysis) syncCrashingThread() {
 	}
 	t := a.rep.Threads[a.crashIndex]
 	a.rep.CrashingThread = &report.CrashingThread{ThreadID: t.ThreadID, ThreadsIndex: a.crashIndex,
-		FrameCount: len(t.Frames), Frames: t.Frames}
+		FrameCount: len(t.Frames), Frames: t.Frames, Reason: a.crashedWhy, HandlerFrames: a.handlerFrames}
 }
 
 // contextFrame is frame 0, straight from a CPU context.

@@ -98,6 +98,10 @@ func (r *Report) encode(w *objWriter) {
 		w.key("annotations")
 		w.b = appendStringMap(w.b, r.Annotations)
 	}
+	if r.ReporterStack != nil {
+		w.key("reporter_stack")
+		w.b = r.ReporterStack.appendJSON(w.b)
+	}
 	if len(r.Handles) > 0 {
 		w.key("handles")
 		spillSlice(w, r.Handles, (*Handle).appendJSON)
@@ -183,6 +187,10 @@ func (c *CrashingThread) encode(parent *objWriter) {
 	w.int("frame_count", c.FrameCount)
 	w.key("frames")
 	spillSlice(&w, c.Frames, (*Frame).appendJSON)
+	w.omitStr("reason", c.Reason)
+	if c.HandlerFrames != 0 {
+		w.int("handler_frames", c.HandlerFrames)
+	}
 	parent.end(&w)
 }
 
@@ -764,4 +772,41 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+func (s *ReporterStack) appendJSON(b []byte) []byte {
+	w := objWriter{b: append(b, '{')}
+	w.str("source", s.Source)
+	w.str("how", s.How)
+	w.key("frames")
+	if s.Frames == nil {
+		w.null()
+	} else {
+		w.b = append(w.b, '[')
+	}
+	for i := range s.Frames {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.b = s.Frames[i].appendJSON(w.b)
+	}
+	if s.Frames != nil {
+		w.b = append(w.b, ']')
+	}
+	w.int("disagreements", s.Disagreements)
+	return append(w.b, '}')
+}
+
+func (f *ReporterFrame) appendJSON(b []byte) []byte {
+	w := objWriter{b: append(b, '{')}
+	w.optAddr("address", f.Address)
+	w.omitStr("module", f.Module)
+	w.omitStr("function", f.Function)
+	w.key("our_frame")
+	if f.OurFrame != nil {
+		w.b = strconv.AppendInt(w.b, int64(*f.OurFrame), 10)
+	} else {
+		w.null()
+	}
+	return append(w.b, '}')
 }
