@@ -228,7 +228,26 @@ func TestNeverBehindBreakpad(t *testing.T) {
 			if len(diff) > 0 {
 				t.Errorf("Breakpad finds return addresses after a call that we miss: %s", strings.Join(diff, ", "))
 			}
-			t.Logf("ours %d frames, Breakpad %d", len(rep.CrashingThread.Frames), len(w.addrs))
+			// And the other way, for the record: supported return
+			// addresses of ours that Breakpad lacks.
+			theirs := map[uint64]bool{}
+			for _, a := range w.addrs {
+				theirs[a], theirs[a+1] = true, true
+			}
+			onlyOurs := 0
+			for k, f := range rep.CrashingThread.Frames {
+				ra := uint64(f.Offset) + 1
+				if k == 0 || theirs[ra] || !followsCall(d, images, ra, mode) || proven != nil && !proven[ra] {
+					continue
+				}
+				callee := uint64(rep.CrashingThread.Frames[k-1].Offset)
+				if mode == 64 && !consistentCall(d, images, ra, callee) {
+					continue
+				}
+				onlyOurs++
+			}
+			t.Logf("ours %d frames, Breakpad %d; supported return addresses only Breakpad has: %d, only we have: %d",
+				len(rep.CrashingThread.Frames), len(w.addrs), len(diff), onlyOurs)
 		})
 	}
 	if supported == 0 {
