@@ -74,10 +74,7 @@ func (a *analysis) jitTables() []*unwind.JITTable {
 		if name == "" {
 			name = "JIT code"
 		}
-		t := unwind.NewJITTable(base, end, ft.Entries, int(ft.EntrySize), name, mem)
-		if t.Functions() > 0 {
-			u.jit = append(u.jit, t)
-		}
+		u.jit = append(u.jit, unwind.NewJITTable(base, end, ft.Entries, int(ft.EntrySize), name, mem))
 	}
 	sort.Slice(u.jit, func(i, j int) bool { return u.jit[i].BaseAddr < u.jit[j].BaseAddr })
 	return u.jit

@@ -26,7 +26,12 @@ type JITTable struct {
 	// Runtime names the code ("Mono JIT code").
 	Runtime string
 	Mem     Memory
-	funcs   []RuntimeFunction // sorted by BeginAddress
+	// The entries are decoded and sorted on the first lookup: a Unity
+	// process registers dozens of tables, and a walk touches few.
+	raw       []byte
+	entrySize int
+	built     bool
+	funcs     []RuntimeFunction // sorted by BeginAddress
 }
 
 // maxJITEntries bounds the entries kept per table; the stream's own size
@@ -34,31 +39,42 @@ type JITTable struct {
 // millions.
 const maxJITEntries = 1 << 20
 
-// NewJITTable builds a table from raw RUNTIME_FUNCTION entries of entrySize
+// NewJITTable makes a table of raw RUNTIME_FUNCTION entries of entrySize
 // bytes (12 on amd64). Entries that are empty or leave [base, end) are
-// dropped; the rest are sorted, since RF_UNSORTED tables are allowed.
+// dropped; the rest are sorted, since RF_UNSORTED tables are allowed. The
+// table keeps entries, which must not change.
 func NewJITTable(base, end uint64, entries []byte, entrySize int, runtime string, mem Memory) *JITTable {
-	t := &JITTable{BaseAddr: base, End: end, Runtime: runtime, Mem: mem}
-	if entrySize < runtimeFunctionLen || end <= base {
-		return t
+	return &JITTable{BaseAddr: base, End: end, Runtime: runtime, Mem: mem, raw: entries, entrySize: entrySize}
+}
+
+func (t *JITTable) build() {
+	t.built = true
+	if t.entrySize < runtimeFunctionLen || t.End <= t.BaseAddr {
+		return
 	}
-	size := end - base
-	n := min(len(entries)/entrySize, maxJITEntries)
+	size := t.End - t.BaseAddr
+	n := min(len(t.raw)/t.entrySize, maxJITEntries)
 	t.funcs = make([]RuntimeFunction, 0, n)
 	for i := 0; i < n; i++ {
-		e := entries[i*entrySize:]
+		e := t.raw[i*t.entrySize:]
 		f := RuntimeFunction{binary.LittleEndian.Uint32(e), binary.LittleEndian.Uint32(e[4:]), binary.LittleEndian.Uint32(e[8:])}
 		if f.BeginAddress >= f.EndAddress || uint64(f.EndAddress) > size {
 			continue
 		}
 		t.funcs = append(t.funcs, f)
 	}
-	sort.Slice(t.funcs, func(i, j int) bool { return t.funcs[i].BeginAddress < t.funcs[j].BeginAddress })
-	return t
+	if !sort.SliceIsSorted(t.funcs, func(i, j int) bool { return t.funcs[i].BeginAddress < t.funcs[j].BeginAddress }) {
+		sort.Slice(t.funcs, func(i, j int) bool { return t.funcs[i].BeginAddress < t.funcs[j].BeginAddress })
+	}
 }
 
 // Functions is the number of usable entries.
-func (t *JITTable) Functions() int { return len(t.funcs) }
+func (t *JITTable) Functions() int {
+	if !t.built {
+		t.build()
+	}
+	return len(t.funcs)
+}
 
 func (t *JITTable) Base() uint64   { return t.BaseAddr }
 func (t *JITTable) Size() uint64   { return t.End - t.BaseAddr }
@@ -87,6 +103,9 @@ func (t *JITTable) Breakpad() BreakpadRecords { return nil }
 
 // LookupRuntimeFunction finds the entry covering rva.
 func (t *JITTable) LookupRuntimeFunction(rva uint32) (RuntimeFunction, bool) {
+	if !t.built {
+		t.build()
+	}
 	i := sort.Search(len(t.funcs), func(i int) bool { return t.funcs[i].BeginAddress > rva }) - 1
 	if i >= 0 && t.funcs[i].Contains(rva) {
 		return t.funcs[i], true
