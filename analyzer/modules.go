@@ -38,6 +38,7 @@ type moduleFiles struct {
 	symbols     []symbolSource
 	symStatus   report.FileStatus
 	breakpad    *breakpad.File
+	corrupt     bool // a symbol file was found but could not be read
 }
 
 // symbolLookupTimeout bounds the whole search for one module's files.
@@ -304,6 +305,7 @@ func (a *analysis) findSymbols(m *minidump.Module, f *moduleFiles) {
 			f.symStatus = status
 		} else if why != "" {
 			whys = append(whys, "pdb: "+why)
+			f.corrupt = f.corrupt || status.Corrupt
 		}
 		if len(f.symbols) == 0 {
 			res, err := st.Find(ctx, symstore.BreakpadKey(pdbName, debugID))
@@ -311,9 +313,11 @@ func (a *analysis) findSymbols(m *minidump.Module, f *moduleFiles) {
 				if bf, err := a.loadBreakpad(res.Path); err == nil {
 					f.breakpad = bf
 					f.symbols = append(f.symbols, breakpadSource{bf})
-					f.symStatus = report.FileStatus{Found: true, Kind: "breakpad", Source: res.Path}
+					f.symStatus = report.FileStatus{Found: true, Kind: "breakpad", Source: res.Path,
+						URL: symbolURL(res.Source, pdbName, debugID)}
 				} else {
 					whys = append(whys, fmt.Sprintf("sym: %s: %v", res.Path, err))
+					f.corrupt = true
 				}
 			} else {
 				whys = append(whys, "sym: "+whyNotFound(res, err))
@@ -450,6 +454,11 @@ func (a *analysis) describeModuleFiles() {
 		rm.Image, rm.Symbols = &is, &ss
 		rm.LoadedSymbols = ss.Found && ss.Kind != "exports"
 		rm.MissingSymbols = !rm.LoadedSymbols
+		rm.CorruptSymbols = f.corrupt && !rm.LoadedSymbols
+		if ss.URL != "" {
+			u := ss.URL
+			rm.SymbolURL = &u
+		}
 		if rm.DebugID == "" {
 			if name, id := debugIdentity(m, f.image); id != "" {
 				rm.DebugFile, rm.DebugID = name, id

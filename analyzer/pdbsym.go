@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/dumptriage/dumptriage/analyzer/report"
 	"github.com/dumptriage/dumptriage/analyzer/symbols/pdb"
@@ -56,9 +57,20 @@ func (a *analysis) loadPDB(ctx context.Context, st *symstore.Store, name, id str
 		return f, size, err
 	})
 	if err != nil {
-		return nil, report.FileStatus{}, fmt.Sprintf("%s: %v", res.Path, err)
+		return nil, report.FileStatus{Corrupt: true}, fmt.Sprintf("%s: %v", res.Path, err)
 	}
-	return pdbSource{v.(*pdbFile)}, report.FileStatus{Found: true, Kind: "pdb", Source: res.Path}, ""
+	return pdbSource{v.(*pdbFile)}, report.FileStatus{Found: true, Kind: "pdb", Source: res.Path,
+		URL: symbolURL(res.Source, name, id)}, ""
+}
+
+// symbolURL is the address a SymSrv server serves a file at, when the
+// file came from one (Result.Source "store https://..."), else "".
+func symbolURL(source, name, id string) string {
+	server, ok := strings.CutPrefix(source, "store ")
+	if !ok || !strings.HasPrefix(server, "http://") && !strings.HasPrefix(server, "https://") {
+		return ""
+	}
+	return strings.TrimSuffix(server, "/") + "/" + name + "/" + id + "/" + name
 }
 
 type pdbSource struct{ f *pdbFile }

@@ -28,7 +28,7 @@ func (s *Server) dumpShow(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
-	v := components.DumpView{Dump: d, ShareURL: shareURL(r, dumpURL(d.ID))}
+	v := components.DumpView{Dump: d, ShareURL: shareURL(r, dumpURL(d.ID)), AnalyzerVersion: s.cfg.AnalyzerVersion}
 	if len(js) > 0 {
 		var rep report.Report
 		if err := json.Unmarshal(js, &rep); err != nil {

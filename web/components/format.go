@@ -233,29 +233,22 @@ func ThreadTitle(i int, t report.Thread) string {
 }
 
 // TrustClass gives a frame's trust its colour.
-func TrustClass(trust string) string {
+func TrustClass(trust report.Trust) string {
 	switch trust {
-	case report.TrustContext, report.TrustCFI:
+	case report.TrustContext, report.TrustCFI, report.TrustInline:
 		return "trust trust-good"
-	case report.TrustFramePointer:
+	case report.TrustFramePointer, report.TrustEmulation, report.TrustLeaf:
 		return "trust trust-ok"
 	}
 	return "trust trust-bad"
 }
 
-// TrustTitle explains a trust level.
-func TrustTitle(trust string) string {
-	switch trust {
-	case report.TrustContext:
-		return "from the thread's CPU context"
-	case report.TrustCFI:
-		return "from unwind information (.pdata/.xdata, STACK CFI)"
-	case report.TrustFramePointer:
-		return "from the frame-pointer chain"
-	case report.TrustScan:
-		return "a return address found by scanning the stack: may be wrong"
+// TrustTitle explains how a frame was found, with the unwinder's note.
+func TrustTitle(f report.Frame) string {
+	if f.Note == "" {
+		return f.Trust.Describe()
 	}
-	return "how this frame was found is unknown"
+	return f.Trust.Describe() + " (" + f.Note + ")"
 }
 
 // StatusClass colours a status badge.
