@@ -46,14 +46,14 @@ type Report struct {
 	StackOverflow     *StackOverflow     `json:"stack_overflow"`
 	Signature         string             `json:"signature"`
 	// SignatureNotes says which frames the signature skipped or kept and why.
-	SignatureNotes  []string          `json:"signature_notes,omitempty"`
-	Annotations     map[string]string `json:"annotations,omitempty"` // Crashpad/Breakpad key-values, Unreal context fields
+	SignatureNotes []string          `json:"signature_notes,omitempty"`
+	Annotations    map[string]string `json:"annotations,omitempty"` // Crashpad/Breakpad key-values, Unreal context fields
 	// ReporterStack is the crashing stack as the program's own crash
 	// reporter logged it (Unity's Player.log, Unreal's CallStack), held
 	// against ours; nil when no such log came with the dump.
-	ReporterStack   *ReporterStack    `json:"reporter_stack,omitempty"`
-	Comments        []string          `json:"comments,omitempty"`
-	AnalyzerVersion string            `json:"analyzer_version"`
+	ReporterStack   *ReporterStack `json:"reporter_stack,omitempty"`
+	Comments        []string       `json:"comments,omitempty"`
+	AnalyzerVersion string         `json:"analyzer_version"`
 }
 
 // RawJSON is JSON kept as written (null when empty).
