@@ -95,7 +95,8 @@ func (a *analysis) syncCrashingThread() {
 	}
 	t := a.rep.Threads[a.crashIndex]
 	a.rep.CrashingThread = &report.CrashingThread{ThreadID: t.ThreadID, ThreadName: t.ThreadName,
-		LastErrorValue: t.LastErrorValue, ThreadsIndex: a.crashIndex, FrameCount: len(t.Frames), Frames: t.Frames}
+		LastErrorValue: t.LastErrorValue, ThreadsIndex: a.crashIndex, FrameCount: len(t.Frames), Frames: t.Frames,
+		Reason: a.crashedWhy, HandlerFrames: a.handlerFrames}
 }
 
 // contextFrame is frame 0, straight from a CPU context.
@@ -110,6 +111,9 @@ func (a *analysis) contextFrame(ctx *minidump.Context) report.Frame {
 func (a *analysis) symbolize(f *report.Frame, addr uint64) {
 	m := a.d.ModuleAt(uint64(f.Offset))
 	if m == nil {
+		if len(a.d.FunctionTables) > 0 {
+			a.symbolizeJIT(f, addr)
+		}
 		return
 	}
 	f.Module = m.FileName()
