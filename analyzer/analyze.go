@@ -97,7 +97,11 @@ type analysis struct {
 	opts Options
 	rep  *Report
 
-	crashIndex int // index into d.Threads of the crashing thread, or -1
+	crashIndex int // index into d.Threads of the thread that crashed, or -1
+	// namedIndex is the thread MINIDUMP_EXCEPTION_STREAM.ThreadId names;
+	// it differs from crashIndex when the dump was written from a reporting
+	// thread (crashedThread).
+	namedIndex int
 	// crashedWhy says why the crashing thread is not the one the
 	// Exception stream names, or is empty.
 	crashedWhy string

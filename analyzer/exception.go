@@ -11,7 +11,7 @@ import (
 
 // describeException fills crash_info and the raw exception record.
 func (a *analysis) describeException() {
-	a.crashIndex = -1
+	a.crashIndex, a.namedIndex = -1, -1
 	e := a.d.Exception
 	if as := a.d.Assertion; as != nil {
 		s := strings.TrimSpace(fmt.Sprintf("%s in %s (%s:%d)", as.Expression, as.Function, as.File, as.Line))
@@ -26,8 +26,9 @@ func (a *analysis) describeException() {
 		return
 	}
 	if _, i := a.d.ThreadByID(e.ThreadID); i >= 0 {
+		a.namedIndex = i
 		a.crashIndex = a.crashedThread(e, i)
-		idx := a.crashIndex
+		idx := i // crash_info.crashing_thread keeps what the dump says, as every peer reports it
 		a.rep.CrashInfo.CrashingThread = &idx
 	} else {
 		a.warn("the exception names thread %d, which is not in the thread list", e.ThreadID)

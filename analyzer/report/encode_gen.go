@@ -458,6 +458,22 @@ func (x *CrashingThread) encodeJSON(p *objWriter) {
 		w.key("reason")
 		w.b = appendJSONString(w.b, x.Reason)
 	}
+	if x.CrashedThreadID != nil {
+		w.key("crashed_thread_id")
+		if x.CrashedThreadID == nil {
+			w.null()
+		} else {
+			w.b = strconv.AppendUint(w.b, uint64(*x.CrashedThreadID), 10)
+		}
+	}
+	if x.CrashedThreadsIndex != nil {
+		w.key("crashed_threads_index")
+		if x.CrashedThreadsIndex == nil {
+			w.null()
+		} else {
+			w.b = strconv.AppendInt(w.b, int64(*x.CrashedThreadsIndex), 10)
+		}
+	}
 	if x.HandlerFrames != 0 {
 		w.key("handler_frames")
 		w.b = strconv.AppendInt(w.b, int64(x.HandlerFrames), 10)

@@ -226,9 +226,15 @@ type CrashingThread struct {
 	ThreadsIndex   int     `json:"threads_index"`
 	FrameCount     int     `json:"frame_count"`
 	Frames         []Frame `json:"frames"`
-	// Reason says why this is not the thread the Exception stream names
-	// (the dump was written from another thread), or is empty.
+	// Reason says why the crash's frames are not on the stack of the thread
+	// the Exception stream names (the dump was written from a reporting
+	// thread), or is empty.
 	Reason string `json:"reason,omitempty"`
+	// CrashedThreadID and CrashedThreadsIndex name the thread whose stack
+	// the exception context's stack pointer lies in, when that is not the
+	// thread the Exception stream names (ThreadID); nil otherwise.
+	CrashedThreadID     *uint32 `json:"crashed_thread_id,omitempty"`
+	CrashedThreadsIndex *int    `json:"crashed_threads_index,omitempty"`
 	// HandlerFrames is how many innermost frames belong to the code that
 	// handled the crash and wrote the dump (an assert handler, a crash
 	// handler, RaiseException), above the fault. The signature starts
