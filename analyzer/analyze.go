@@ -110,6 +110,7 @@ func (a *analysis) run() {
 	a.describeProcess()
 	a.describeException()
 	a.describeThreads()
+	a.describeCuts()
 	for _, step := range []struct {
 		name string
 		fn   func()

@@ -42,7 +42,15 @@ func (a *analysis) describeThreads() {
 	a.rep.Threads = make([]report.Thread, 0, len(d.Threads))
 	mem := a.memory()
 	tl := a.teb()
+	infos := make(map[uint32]*minidump.ThreadInfo, len(d.ThreadInfos))
+	for i := len(d.ThreadInfos) - 1; i >= 0; i-- { // the first entry of an id wins
+		infos[d.ThreadInfos[i].ThreadID] = &d.ThreadInfos[i]
+	}
 	for i := range d.Threads {
+		if i%256 == 0 && a.ctx.Err() != nil {
+			a.warn("thread list stopped at thread %d: %v", i, a.ctx.Err())
+			break
+		}
 		t := &d.Threads[i]
 		rt := report.Thread{ThreadID: t.ID, Frames: []report.Frame{}}
 		if name, ok := d.ThreadNames[t.ID]; ok && name != "" {
@@ -60,7 +68,9 @@ func (a *analysis) describeThreads() {
 			rt.StackStart = report.AddrPtr(t.Stack.Start)
 			rt.StackEnd = report.AddrPtr(t.Stack.Start + uint64(t.Stack.DataSize))
 		}
-		a.describeThreadInfo(&rt)
+		if ti := infos[t.ID]; ti != nil {
+			describeThreadInfo(&rt, ti, a.d)
+		}
 		ctx, fromException := a.threadContext(i)
 		rt.UsesExceptionContext = fromException
 		if ctx == nil {
@@ -78,7 +88,7 @@ func (a *analysis) describeThreads() {
 		rt.FrameCount = len(rt.Frames)
 		a.rep.Threads = append(a.rep.Threads, rt)
 	}
-	a.rep.ThreadCount = len(a.rep.Threads)
+	a.rep.ThreadCount = max(len(a.rep.Threads), d.ThreadCount)
 	a.syncCrashingThread()
 }
 
@@ -129,25 +139,19 @@ func (a *analysis) symbolize(f *report.Frame, addr uint64) {
 }
 
 // describeThreadInfo adds what ThreadInfoList says about a thread.
-func (a *analysis) describeThreadInfo(rt *report.Thread) {
-	for _, ti := range a.d.ThreadInfos {
-		if ti.ThreadID != rt.ThreadID {
-			continue
+func describeThreadInfo(rt *report.Thread, ti *minidump.ThreadInfo, d *minidump.Dump) {
+	if ti.StartAddress != 0 {
+		rt.StartAddress = report.AddrPtr(ti.StartAddress)
+		if m := d.ModuleAt(ti.StartAddress); m != nil {
+			rt.StartModule = m.FileName()
 		}
-		if ti.StartAddress != 0 {
-			rt.StartAddress = report.AddrPtr(ti.StartAddress)
-			if m := a.d.ModuleAt(ti.StartAddress); m != nil {
-				rt.StartModule = m.FileName()
-			}
-		}
-		if t := filetime(ti.CreateTime); t != "" {
-			rt.CreateTime = t
-		}
-		// FILETIME durations are in 100 ns units.
-		u, k := ti.UserTime/10000, ti.KernelTime/10000
-		rt.UserTimeMS, rt.KernelTimeMS = &u, &k
-		return
 	}
+	if t := filetime(ti.CreateTime); t != "" {
+		rt.CreateTime = t
+	}
+	// FILETIME durations are in 100 ns units.
+	u, k := ti.UserTime/10000, ti.KernelTime/10000
+	rt.UserTimeMS, rt.KernelTimeMS = &u, &k
 }
 
 // filetime formats a FILETIME (100 ns since 1601) as RFC 3339, or "".

@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"fmt"
 	"math/bits"
 	"slices"
 	"sort"
@@ -90,7 +91,9 @@ func (u *unwindModule) Breakpad() unwind.BreakpadRecords {
 	return u.f.breakpad
 }
 
-// walkStacks walks every thread's stack from its context.
+// walkStacks walks every thread's stack from its context: the crashing
+// thread first and up to MaxFrames, the others up to
+// maxOtherThreadFrames each while the report's frame budget lasts.
 func (a *analysis) walkStacks() {
 	d := a.d
 	mods := a.unwindModules()
@@ -98,7 +101,18 @@ func (a *analysis) walkStacks() {
 	a.walks = make([][]unwind.Frame, len(d.Threads))
 	// Only the crashing thread's walk is kept; the others share one buffer.
 	var scratch []unwind.Frame
+	budget := maxReportFrames
+	order := make([]int, 0, len(d.Threads))
+	if a.crashIndex >= 0 {
+		order = append(order, a.crashIndex)
+	}
 	for i := range d.Threads {
+		if i != a.crashIndex {
+			order = append(order, i)
+		}
+	}
+	spent := 0
+	for _, i := range order {
 		if err := a.ctx.Err(); err != nil {
 			a.warn("stack walk stopped at thread %d: %v", i, err)
 			break
@@ -107,8 +121,19 @@ func (a *analysis) walkStacks() {
 		if ctx == nil {
 			continue
 		}
+		limit := maxOtherThreadFrames
+		if i == a.crashIndex {
+			limit = a.opts.MaxFrames
+		}
+		limit = min(limit, budget)
+		rt := &a.rep.Threads[i]
+		if limit <= 1 {
+			spent++
+			rt.WalkNote = fmt.Sprintf("not walked: the report's budget of %d frames is spent", maxReportFrames)
+			continue
+		}
 		t := &d.Threads[i]
-		opts := unwind.Options{MaxFrames: a.opts.MaxFrames, StackLimits: a.stackLimits(t), Frames: scratch}
+		opts := unwind.Options{MaxFrames: limit, StackLimits: a.stackLimits(t), Frames: scratch}
 		var frames []unwind.Frame
 		switch {
 		case ctx.AMD64 != nil:
@@ -118,12 +143,12 @@ func (a *analysis) walkStacks() {
 		default:
 			continue // arm64: frame 0 only
 		}
+		budget -= len(frames)
 		if i == a.crashIndex {
 			a.walks[i], scratch = frames, nil
 		} else {
 			scratch = frames
 		}
-		rt := &a.rep.Threads[i]
 		rt.Frames = slices.Grow(rt.Frames[:0], len(frames))
 		for k, uf := range frames {
 			// As minidump-stackwalk does, a caller's offset is its return
@@ -146,9 +171,19 @@ func (a *analysis) walkStacks() {
 			rt.Frames = append(rt.Frames, f)
 		}
 		rt.FrameCount = len(rt.Frames)
-		if n := len(frames); n > 0 && n >= a.opts.MaxFrames {
-			rt.WalkNote = "stopped at the frame limit"
+		if n := len(frames); n > 0 && n >= limit {
+			switch {
+			case limit == a.opts.MaxFrames:
+				rt.WalkNote = "stopped at the frame limit"
+			case limit == maxOtherThreadFrames:
+				rt.WalkNote = fmt.Sprintf("stopped at %d frames, the limit for threads other than the crashing one", limit)
+			default:
+				rt.WalkNote = fmt.Sprintf("stopped at %d frames: the report's budget of %d frames is spent", limit, maxReportFrames)
+			}
 		}
+	}
+	if spent > 0 {
+		a.warn("%d threads were not walked: the report lists at most %d frames (frame 0 is kept for each)", spent, maxReportFrames)
 	}
 	a.syncCrashingThread()
 }

@@ -50,8 +50,35 @@ type Dump struct {
 
 	Warnings []error
 
+	// The counts the dump's lists state. The lists above keep at most
+	// MaxThreads, MaxModules, ... entries, so a few KB of hostile input
+	// cannot cost gigabytes; these stay exact.
+	ThreadCount, ModuleCount, UnloadedModuleCount, HandleCount, MemoryInfoCount int
+
 	memory []MemoryRange
+	// contexts caches CONTEXTs by location: thousands of thread entries can
+	// share one.
+	contexts map[Location]cachedContext
+	// crashpadEntries counts the annotations read, against maxCrashpadEntries.
+	crashpadEntries int
 }
+
+// Bounds on the entries kept from a dump's lists. They are far above what
+// real processes have (Windows keeps 64 unloaded modules; processes with
+// more than a few thousand threads or modules are pathological) and keep a
+// hostile count from costing memory and time.
+const (
+	MaxThreads         = 4096
+	MaxModules         = 8192
+	MaxUnloadedModules = 1024
+	MaxHandles         = 1 << 16
+	MaxMemoryInfo      = 1 << 20
+	MaxMemoryRanges    = 1 << 21
+	maxThreadInfos     = 1 << 16
+	maxThreadNames     = 1 << 16
+	maxFunctionTables  = 4096
+	maxCrashpadEntries = 4096
+)
 
 // Size is the size of the dump file in bytes.
 func (d *Dump) Size() int64 { return d.f.size }
@@ -179,7 +206,9 @@ func Open(r io.ReaderAt, size int64) (*Dump, error) {
 // parseStreams decodes each known stream. SystemInfo goes first because the
 // CPU architecture decides how thread contexts are read.
 func (d *Dump) parseStreams() {
-	order := []StreamType{SystemInfoStream, MiscInfoStream}
+	// The exception and Breakpad's info name threads that the thread list
+	// keeps even past MaxThreads.
+	order := []StreamType{SystemInfoStream, MiscInfoStream, ExceptionStream, BreakpadInfoStream}
 	seen := map[StreamType]bool{}
 	for _, t := range order {
 		if s, ok := d.Stream(t); ok {
@@ -197,6 +226,10 @@ func (d *Dump) parseStreams() {
 		d.parseStream(s)
 	}
 	d.memory = buildMemoryIndex(d.memory)
+	if len(d.memory) > MaxMemoryRanges {
+		d.warn(formatErr("memory", 0, "%d captured memory ranges; only the first %d by address are read", len(d.memory), MaxMemoryRanges))
+		d.memory = d.memory[:MaxMemoryRanges:MaxMemoryRanges]
+	}
 }
 
 func (d *Dump) parseStream(s StreamInfo) {

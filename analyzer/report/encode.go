@@ -105,6 +105,22 @@ func (r *Report) encode(w *objWriter) {
 	if len(r.Comments) > 0 {
 		w.strings("comments", r.Comments)
 	}
+	if len(r.Truncated) > 0 {
+		w.key("truncated")
+		w.b = append(w.b, '[')
+		for i := range r.Truncated {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			t := &r.Truncated[i]
+			tw := objWriter{b: append(w.b, '{')}
+			tw.str("what", t.What)
+			tw.int("count", t.Count)
+			tw.int("listed", t.Listed)
+			w.b = append(tw.b, '}')
+		}
+		w.b = append(w.b, ']')
+	}
 	w.str("analyzer_version", r.AnalyzerVersion)
 	w.b = append(w.b, '}')
 }

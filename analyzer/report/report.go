@@ -33,9 +33,19 @@ type Report struct {
 	SignatureNotes []string          `json:"signature_notes,omitempty"`
 	Annotations    map[string]string `json:"annotations,omitempty"` // Crashpad/Breakpad key-values, Unreal context fields
 	// Handles are the process's open handles (HandleData), as WinDbg's !handle lists them.
-	Handles         []Handle `json:"handles,omitempty"`
-	Comments        []string `json:"comments,omitempty"`
-	AnalyzerVersion string   `json:"analyzer_version"`
+	Handles  []Handle `json:"handles,omitempty"`
+	Comments []string `json:"comments,omitempty"`
+	// Truncated says which lists the report cut, with their real counts.
+	Truncated       []Truncation `json:"truncated,omitempty"`
+	AnalyzerVersion string       `json:"analyzer_version"`
+}
+
+// Truncation is one list the report holds only in part: a hostile dump can
+// state millions of entries.
+type Truncation struct {
+	What   string `json:"what"`   // e.g. "threads"
+	Count  int    `json:"count"`  // as many as the dump has
+	Listed int    `json:"listed"` // as many as the report lists
 }
 
 // SystemInfo is minidump-stackwalk's system_info.

@@ -107,3 +107,43 @@ func FuzzUnwrap(f *testing.F) {
 		}
 	})
 }
+
+func TestExpansion(t *testing.T) {
+	repeated := append([]byte("MDMP"), bytes.Repeat([]byte{0x41}, 64<<20)...)
+	sparse := append([]byte("MDMP"), make([]byte, 64<<20)...)
+	copy(sparse[1<<20:], bytes.Repeat([]byte{0x41, 0x42, 0x43}, 1000)) // some data amid zero pages, as in a full dump
+	cases := []struct {
+		name string
+		in   []byte
+		err  error
+	}{
+		{"zstd of repeated data", zs(repeated), ErrExpansion},
+		{"zip of zstd of repeated data", zp("a.dmp.zst", zs(repeated)), ErrExpansion},
+		{"zstd of zero pages", zs(sparse), nil},
+		{"gzip of zero pages", gz(sparse), nil},
+		{"small dump", zs(dump), nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, _, cleanup, err := Unwrap(bytes.NewReader(c.in), scratch(t))
+			defer cleanup()
+			if err == nil {
+				_, err = CopyLimited(io.Discard, r, 1<<30)
+			}
+			if !errors.Is(err, c.err) {
+				t.Fatalf("err %v, want %v (input %d bytes)", err, c.err, len(c.in))
+			}
+		})
+	}
+}
+
+func TestNonZeroBytes(t *testing.T) {
+	b := make([]byte, 200)
+	if n := nonZeroBytes(b); n != 0 {
+		t.Errorf("zeros: %d", n)
+	}
+	b[70], b[199] = 1, 1
+	if n := nonZeroBytes(b); n != 64+8 {
+		t.Errorf("got %d, want 72", n)
+	}
+}
