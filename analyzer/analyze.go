@@ -70,6 +70,7 @@ func Analyze(ctx context.Context, r io.ReaderAt, size int64, opts Options) (rep 
 	}
 	a := newAnalysis(ctx, d, opts)
 	a.run()
+	a.fit()
 	return a.rep, nil
 }
 

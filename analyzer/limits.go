@@ -17,7 +17,28 @@ const (
 	// maxListedRegions bounds memory_summary.regions; the summary tables
 	// still count every region.
 	maxListedRegions = 16384
+	// maxThreadName bounds a thread's name in the report, in bytes.
+	maxThreadName = 256
 )
+
+// reportBudget bounds the JSON of a report's long lists (report.Fit), so
+// that with everything else a report stays well under 64 MB whatever the
+// names in the dump. Real reports are far below it.
+var reportBudget = report.Budget{Threads: 16 << 20, Modules: 4 << 20, Unloaded: 1 << 20, Handles: 6 << 20, Regions: 6 << 20}
+
+// fit applies reportBudget and says what it cut.
+func (a *analysis) fit() {
+	before := len(a.rep.Truncated)
+	frames := a.rep.Fit(reportBudget)
+	if frames > 0 {
+		a.warn("%d frames were cut to keep the report's size bounded", frames)
+	}
+	for _, t := range a.rep.Truncated[before:] {
+		if t.What != "frames" {
+			a.warn("the report lists %d of %d %s to keep its size bounded", t.Listed, t.Count, t.What)
+		}
+	}
+}
 
 // describeCuts says what the dump holds beyond what the report lists.
 func (a *analysis) describeCuts() {
@@ -26,7 +47,7 @@ func (a *analysis) describeCuts() {
 		if count <= listed {
 			return
 		}
-		a.rep.Truncated = append(a.rep.Truncated, report.Truncation{What: what, Count: count, Listed: listed})
+		a.rep.Cut(what, count, listed)
 		a.warn("the dump lists %d %s; the report lists %d in full", count, what, listed)
 	}
 	cut("threads", d.ThreadCount, len(d.Threads))
@@ -40,7 +61,7 @@ func (a *analysis) describeCuts() {
 func (a *analysis) cutRegions(s *report.MemorySummary) {
 	if n := len(s.Regions); n > maxListedRegions {
 		s.Regions = s.Regions[:maxListedRegions:maxListedRegions]
-		a.rep.Truncated = append(a.rep.Truncated, report.Truncation{What: "memory summary regions", Count: n, Listed: maxListedRegions})
+		a.rep.Cut("memory summary regions", n, maxListedRegions)
 		a.warn("the address space has %d regions; the report lists the first %d (the summary counts them all)", n, maxListedRegions)
 	}
 }

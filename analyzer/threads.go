@@ -3,6 +3,7 @@ package analyzer
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dumptriage/dumptriage/analyzer/minidump"
 	"github.com/dumptriage/dumptriage/analyzer/ntstatus"
@@ -54,7 +55,7 @@ func (a *analysis) describeThreads() {
 		t := &d.Threads[i]
 		rt := report.Thread{ThreadID: t.ID, Frames: []report.Frame{}}
 		if name, ok := d.ThreadNames[t.ID]; ok && name != "" {
-			n := name
+			n := cutString(name, maxThreadName)
 			rt.ThreadName = &n
 		}
 		if t.Teb != 0 {
@@ -161,4 +162,16 @@ func filetime(ft uint64) string {
 		return ""
 	}
 	return time.Unix(0, int64(ft-epochDiff)*100).UTC().Format(time.RFC3339)
+}
+
+// cutString cuts s to at most n bytes at a rune boundary, marking the cut.
+func cutString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }

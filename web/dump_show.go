@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
@@ -28,7 +29,7 @@ func (s *Server) dumpShow(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
-	v := components.DumpView{Dump: d, ShareURL: shareURL(r, dumpURL(d.ID))}
+	v := components.DumpView{Dump: d, ShareURL: shareURL(r, dumpURL(d.ID)), Pages: reportPages(r)}
 	if len(js) > 0 {
 		var rep report.Report
 		if err := json.Unmarshal(js, &rep); err != nil {
@@ -42,6 +43,21 @@ func (s *Server) dumpShow(w http.ResponseWriter, r *http.Request) {
 		v.Meta.Refresh = 3
 	}
 	s.render(w, r, http.StatusOK, components.DumpShow(v))
+}
+
+// reportPages reads which page of each long list the report page shows;
+// anything unreadable means the first.
+func reportPages(r *http.Request) components.Pages {
+	q := r.URL.Query()
+	n := func(key string, def int) int {
+		v, err := strconv.Atoi(q.Get(key))
+		if err != nil {
+			return def
+		}
+		return v
+	}
+	return components.Pages{Threads: n("threads", 1), Modules: n("modules", 1), Handles: n("handles", 1),
+		Regions: n("regions", 1), Thread: n("thread", -1)}
 }
 
 // dumpReportJSON downloads the stored report.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -36,6 +37,11 @@ type Config struct {
 	// Uploader names who sends a request, for dumps.uploaded_by; nil or ""
 	// means anonymous. The auth layer sets it.
 	Uploader func(r *http.Request) string
+	// A request body that sends nothing for BodyIdleTimeout, or less than
+	// BodyMinRate bytes a second on average, is cut off. Defaults:
+	// DefaultBodyIdleTimeout, DefaultBodyMinRate.
+	BodyIdleTimeout time.Duration
+	BodyMinRate     int64
 }
 
 // Server holds the handlers' dependencies.
@@ -53,6 +59,12 @@ func New(svc Service, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.BodyIdleTimeout <= 0 {
+		cfg.BodyIdleTimeout = DefaultBodyIdleTimeout
+	}
+	if cfg.BodyMinRate <= 0 {
+		cfg.BodyMinRate = DefaultBodyMinRate
+	}
 	return &Server{svc: svc, cfg: cfg, log: cfg.Logger}
 }
 
@@ -60,7 +72,7 @@ func New(svc Service, cfg Config) *Server {
 // multi-gigabyte dumps take as long as they take.
 func (s *Server) Routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(requestID, clientIP, s.logRequests, s.recoverer)
+	r.Use(requestID, clientIP, s.logRequests, s.recoverer, s.slowBodies)
 
 	r.Post("/api/dumps", s.apiDumpUpload)
 	r.Get("/api/dumps", s.apiDumpList)

@@ -38,7 +38,7 @@ type cachedString struct {
 const MaxNameLength = 1024
 
 // maxUTF8String bounds a Breakpad/Crashpad UTF-8 string (annotations).
-const maxUTF8String = 16 << 10
+const maxUTF8String = 4 << 10
 
 // Mapped is an io.ReaderAt that holds the whole dump in memory, such as a
 // memory-mapped file. Reads then lend slices of Bytes instead of copying,

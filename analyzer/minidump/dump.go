@@ -77,7 +77,7 @@ const (
 	maxThreadInfos     = 1 << 16
 	maxThreadNames     = 1 << 16
 	maxFunctionTables  = 4096
-	maxCrashpadEntries = 4096
+	maxCrashpadEntries = 256
 )
 
 // Size is the size of the dump file in bytes.

@@ -245,8 +245,11 @@ func (d *Dump) readCodeView(loc Location) (*CodeView, error) {
 		return nil, err
 	}
 	cstr := func(b []byte) string {
-		if i := strings.IndexByte(string(b), 0); i >= 0 {
+		if i := bytes.IndexByte(b, 0); i >= 0 {
 			b = b[:i]
+		}
+		if len(b) > MaxNameLength {
+			return strings.ToValidUTF8(string(b[:MaxNameLength]), "") + "…"
 		}
 		return string(b)
 	}
