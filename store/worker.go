@@ -29,6 +29,9 @@ type WorkerConfig struct {
 	Lease       time.Duration // default 30 s; renewed every Lease/3
 	MaxAttempts int           // default 3
 	Poll        time.Duration // how often idle workers look for jobs, default 1 s
+	// MaxReportBytes bounds a stored report's JSON, default 128 MB. The
+	// analyzer bounds what a report lists, so real reports stay far below.
+	MaxReportBytes int
 	Logger      *slog.Logger  // default: discard
 }
 
@@ -50,6 +53,9 @@ func (c *WorkerConfig) defaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.MaxReportBytes <= 0 {
+		c.MaxReportBytes = 128 << 20
 	}
 }
 
@@ -256,8 +262,8 @@ func (w *worker) run(ctx context.Context, j *Job) {
 		return
 	}
 	out.rep = nil // the encoded report is all that is needed now
-	if n := len(a.Report); n > MaxReportBytes {
-		fail(fmt.Sprintf("the report is %s, more than the %s the index stores", megabytes(n), megabytes(MaxReportBytes)))
+	if n := len(a.Report); n > w.cfg.MaxReportBytes {
+		fail(fmt.Sprintf("the report is %s, more than the %s the index stores", megabytes(n), megabytes(w.cfg.MaxReportBytes)))
 		return
 	}
 	// Storing gets its own deadline, and a failure to store is recorded
@@ -284,10 +290,6 @@ func (w *worker) run(ctx context.Context, j *Job) {
 	}
 	log.Debug("analyzed", "took", took)
 }
-
-// MaxReportBytes bounds a stored report. The analyzer bounds what a report
-// lists, so real reports stay far below it.
-const MaxReportBytes = 128 << 20
 
 // storeTimeout bounds writing one analysis into the index.
 const storeTimeout = 60 * time.Second

@@ -72,8 +72,8 @@ const (
 	MaxModules         = 8192
 	MaxUnloadedModules = 1024
 	MaxHandles         = 1 << 16
-	MaxMemoryInfo      = 1 << 20
-	MaxMemoryRanges    = 1 << 21
+	MaxMemoryInfo      = 1 << 18
+	MaxMemoryRanges    = 1 << 20
 	maxThreadInfos     = 1 << 16
 	maxThreadNames     = 1 << 16
 	maxFunctionTables  = 4096
