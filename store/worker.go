@@ -32,7 +32,7 @@ type WorkerConfig struct {
 	// MaxReportBytes bounds a stored report's JSON, default 128 MB. The
 	// analyzer bounds what a report lists, so real reports stay far below.
 	MaxReportBytes int
-	Logger      *slog.Logger  // default: discard
+	Logger         *slog.Logger // default: discard
 }
 
 func (c *WorkerConfig) defaults() {

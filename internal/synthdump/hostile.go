@@ -344,4 +344,3 @@ func bigText() Stream {
 func comment() Stream {
 	return Stream{Type: 10, Data: bytes.Repeat([]byte{'<'}, 1<<20)}
 }
-
