@@ -21,11 +21,30 @@ func (r *Report) Fit(b Budget) (framesCut int) {
 		scratch = enc(scratch[:0])
 		return len(scratch)
 	}
-	r.Modules = fitList(r, "modules", r.Modules, b.Modules, func(m *Module) int { return size(m.appendJSON) + 1 })
-	r.UnloadedModules = fitList(r, "unloaded modules", r.UnloadedModules, b.Unloaded, func(m *UnloadedModule) int { return size(m.appendJSON) + 1 })
-	r.Handles = fitList(r, "handles", r.Handles, b.Handles, func(h *Handle) int { return size(h.appendJSON) + 1 })
+	r.Modules = fitList(r, "modules", r.Modules, b.Modules, maxModuleJSON, func(m *Module) int { return size(m.appendJSON) + 1 })
+	r.UnloadedModules = fitList(r, "unloaded modules", r.UnloadedModules, b.Unloaded, maxUnloadedJSON,
+		func(m *UnloadedModule) int { return size(m.appendJSON) + 1 })
+	r.Handles = fitList(r, "handles", r.Handles, b.Handles, maxHandleJSON, func(h *Handle) int { return size(h.appendJSON) + 1 })
 	if m := r.MemorySummary; m != nil {
-		m.Regions = fitList(r, "memory summary regions", m.Regions, b.Regions, func(g *Region) int { return size(g.appendJSON) + 1 })
+		m.Regions = fitList(r, "memory summary regions", m.Regions, b.Regions, maxRegionJSON, func(g *Region) int { return size(g.appendJSON) + 1 })
+	}
+	// Most reports are far below the budget: a bound from string lengths
+	// spares encoding them twice.
+	bound := 0
+	for i := range r.Threads {
+		t := &r.Threads[i]
+		bound += maxThreadJSON(t)
+		for k := range t.Frames {
+			bound += maxFrameJSON(&t.Frames[k])
+		}
+	}
+	if c := r.CrashingThread; c != nil {
+		for k := range c.Frames {
+			bound += maxFrameJSON(&c.Frames[k])
+		}
+	}
+	if bound <= b.Threads {
+		return 0
 	}
 
 	left := b.Threads
@@ -85,8 +104,16 @@ func (r *Report) Fit(b Budget) (framesCut int) {
 	return total - kept
 }
 
-// fitList keeps the prefix of s whose entries cost at most budget bytes.
-func fitList[T any](r *Report, what string, s []T, budget int, cost func(*T) int) []T {
+// fitList keeps the prefix of s whose entries cost at most budget bytes;
+// bound gives an upper bound of an entry's cost, cost the exact one.
+func fitList[T any](r *Report, what string, s []T, budget int, bound, cost func(*T) int) []T {
+	total := 0
+	for i := range s {
+		total += bound(&s[i])
+	}
+	if total <= budget {
+		return s
+	}
 	for i := range s {
 		budget -= cost(&s[i])
 		if budget < 0 {
@@ -107,4 +134,46 @@ func (r *Report) Cut(what string, count, listed int) {
 		}
 	}
 	r.Truncated = append(r.Truncated, Truncation{What: what, Count: count, Listed: listed})
+}
+
+// Upper bounds of the JSON of one entry, from its strings' lengths: a byte
+// of a string costs at most six bytes of JSON (\u003c); keys, numbers and
+// addresses take less than the constant.
+const jsonByte = 6
+
+func maxFrameJSON(f *Frame) int {
+	return 400 + jsonByte*(len(f.Trust)+len(f.Module)+len(f.Function)+len(f.File)+len(f.SymbolSource)) + 48*len(f.Registers)
+}
+
+func maxThreadJSON(t *Thread) int {
+	n := 600 + jsonByte*(len(t.WalkNote)+len(t.StartModule)+len(t.CreateTime)) + 48*len(t.Registers)
+	if t.ThreadName != nil {
+		n += jsonByte * len(*t.ThreadName)
+	}
+	if t.LastErrorValue != nil {
+		n += jsonByte * len(*t.LastErrorValue)
+	}
+	return n
+}
+
+func maxFileStatusJSON(f *FileStatus) int {
+	if f == nil {
+		return 0
+	}
+	return 80 + jsonByte*(len(f.Kind)+len(f.Source)+len(f.Why))
+}
+
+func maxModuleJSON(m *Module) int {
+	return 400 + jsonByte*(len(m.Filename)+len(m.CodeID)+len(m.DebugFile)+len(m.DebugID)+len(m.Version)+len(m.Path)) +
+		maxFileStatusJSON(m.Image) + maxFileStatusJSON(m.Symbols)
+}
+
+func maxUnloadedJSON(m *UnloadedModule) int {
+	return 120 + jsonByte*(len(m.Filename)+len(m.CodeID))
+}
+
+func maxHandleJSON(h *Handle) int { return 160 + jsonByte*(len(h.Type)+len(h.Name)) }
+
+func maxRegionJSON(g *Region) int {
+	return 300 + jsonByte*(len(g.State)+len(g.Protect)+len(g.Type)+len(g.Usage)+len(g.Detail)+len(g.AllocationProtect))
 }
