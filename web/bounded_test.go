@@ -3,11 +3,13 @@ package web
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -125,9 +127,9 @@ func hugeReport() *report.Report {
 	r.CrashingThread = &report.CrashingThread{ThreadsIndex: 0, Frames: r.Threads[0].Frames, FrameCount: 1024}
 	for i := range 8192 {
 		r.Modules = append(r.Modules, report.Module{BaseAddr: report.Addr(i << 20), Filename: fmt.Sprintf("m%d.dll", i),
-			Path: `C:\Windows\System32\` + strings.Repeat("x", 200)})
+			Path: `C:\Windows\System32\` + strings.Repeat("x", 40)})
 	}
-	for i := range 1 << 16 {
+	for i := range 20000 {
 		r.Handles = append(r.Handles, report.Handle{Handle: report.Addr(i * 4), Type: "File", Name: `\Device\HarddiskVolume3\x`})
 	}
 	ms := &report.MemorySummary{Source: "MemoryInfoList", PointerSize: 8}
@@ -181,7 +183,7 @@ func TestLongReportPage(t *testing.T) {
 		{"?threads=999999", map[string]int{"thread": 4096 - 81*components.ThreadsPerPage}, []string{"page 82 of 82"}, 4 << 20},
 		{"?thread=100", map[string]int{"focused-frame": 256}, nil, 4 << 20},
 		{"?modules=17", map[string]int{"module-row": 8192 - 16*components.ModulesPerPage}, nil, 4 << 20},
-		{"?handles=2", nil, []string{"page 2 of 132"}, 4 << 20},
+		{"?handles=2", nil, []string{"page 2 of 40"}, 4 << 20},
 		{"?regions=-5", nil, []string{"page 1 of 17"}, 4 << 20},
 	} {
 		start := time.Now()
@@ -205,5 +207,34 @@ func TestLongReportPage(t *testing.T) {
 				t.Errorf("%q: no %q", tt.query, s)
 			}
 		}
+	}
+}
+
+// TestDecodeForPage: the entries the page shows decode as in full.
+func TestDecodeForPage(t *testing.T) {
+	full := hugeReport()
+	js := full.AppendJSON(nil)
+	var want report.Report
+	if err := json.Unmarshal(js, &want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeForPage(js, components.Pages{Threads: 2, Handles: 3, Regions: 2, Thread: 3000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Threads) != len(want.Threads) || len(got.Handles) != len(want.Handles) || len(got.MemorySummary.Regions) != len(want.MemorySummary.Regions) {
+		t.Fatalf("lengths differ")
+	}
+	for _, i := range []int{0, 50, 99, 3000} {
+		if !reflect.DeepEqual(got.Threads[i], want.Threads[i]) {
+			t.Errorf("thread %d differs", i)
+		}
+	}
+	if got.Threads[100].ThreadID != 0 || len(got.Threads[100].Frames) != 0 {
+		t.Errorf("thread 100 is not on the page but was decoded")
+	}
+	if !reflect.DeepEqual(got.CrashingThread, want.CrashingThread) || !reflect.DeepEqual(got.Handles[1000:1500], want.Handles[1000:1500]) ||
+		!reflect.DeepEqual(got.MemorySummary.Regions[1000:2000], want.MemorySummary.Regions[1000:2000]) || got.ThreadCount != 100000 {
+		t.Errorf("crashing thread, handles or regions differ")
 	}
 }

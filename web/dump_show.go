@@ -31,18 +31,90 @@ func (s *Server) dumpShow(w http.ResponseWriter, r *http.Request) {
 	}
 	v := components.DumpView{Dump: d, ShareURL: shareURL(r, dumpURL(d.ID)), Pages: reportPages(r)}
 	if len(js) > 0 {
-		var rep report.Report
-		if err := json.Unmarshal(js, &rep); err != nil {
+		rep, err := decodeForPage(js, v.Pages)
+		if err != nil {
 			s.failPage(w, r, err)
 			return
 		}
-		v.Report = &rep
+		v.Report = rep
 	}
 	v.Meta = s.meta(v.Title(), "dumps")
 	if v.Pending() {
 		v.Meta.Refresh = 3
 	}
 	s.render(w, r, http.StatusOK, components.DumpShow(v))
+}
+
+// pageReport reads a stored report for the report page, keeping the long
+// lists raw: only the entries the page shows are decoded. Decoding a report
+// of thousands of threads and tens of thousands of frames in full took
+// most of the page's time.
+type pageReport struct {
+	report.Report
+	Threads       []json.RawMessage `json:"threads"`
+	Handles       []json.RawMessage `json:"handles"`
+	MemorySummary *pageMemory       `json:"memory_summary"`
+	// The crashing thread's frames are a copy of its entry's in threads.
+	CrashingThread *pageCrashing `json:"crashing_thread"`
+}
+
+type pageCrashing struct {
+	report.CrashingThread
+	Frames json.RawMessage `json:"frames"`
+}
+
+type pageMemory struct {
+	report.MemorySummary
+	Regions []json.RawMessage `json:"regions"`
+}
+
+// decodeForPage decodes js with only the page's threads, handles and
+// regions filled in; the others are zero values, so counts stay right.
+func decodeForPage(js []byte, p components.Pages) (*report.Report, error) {
+	var pr pageReport
+	if err := json.Unmarshal(js, &pr); err != nil {
+		return nil, err
+	}
+	rep := &pr.Report
+	if c := pr.CrashingThread; c != nil {
+		rep.CrashingThread = &c.CrashingThread
+	}
+	var err error
+	decode := func(raw []json.RawMessage, dst func(i int) any, idx ...[2]int) {
+		for _, w := range idx {
+			for i := max(w[0], 0); i < min(w[1], len(raw)); i++ {
+				if e := json.Unmarshal(raw[i], dst(i)); e != nil && err == nil {
+					err = e
+				}
+			}
+		}
+	}
+	rep.Threads = make([]report.Thread, len(pr.Threads))
+	wanted := [][2]int{{p.Thread, p.Thread + 1}}
+	from, to := components.Window(p.Threads, len(pr.Threads), components.ThreadsPerPage)
+	wanted = append(wanted, [2]int{from, to})
+	if c := rep.CrashingThread; c != nil {
+		wanted = append(wanted, [2]int{c.ThreadsIndex, c.ThreadsIndex + 1})
+	}
+	decode(pr.Threads, func(i int) any { return &rep.Threads[i] }, wanted...)
+	if c := rep.CrashingThread; c != nil && c.ThreadsIndex >= 0 && c.ThreadsIndex < len(rep.Threads) {
+		c.Frames = rep.Threads[c.ThreadsIndex].Frames
+	}
+	if pr.Handles != nil {
+		rep.Handles = make([]report.Handle, len(pr.Handles))
+		from, to := components.Window(p.Handles, len(pr.Handles), components.HandlesPerPage)
+		decode(pr.Handles, func(i int) any { return &rep.Handles[i] }, [2]int{from, to})
+	}
+	if pm := pr.MemorySummary; pm != nil {
+		rep.MemorySummary = &pm.MemorySummary
+		if pm.Regions != nil {
+			rs := make([]report.Region, len(pm.Regions))
+			from, to := components.Window(p.Regions, len(pm.Regions), components.RegionsPerPage)
+			decode(pm.Regions, func(i int) any { return &rs[i] }, [2]int{from, to})
+			rep.MemorySummary.Regions = rs
+		}
+	}
+	return rep, err
 }
 
 // reportPages reads which page of each long list the report page shows;

@@ -43,6 +43,13 @@ func span(param, anchor string, p, total, per int) Span {
 	return Span{Param: param, Page: p, Pages: pages, From: from, To: min(from+per, total), Total: total, Anchor: anchor}
 }
 
+// Window is the items [from, to) of page p of total items, per to a page,
+// as the report page shows them.
+func Window(p, total, per int) (from, to int) {
+	s := span("", "", p, total, per)
+	return s.From, s.To
+}
+
 // URL links to page p of the span.
 func (s Span) URL(p int) string {
 	return "?" + s.Param + "=" + strconv.Itoa(p) + "#" + s.Anchor
