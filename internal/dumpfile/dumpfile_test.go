@@ -99,11 +99,20 @@ func FuzzUnwrap(f *testing.F) {
 	f.Add(gz(dump))
 	f.Add(zs(dump))
 	f.Add(dump[:8])
+	f.Add(zs(append([]byte("MDMP"), bytes.Repeat([]byte{0x41}, 1<<20)...)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, _, cleanup, err := Unwrap(bytes.NewReader(b), nil)
 		defer cleanup()
-		if err == nil {
-			CopyLimited(io.Discard, r, 1<<20)
+		if err != nil {
+			return
+		}
+		// Whatever decodes stays within the expansion bound (plus what
+		// the readers buffer).
+		var out bytes.Buffer
+		if _, err := CopyLimited(&out, r, expansionFloor+2<<20); err == nil {
+			if nz := nonZeroBytes(out.Bytes()); nz > expansionFloor+MaxExpansion*int64(len(b))+256<<10 {
+				t.Errorf("%d bytes gave %d non-zero bytes", len(b), nz)
+			}
 		}
 	})
 }
