@@ -7,6 +7,7 @@ package minidump
 import (
 	"fmt"
 	"io"
+	"sort"
 )
 
 const signatureMDMP = 0x504d444d
@@ -61,6 +62,9 @@ type Dump struct {
 	contexts map[Location]cachedContext
 	// crashpadEntries counts the annotations read, against maxCrashpadEntries.
 	crashpadEntries int
+	// byBase orders Modules by base for ModuleAt, unless they overlap.
+	byBase  []int
+	overlap bool
 }
 
 // Bounds on the entries kept from a dump's lists. They are far above what
@@ -132,14 +136,44 @@ func (d *Dump) ThreadByID(id uint32) (*Thread, int) {
 	return nil, -1
 }
 
-// ModuleAt returns the module whose image contains addr.
+// ModuleAt returns the module whose image contains addr (the first in the
+// list, when images overlap).
 func (d *Dump) ModuleAt(addr uint64) *Module {
+	if d.byBase == nil || d.overlap {
+		return d.moduleAtLinear(addr)
+	}
+	i := sort.Search(len(d.byBase), func(i int) bool { return d.Modules[d.byBase[i]].Base > addr }) - 1
+	if i >= 0 && d.Modules[d.byBase[i]].Contains(addr) {
+		return &d.Modules[d.byBase[i]]
+	}
+	return nil
+}
+
+func (d *Dump) moduleAtLinear(addr uint64) *Module {
 	for i := range d.Modules {
 		if d.Modules[i].Contains(addr) {
 			return &d.Modules[i]
 		}
 	}
 	return nil
+}
+
+// indexModules sorts module indices by base, for ModuleAt's binary search
+// (frames are symbolized by address, and a dump may list 8,192 modules).
+// Overlapping images keep the linear search, whose answer is defined.
+func (d *Dump) indexModules() {
+	d.byBase = make([]int, len(d.Modules))
+	for i := range d.byBase {
+		d.byBase[i] = i
+	}
+	sort.Slice(d.byBase, func(a, b int) bool { return d.Modules[d.byBase[a]].Base < d.Modules[d.byBase[b]].Base })
+	for k := 1; k < len(d.byBase); k++ {
+		prev, cur := &d.Modules[d.byBase[k-1]], &d.Modules[d.byBase[k]]
+		if prev.End() > cur.Base || prev.End() < prev.Base {
+			d.overlap = true
+			return
+		}
+	}
 }
 
 func (d *Dump) warn(err error) { d.Warnings = append(d.Warnings, err) }
@@ -224,6 +258,9 @@ func (d *Dump) parseStreams() {
 		// and Thread lists are merged below.
 		seen[s.Type] = true
 		d.parseStream(s)
+	}
+	if len(d.Modules) >= 32 {
+		d.indexModules()
 	}
 	d.memory = buildMemoryIndex(d.memory)
 	if len(d.memory) > MaxMemoryRanges {
