@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dumptriage/dumptriage/analyzer/report"
 	"github.com/dumptriage/dumptriage/internal/synthdump"
 	"github.com/dumptriage/dumptriage/internal/testdata"
 )
@@ -45,10 +46,40 @@ func hostileCases() []hostileCase {
 			}
 		}},
 	}
+	checks := map[string]func(testing.TB, *Report){
+		// Past MaxThreads the thread the exception names is still listed.
+		"threads-shared-context": func(t testing.TB, r *Report) {
+			if r.ThreadCount != 300000 || r.CrashingThread == nil || r.CrashingThread.ThreadID != 300000 {
+				t.Errorf("thread count %d, crashing thread %+v", r.ThreadCount, r.CrashingThread)
+			}
+		},
+		"modules-shared-name": func(t testing.TB, r *Report) {
+			if c := truncated(r, "modules"); c == nil || c.Count != 200000 || c.Listed != len(r.Modules) {
+				t.Errorf("modules %d, truncated %+v", len(r.Modules), r.Truncated)
+			}
+			if n := len(r.Modules[0].Path); n > 3*1024+3 {
+				t.Errorf("module name of %d bytes", n)
+			}
+		},
+		"handles-shared-name": func(t testing.TB, r *Report) {
+			if c := truncated(r, "handles"); c == nil || c.Count != 1000000 || c.Listed != len(r.Handles) {
+				t.Errorf("handles %d, truncated %+v", len(r.Handles), r.Truncated)
+			}
+		},
+	}
 	for _, s := range synthdump.Hostile() {
-		cases = append(cases, hostileCase{s.Name, func(testing.TB) []byte { return s.Make() }, nil})
+		cases = append(cases, hostileCase{s.Name, func(testing.TB) []byte { return s.Make() }, checks[s.Name]})
 	}
 	return cases
+}
+
+func truncated(r *Report, what string) *report.Truncation {
+	for i := range r.Truncated {
+		if r.Truncated[i].What == what {
+			return &r.Truncated[i]
+		}
+	}
+	return nil
 }
 
 func readLE(b []byte, off int) uint32 { return binary.LittleEndian.Uint32(b[off:]) }
