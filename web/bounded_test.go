@@ -102,7 +102,7 @@ func TestSearchTooLong(t *testing.T) {
 	}
 }
 
-// hugeReport is a report as long as the analyzer's bounds allow.
+// hugeReport is a report about as long as the analyzer's bounds allow.
 func hugeReport() *report.Report {
 	r := &report.Report{Status: "OK", AnalyzerVersion: "test", ThreadCount: 100000}
 	frame := func(k int) report.Frame {
@@ -111,8 +111,8 @@ func hugeReport() *report.Report {
 	}
 	for i := range 4096 {
 		t := report.Thread{ThreadID: uint32(i), Registers: map[string]report.Addr{"rip": 1, "rsp": 2, "rbp": 3}}
-		n := 8
-		if i < 128 {
+		n := 1
+		if i < 120 {
 			n = 256
 		}
 		if i == 0 {
@@ -178,8 +178,8 @@ func TestLongReportPage(t *testing.T) {
 	}{
 		{"", map[string]int{"thread": components.ThreadsPerPage, "crash-frame": 1024, "module-row": components.ModulesPerPage, "all-frames": components.ThreadsPerPage,
 			"frame": components.ThreadsPerPage * components.FramesShown}, []string{"4,096 listed of 100,000", "page 1 of 82"}, 4 << 20},
-		{"?threads=3", map[string]int{"thread": components.ThreadsPerPage, "frame": 28*components.FramesShown + 22*8}, []string{"page 3 of 82"}, 4 << 20},
-		{"?threads=82", map[string]int{"thread": 4096 - 81*components.ThreadsPerPage, "frame": (4096 - 81*components.ThreadsPerPage) * 8}, nil, 4 << 20},
+		{"?threads=3", map[string]int{"thread": components.ThreadsPerPage, "frame": 20*components.FramesShown + 30}, []string{"page 3 of 82"}, 4 << 20},
+		{"?threads=82", map[string]int{"thread": 4096 - 81*components.ThreadsPerPage, "frame": 4096 - 81*components.ThreadsPerPage}, nil, 4 << 20},
 		{"?threads=999999", map[string]int{"thread": 4096 - 81*components.ThreadsPerPage}, []string{"page 82 of 82"}, 4 << 20},
 		{"?thread=100", map[string]int{"focused-frame": 256}, nil, 4 << 20},
 		{"?modules=17", map[string]int{"module-row": 8192 - 16*components.ModulesPerPage}, nil, 4 << 20},
