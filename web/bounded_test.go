@@ -28,6 +28,8 @@ func TestSlowBodyCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	creds := seedUsers(t, st)
+	auth := "Authorization: Bearer " + creds["member-upload"].token + "\r\n"
 	srv := httptest.NewServer(New(st, Config{BodyIdleTimeout: 300 * time.Millisecond, BodyMinRate: 1 << 20}).Routes())
 	t.Cleanup(srv.Close)
 	for _, tt := range []struct {
@@ -43,7 +45,7 @@ func TestSlowBodyCutOff(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			fmt.Fprintf(conn, "POST /api/dumps HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\nMDMP\x93\xa7\x00\x00")
+			fmt.Fprintf(conn, "POST /api/dumps HTTP/1.1\r\nHost: localhost\r\n%sContent-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\nMDMP\x93\xa7\x00\x00", auth)
 			start := time.Now()
 			stop := make(chan struct{})
 			defer close(stop)
@@ -78,7 +80,10 @@ func TestSlowBodyCutOff(t *testing.T) {
 		})
 	}
 	// A body that keeps the pace is not cut.
-	resp, err := http.Post(srv.URL+"/api/dumps", "application/octet-stream", strings.NewReader("MDMP\x93\xa7\x00\x00"+strings.Repeat("x", 64<<10)))
+	req, _ := http.NewRequest("POST", srv.URL+"/api/dumps", strings.NewReader("MDMP\x93\xa7\x00\x00"+strings.Repeat("x", 64<<10)))
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("Authorization", "Bearer "+creds["member-upload"].token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,9 +172,10 @@ func TestLongReportPage(t *testing.T) {
 	if err := st.Queue.Finish(ctx, j, a, ""); err != nil {
 		t.Fatal(err)
 	}
+	creds := seedUsers(t, st)
 	srv := httptest.NewServer(New(st, Config{}).Routes())
 	t.Cleanup(srv.Close)
-	e := &pageEnv{t: t, st: st, srv: srv}
+	e := &pageEnv{t: t, st: st, srv: srv, creds: creds}
 	for _, tt := range []struct {
 		query   string
 		counts  map[string]int
