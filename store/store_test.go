@@ -439,7 +439,7 @@ func TestGiveUpAfterRepeatedDeaths(t *testing.T) {
 	}
 	runUntilIdle(t, st, WorkerConfig{Workers: 1, MaxAttempts: 2}, okAnalyzer)
 	got, _ := st.Dump(ctx, d.ID)
-	if got.Status != StatusFailed || got.Error != "gave up after 2 attempts: the worker stopped each time before finishing (crash or kill)" {
+	if got.Status != StatusFailed || got.Error != "gave up after 2 attempts: the worker process stopped each time before finishing (killed, crashed or out of memory)" {
 		t.Fatalf("%+v", got)
 	}
 	// The dump stays and can be analysed again.
