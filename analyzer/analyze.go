@@ -17,8 +17,10 @@ import (
 )
 
 // Version identifies the analyzer that made a report; stored reports keep it
-// so they can be re-analysed when it changes.
-const Version = "0.1.0"
+// so they can be re-analysed when it changes. Bump it whenever a report can
+// change: TestGoldenVersion fails when the golden reports change under the
+// same version (testdata/golden/VERSIONS pins their hash per version).
+const Version = "0.2.1"
 
 // Report is the one report type.
 type Report = report.Report
@@ -69,6 +71,7 @@ func Analyze(ctx context.Context, r io.ReaderAt, size int64, opts Options) (rep 
 		opts.Symbols = NewSymbolCache(0)
 	}
 	a := newAnalysis(ctx, d, opts)
+	defer a.held.release() // the report holds no symbol file
 	a.run()
 	a.fit()
 	return a.rep, nil
@@ -96,6 +99,7 @@ type analysis struct {
 	modules    map[*minidump.Module]*moduleFiles
 
 	badPathWarned bool
+	held          holds // cache entries in use until the analysis ends
 	umods         *unwindModules
 	walks         [][]unwind.Frame // per thread, as the walker returned them
 }
@@ -112,11 +116,14 @@ func (a *analysis) run() {
 	a.describeException()
 	a.describeThreads()
 	a.describeCuts()
+	a.guard("vendor streams", a.describeVendorStreams)
 	for _, step := range []struct {
 		name string
 		fn   func()
 	}{
 		{"stack walk", a.walkStacks},
+		{"frames in unloaded modules", a.describeFrameUnloadedModules},
+		{"crash instruction", a.analyzeCrashInstruction},
 		{"thrown type", a.inferThrownType},
 		{"memory summary", a.summarizeMemory},
 		{"allocation failure", a.analyzeAllocationFailure},
@@ -232,7 +239,7 @@ func (a *analysis) describeProcess() {
 		}
 	}
 	for _, h := range d.Handles {
-		a.rep.Handles = append(a.rep.Handles, report.Handle{Handle: report.Addr(h.Handle), Type: h.TypeName, Name: h.ObjectName,
+		a.rep.Handles = append(a.rep.Handles, report.Handle{Handle: h.Handle, Type: h.TypeName, Name: h.ObjectName,
 			GrantedAccess: report.Hex32(h.GrantedAccess), HandleCount: h.HandleCount, PointerCount: h.PointerCount})
 	}
 	if sm := d.SystemMemory; sm != nil {

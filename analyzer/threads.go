@@ -84,7 +84,11 @@ func (a *analysis) describeThreads() {
 			for _, r := range regs {
 				rt.Registers[r.Name] = report.Addr(r.Value)
 			}
-			rt.Frames = append(rt.Frames, a.contextFrame(ctx))
+			f := a.contextFrame(ctx)
+			if i == a.crashIndex {
+				f.Registers = rt.Registers // minidump-stackwalk gives the crashing frame its registers
+			}
+			rt.Frames = append(rt.Frames, f)
 		}
 		rt.FrameCount = len(rt.Frames)
 		a.rep.Threads = append(a.rep.Threads, rt)
@@ -101,8 +105,8 @@ func (a *analysis) syncCrashingThread() {
 		return
 	}
 	t := a.rep.Threads[a.crashIndex]
-	a.rep.CrashingThread = &report.CrashingThread{ThreadID: t.ThreadID, ThreadsIndex: a.crashIndex,
-		FrameCount: len(t.Frames), Frames: t.Frames}
+	a.rep.CrashingThread = &report.CrashingThread{ThreadID: t.ThreadID, ThreadName: t.ThreadName,
+		LastErrorValue: t.LastErrorValue, ThreadsIndex: a.crashIndex, FrameCount: len(t.Frames), Frames: t.Frames}
 }
 
 // contextFrame is frame 0, straight from a CPU context.
@@ -136,6 +140,7 @@ func (a *analysis) symbolize(f *report.Frame, addr uint64) {
 	f.FunctionOffset = report.Addr(uint64(f.Offset) - m.Base - sym.RVA)
 	f.File = sym.File
 	f.Line = sym.Line
+	f.Inlines = sym.Inlines
 	f.SymbolSource = sym.Source
 }
 

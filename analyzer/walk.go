@@ -158,8 +158,11 @@ func (a *analysis) walkStacks() {
 			if k > 0 && pc > 0 {
 				pc--
 			}
-			f := report.Frame{Frame: k, Trust: uf.Trust, Offset: report.Addr(pc), SP: report.Addr(uf.SP)}
+			f := report.Frame{Frame: k, Trust: uf.Trust, Offset: report.Addr(pc), SP: report.Addr(uf.SP), Note: uf.Note}
 			a.symbolize(&f, pc)
+			if i == a.crashIndex && k == 0 {
+				f.Registers = rt.Registers
+			}
 			if i == a.crashIndex && k > 0 {
 				f.Registers = make(map[string]report.Addr, bits.OnesCount32(uf.Regs.Valid))
 				for r, v := range uf.Regs.V {

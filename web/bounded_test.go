@@ -135,7 +135,7 @@ func hugeReport() *report.Report {
 			Path: `C:\Windows\System32\` + strings.Repeat("x", 40)})
 	}
 	for i := range 20000 {
-		r.Handles = append(r.Handles, report.Handle{Handle: report.Addr(i * 4), Type: "File", Name: `\Device\HarddiskVolume3\x`})
+		r.Handles = append(r.Handles, report.Handle{Handle: uint64(i * 4), Type: "File", Name: `\Device\HarddiskVolume3\x`})
 	}
 	ms := &report.MemorySummary{Source: "MemoryInfoList", PointerSize: 8}
 	for i := range 16384 {

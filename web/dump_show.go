@@ -34,7 +34,8 @@ func (s *Server) renderDump(w http.ResponseWriter, r *http.Request, code int, id
 		s.failPage(w, r, err)
 		return
 	}
-	v := components.DumpView{Dump: d, ShareURL: s.absURL(dumpURL(d.ID)), Now: time.Now(), Pages: reportPages(r)}
+	v := components.DumpView{Dump: d, ShareURL: s.absURL(dumpURL(d.ID)), Now: time.Now(), AnalyzerVersion: s.cfg.AnalyzerVersion,
+		Pages: reportPages(r)}
 	if len(js) > 0 {
 		rep, err := decodeForPage(js, v.Pages)
 		if err != nil {

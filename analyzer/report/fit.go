@@ -17,16 +17,19 @@ type Budget struct {
 // returns how many frames it cut.
 func (r *Report) Fit(b Budget) (framesCut int) {
 	var scratch []byte
-	size := func(enc func([]byte) []byte) int {
-		scratch = enc(scratch[:0])
-		return len(scratch)
+	digits := r.SystemInfo.pointerDigits()
+	size := func(e interface{ encodeJSON(*objWriter) }) int {
+		w := objWriter{b: scratch[:0], digits: digits}
+		e.encodeJSON(&w)
+		scratch = w.b
+		return len(w.b)
 	}
-	r.Modules = fitList(r, "modules", r.Modules, b.Modules, maxModuleJSON, func(m *Module) int { return size(m.appendJSON) + 1 })
+	r.Modules = fitList(r, "modules", r.Modules, b.Modules, maxModuleJSON, func(m *Module) int { return size(m) + 1 })
 	r.UnloadedModules = fitList(r, "unloaded modules", r.UnloadedModules, b.Unloaded, maxUnloadedJSON,
-		func(m *UnloadedModule) int { return size(m.appendJSON) + 1 })
-	r.Handles = fitList(r, "handles", r.Handles, b.Handles, maxHandleJSON, func(h *Handle) int { return size(h.appendJSON) + 1 })
+		func(m *UnloadedModule) int { return size(m) + 1 })
+	r.Handles = fitList(r, "handles", r.Handles, b.Handles, maxHandleJSON, func(h *Handle) int { return size(h) + 1 })
 	if m := r.MemorySummary; m != nil {
-		m.Regions = fitList(r, "memory summary regions", m.Regions, b.Regions, maxRegionJSON, func(g *Region) int { return size(g.appendJSON) + 1 })
+		m.Regions = fitList(r, "memory summary regions", m.Regions, b.Regions, maxRegionJSON, func(g *Region) int { return size(g) + 1 })
 	}
 	// Most reports are far below the budget: a bound from string lengths
 	// spares encoding them twice.
@@ -64,11 +67,7 @@ func (r *Report) Fit(b Budget) (framesCut int) {
 		t := &r.Threads[i]
 		frames := t.Frames
 		t.Frames = nil
-		left -= size(func(b []byte) []byte {
-			w := objWriter{b: b}
-			t.encode(&w)
-			return w.b
-		}) + 1
+		left -= size(t) + 1
 		t.Frames = frames
 	}
 	total, kept := 0, 0
@@ -80,7 +79,7 @@ func (r *Report) Fit(b Budget) (framesCut int) {
 		}
 		n := len(t.Frames)
 		for k := range t.Frames {
-			c := weight * (size(t.Frames[k].appendJSON) + 1)
+			c := weight * (size(&t.Frames[k]) + 1)
 			if c > left {
 				n = k
 				break
@@ -142,7 +141,14 @@ func (r *Report) Cut(what string, count, listed int) {
 const jsonByte = 6
 
 func maxFrameJSON(f *Frame) int {
-	return 400 + jsonByte*(len(f.Trust)+len(f.Module)+len(f.Function)+len(f.File)+len(f.SymbolSource)) + 48*len(f.Registers)
+	n := 450 + jsonByte*(len(f.Trust)+len(f.Module)+len(f.Function)+len(f.File)+len(f.SymbolSource)+len(f.Note)) + 48*len(f.Registers)
+	for i := range f.Inlines {
+		n += 80 + jsonByte*(len(f.Inlines[i].Function)+len(f.Inlines[i].File))
+	}
+	for i := range f.UnloadedModules {
+		n += 40 + jsonByte*len(f.UnloadedModules[i].Module) + 24*len(f.UnloadedModules[i].Offsets)
+	}
+	return n
 }
 
 func maxThreadJSON(t *Thread) int {
@@ -160,16 +166,23 @@ func maxFileStatusJSON(f *FileStatus) int {
 	if f == nil {
 		return 0
 	}
-	return 80 + jsonByte*(len(f.Kind)+len(f.Source)+len(f.Why))
+	return 100 + jsonByte*(len(f.Kind)+len(f.Source)+len(f.Why)+len(f.URL))
 }
 
 func maxModuleJSON(m *Module) int {
-	return 400 + jsonByte*(len(m.Filename)+len(m.CodeID)+len(m.DebugFile)+len(m.DebugID)+len(m.Version)+len(m.Path)) +
-		maxFileStatusJSON(m.Image) + maxFileStatusJSON(m.Symbols)
+	return 500 + jsonByte*(len(m.Filename)+len(m.CodeID)+len(m.DebugFile)+len(m.DebugID)+len(m.Version)+len(m.Path)+
+		lenPtr(m.SymbolURL)+lenPtr(m.CertSubject)) + maxFileStatusJSON(m.Image) + maxFileStatusJSON(m.Symbols)
 }
 
 func maxUnloadedJSON(m *UnloadedModule) int {
-	return 120 + jsonByte*(len(m.Filename)+len(m.CodeID))
+	return 150 + jsonByte*(len(m.Filename)+len(m.CodeID)+lenPtr(m.CertSubject))
+}
+
+func lenPtr(s *string) int {
+	if s == nil {
+		return 0
+	}
+	return len(*s)
 }
 
 func maxHandleJSON(h *Handle) int { return 160 + jsonByte*(len(h.Type)+len(h.Name)) }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -55,32 +56,58 @@ func cut0(r *Report) int {
 	return n
 }
 
-// TestFitBounds: the bounds Fit uses to skip encoding are upper bounds.
+// longStrings sets every string reachable from v (but map keys) to s, so
+// that a field a bound leaves out costs far more than its slack.
+func longStrings(v reflect.Value, s string) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			longStrings(v.Elem(), s)
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Field(i).CanSet() {
+				longStrings(v.Field(i), s)
+			}
+		}
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			longStrings(v.Index(i), s)
+		}
+	case reflect.String:
+		v.SetString(s)
+	}
+}
+
+// TestFitBounds: the bounds Fit uses to skip encoding are upper bounds, for
+// every field (fill sets them all; a field added to an entry but not to its
+// bound fails here).
 func TestFitBounds(t *testing.T) {
-	for _, s := range []string{"", "a", "<&>\"\\\x01", strings.Repeat("\x00<é", 300), "\xff\xfe"} {
-		name := s
-		f := Frame{Frame: 1 << 30, Trust: TrustFramePointer, Offset: ^Addr(0), Module: s, ModuleOffset: ^Addr(0), Function: s,
-			FunctionOffset: ^Addr(0), File: s, Line: 1 << 30, SymbolSource: s, SP: ^Addr(0),
-			Registers: map[string]Addr{"rip": ^Addr(0), "rsp": ^Addr(0), "r15": ^Addr(0), "xmm15": ^Addr(0)}}
-		th := Thread{ThreadID: ^uint32(0), ThreadName: &name, LastErrorValue: &name, FrameCount: 1 << 30, Teb: &f.SP,
-			StackStart: &f.SP, StackEnd: &f.SP, Registers: f.Registers, UsesExceptionContext: true, WalkNote: s,
-			StartAddress: &f.SP, StartModule: s, CreateTime: s}
-		fs := &FileStatus{Found: true, Kind: s, Source: s, Why: s}
-		m := Module{BaseAddr: ^Addr(0), EndAddr: ^Addr(0), Filename: s, CodeID: s, DebugFile: s, DebugID: s, Version: s,
-			MissingSymbols: true, LoadedSymbols: true, Path: s, Image: fs, Symbols: fs}
-		u := UnloadedModule{BaseAddr: ^Addr(0), EndAddr: ^Addr(0), Filename: s, CodeID: s}
-		h := Handle{Handle: ^Addr(0), Type: s, Name: s, GrantedAccess: ^Hex32(0), HandleCount: ^uint32(0), PointerCount: ^uint32(0)}
-		g := Region{Base: ^Addr(0), End: ^Addr(0), Size: ^uint64(0), State: s, Protect: s, Type: s, Usage: s, Detail: s,
-			AllocationBase: ^Addr(0), AllocationProtect: s}
-		w := objWriter{}
-		th.encode(&w)
+	// Each '<' is six bytes of JSON, the most a byte costs: no slack.
+	for _, s := range []string{"", "<&>\"\\\x01", strings.Repeat("\x00<é", 300), "\xff\xfe", strings.Repeat("<", 2000)} {
+		var f Frame
+		var th Thread
+		var m Module
+		var u UnloadedModule
+		var h Handle
+		var g Region
+		for _, v := range []any{&f, &th, &m, &u, &h, &g} {
+			fill(reflect.ValueOf(v).Elem(), 1)
+			longStrings(reflect.ValueOf(v).Elem(), s)
+		}
+		th.Frames = nil
+		size := func(e interface{ encodeJSON(*objWriter) }) int {
+			w := objWriter{digits: 16}
+			e.encodeJSON(&w)
+			return len(w.b)
+		}
 		for what, c := range map[string][2]int{
-			"frame":    {len(f.appendJSON(nil)), maxFrameJSON(&f)},
-			"thread":   {len(w.b), maxThreadJSON(&th)},
-			"module":   {len(m.appendJSON(nil)), maxModuleJSON(&m)},
-			"unloaded": {len(u.appendJSON(nil)), maxUnloadedJSON(&u)},
-			"handle":   {len(h.appendJSON(nil)), maxHandleJSON(&h)},
-			"region":   {len(g.appendJSON(nil)), maxRegionJSON(&g)},
+			"frame":    {size(&f), maxFrameJSON(&f)},
+			"thread":   {size(&th), maxThreadJSON(&th)},
+			"module":   {size(&m), maxModuleJSON(&m)},
+			"unloaded": {size(&u), maxUnloadedJSON(&u)},
+			"handle":   {size(&h), maxHandleJSON(&h)},
+			"region":   {size(&g), maxRegionJSON(&g)},
 		} {
 			if c[0] > c[1] {
 				t.Errorf("%s of %q: %d bytes of JSON, bound %d", what, s, c[0], c[1])

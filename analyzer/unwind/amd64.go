@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/dumptriage/dumptriage/analyzer/minidump"
+	"github.com/dumptriage/dumptriage/analyzer/report"
 )
 
 // amd64Volatile are the registers a call may clobber (Windows x64 ABI), so
@@ -111,7 +112,7 @@ func (w *amd64Walker) forward(callee *Frame, m Module) (Frame, bool) {
 	for _, r := range amd64Volatile {
 		caller.Regs.Clear(r)
 	}
-	caller.finish(TrustCFI, "no unwind data: executed the code after the pc to its return")
+	caller.finish(TrustEmulation, "no unwind data: executed the code after the pc to its return")
 	return caller, true
 }
 
@@ -131,7 +132,7 @@ func (w *amd64Walker) leaf(callee *Frame) (Frame, bool) {
 	caller := callerRegs(callee)
 	caller.Regs.Set(minidump.RSP, rsp+8)
 	caller.Regs.Set(RegRIP, ra)
-	caller.finish(TrustCFI, "unwound from a leaf function")
+	caller.finish(TrustLeaf, "unwound from a leaf function")
 	return caller, true
 }
 
@@ -146,7 +147,7 @@ func callerRegs(callee *Frame) Frame {
 }
 
 // finish fills PC/SP/FP from the registers.
-func (f *Frame) finish(trust, note string) {
+func (f *Frame) finish(trust report.Trust, note string) {
 	f.Trust, f.Note = trust, note
 	if f.Regs.X86 {
 		f.PC, _ = f.Regs.Get(RegEIP)

@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/dumptriage/dumptriage/analyzer/minidump"
+	"github.com/dumptriage/dumptriage/analyzer/report"
 	"github.com/dumptriage/dumptriage/analyzer/symbols/breakpad"
 )
 
 type wantFrame struct {
 	pc, sp, fp uint64 // sp/fp 0: not checked
-	trust      string
+	trust      report.Trust
 }
 
 func checkFrames(t *testing.T, ms testModules, got []Frame, want []wantFrame, exactCount bool) {
@@ -71,7 +72,7 @@ func TestUnityNoImages(t *testing.T) {
 	d := openDump(t, filepath.Join(sharedTestdata(t), "public", "LYJ-Kerman__crash-log", "crash.dmp"))
 	ms := dumpModules(t, d, "")
 	got := WalkAMD64(d.Exception.Context.AMD64, d, ms, Options{StackLimits: stackLimits(d), MaxFrames: 8})
-	checkFrames(t, ms, got, []wantFrame{{pc: 0x7FF9F4D221FD, trust: TrustContext}, {pc: 0x7FF9F4D1FED5, trust: TrustCFI}}, false)
+	checkFrames(t, ms, got, []wantFrame{{pc: 0x7FF9F4D221FD, trust: TrustContext}, {pc: 0x7FF9F4D1FED5, trust: TrustEmulation}}, false)
 	if got[3].PC != 0x7FF9F4F41279 {
 		t.Errorf("frame 3 is not 0x7FF9F4F41279:\n%s", formatFrames(ms, got))
 	}
@@ -118,8 +119,8 @@ func TestLLDBSigsegvNoImages(t *testing.T) {
 	ms := dumpModules(t, d, "")
 	got := WalkAMD64(d.Exception.Context.AMD64, d, ms, Options{StackLimits: stackLimits(d)})
 	keys := frameKeys(ms, got)
-	want := []string{"sigsegv.exe+0x10d9 context", "sigsegv.exe+0x1171 cfi", "sigsegv.exe+0x105d scan",
-		"sigsegv.exe+0x1079 cfi", "kernel32.dll+0x11fe4 cfi", "ntdll.dll+0x6cb81 scan"}
+	want := []string{"sigsegv.exe+0x10d9 context", "sigsegv.exe+0x1171 emulation", "sigsegv.exe+0x105d scan",
+		"sigsegv.exe+0x1079 emulation", "kernel32.dll+0x11fe4 emulation", "ntdll.dll+0x6cb81 scan"}
 	if len(keys) < len(want) {
 		t.Fatalf("frames %q", keys)
 	}
@@ -139,7 +140,7 @@ func TestBreakpadNonCanonicalNoImages(t *testing.T) {
 	ms := dumpModules(t, d, "")
 	got := WalkAMD64(d.Exception.Context.AMD64, d, ms, Options{StackLimits: stackLimits(d)})
 	keys := frameKeys(ms, got)
-	want := []string{"crash.exe+0x1331 context", "crash.exe+0x33f0 cfi", "kernel32.dll+0x17034 scan", "ntdll.dll+0x526a1 scan"}
+	want := []string{"crash.exe+0x1331 context", "crash.exe+0x33f0 emulation", "kernel32.dll+0x17034 scan", "ntdll.dll+0x526a1 scan"}
 	if len(keys) < len(want) {
 		t.Fatalf("frames %q", keys)
 	}

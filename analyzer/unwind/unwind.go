@@ -11,15 +11,19 @@ package unwind
 
 import (
 	"github.com/dumptriage/dumptriage/analyzer/minidump"
+	"github.com/dumptriage/dumptriage/analyzer/report"
 	"github.com/dumptriage/dumptriage/analyzer/symbols/breakpad"
 )
 
-// Trust levels, the same strings as report.TrustContext etc.
+// The trust values the walkers give, from report.Trust.
 const (
-	TrustContext      = "context"
-	TrustCFI          = "cfi"
-	TrustFramePointer = "frame_pointer"
-	TrustScan         = "scan"
+	TrustContext      = report.TrustContext
+	TrustCFI          = report.TrustCFI
+	TrustCFIScan      = report.TrustCFIScan
+	TrustEmulation    = report.TrustEmulation
+	TrustLeaf         = report.TrustLeaf
+	TrustFramePointer = report.TrustFramePointer
+	TrustScan         = report.TrustScan
 )
 
 // Memory is the process memory captured in the dump.
@@ -94,7 +98,7 @@ type Frame struct {
 	// SP is the stack pointer in this frame (the caller's RSP/ESP after the
 	// callee returned); FP is its frame pointer register (RBP/EBP) when known.
 	SP, FP uint64
-	Trust  string
+	Trust  report.Trust
 	// Regs are the registers known in this frame: all of them for frame 0,
 	// the non-volatile ones the unwinder recovered for callers.
 	Regs Regs
