@@ -39,6 +39,10 @@ type Options struct {
 	SHA256 string
 	// MaxFrames bounds each thread's walk (default 1024).
 	MaxFrames int
+	// ReporterLog is the log the crashing program's own crash reporter
+	// wrote (Unity's Player.log or error.log, Unreal's
+	// CrashContext.runtime-xml); its stack is held against ours.
+	ReporterLog []byte
 }
 
 // Analyze reads the dump through r and returns its report. It fails only
@@ -94,9 +98,19 @@ type analysis struct {
 	opts Options
 	rep  *Report
 
-	crashIndex int // index into d.Threads of the crashing thread, or -1
-	mem        *processMemory
-	modules    map[*minidump.Module]*moduleFiles
+	crashIndex int // index into d.Threads of the thread that crashed, or -1
+	// namedIndex is the thread MINIDUMP_EXCEPTION_STREAM.ThreadId names;
+	// it differs from crashIndex when the dump was written from a reporting
+	// thread (crashedThread).
+	namedIndex int
+	// crashedWhy says why the crashing thread is not the one the
+	// Exception stream names, or is empty.
+	crashedWhy string
+	// handlerFrames is how many innermost crashing-thread frames are the
+	// crash handler's (crashhandler.Count).
+	handlerFrames int
+	mem           *processMemory
+	modules       map[*minidump.Module]*moduleFiles
 
 	badPathWarned bool
 	held          holds // cache entries in use until the analysis ends
@@ -126,6 +140,8 @@ func (a *analysis) run() {
 		{"crash instruction", a.analyzeCrashInstruction},
 		{"thrown type", a.inferThrownType},
 		{"memory summary", a.summarizeMemory},
+		{"reporter's stack", a.compareReporterStack},
+		{"crash handler frames", a.markHandlerFrames},
 		{"allocation failure", a.analyzeAllocationFailure},
 		{"stack overflow", a.analyzeStackOverflow},
 		{"signature", a.makeSignature},

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/dumptriage/dumptriage/analyzer/minidump"
+	"github.com/dumptriage/dumptriage/analyzer/ntstatus"
 	"github.com/dumptriage/dumptriage/analyzer/report"
 	"github.com/dumptriage/dumptriage/analyzer/unwind"
 )
@@ -17,6 +18,7 @@ type unwindModules struct {
 	a      *analysis
 	sorted []*minidump.Module
 	cache  map[*minidump.Module]*unwindModule
+	jit    []*unwind.JITTable // nil until jitTables ran
 }
 
 func (a *analysis) unwindModules() *unwindModules {
@@ -36,6 +38,11 @@ func (a *analysis) unwindModules() *unwindModules {
 func (u *unwindModules) ModuleAt(addr uint64) unwind.Module {
 	i := sort.Search(len(u.sorted), func(i int) bool { return u.sorted[i].Base > addr }) - 1
 	if i < 0 || !u.sorted[i].Contains(addr) {
+		if len(u.a.d.FunctionTables) > 0 {
+			if t := u.a.jitAt(addr); t != nil {
+				return t
+			}
+		}
 		return nil
 	}
 	m := u.sorted[i]
@@ -133,7 +140,8 @@ func (a *analysis) walkStacks() {
 			continue
 		}
 		t := &d.Threads[i]
-		opts := unwind.Options{MaxFrames: limit, StackLimits: a.stackLimits(t), Frames: scratch}
+		opts := unwind.Options{MaxFrames: limit, StackLimits: a.stackLimits(t), Frames: scratch,
+			StackProbeAtContext: i == a.crashIndex && a.stackProbeFault(ctx)}
 		var frames []unwind.Frame
 		switch {
 		case ctx.AMD64 != nil:
@@ -205,4 +213,16 @@ func (a *analysis) stackLimits(t *minidump.Thread) func(sp uint64) (uint64, uint
 		}
 		return 0, 0, false
 	}
+}
+
+// stackProbeFault reports a stack overflow whose faulting access lies well
+// below the stack pointer: only a stack probe touches the stack there (the
+// x64 ABI has no red zone, and pushes and calls fault within a word of RSP).
+func (a *analysis) stackProbeFault(ctx *minidump.Context) bool {
+	e := a.d.Exception
+	if e == nil || e.Code != ntstatus.StackOverflow || len(e.Parameters) < 2 || ctx.AMD64 == nil {
+		return false
+	}
+	sp, addr := ctx.SP(), e.Parameters[1]
+	return addr < sp && sp-addr > 64
 }

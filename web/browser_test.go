@@ -355,8 +355,12 @@ func TestBrowserShare(t *testing.T) {
 
 	// Revoke it from the report page; the link stops working.
 	must(t, "revoke", chromedp.Do(ctx, chromedp.Navigate(report), chromedp.Click(css(`[data-testid=shares] > summary`)),
-		chromedp.Click(css(`[data-testid=share-revoke]`)), chromedp.WaitVisible(css(`[data-testid=share-state]`))))
-	wait(ctx, "revoked", `document.querySelector('[data-testid=share-state]').textContent == 'revoked'`)
+		chromedp.Click(css(`[data-testid=share-revoke]`)), chromedp.WaitNotPresent(css(`[data-testid=share-revoke]`))))
+	state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid=share-state]').textContent`))
+	must(t, "share state", err)
+	if state != "revoked" {
+		t.Errorf("share state %q after revoking", state)
+	}
 	must(t, "open revoked share", chromedp.Do(anon, chromedp.Navigate(link), chromedp.WaitVisible(css(`[data-testid=error]`))))
 	code, err := chromedp.Run(anon, chromedp.Text(css(`[data-testid=error] h1`)))
 	must(t, "error code", err)

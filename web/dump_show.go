@@ -87,7 +87,8 @@ type pageReport struct {
 	Threads       []json.RawMessage `json:"threads"`
 	Handles       []json.RawMessage `json:"handles"`
 	MemorySummary *pageMemory       `json:"memory_summary"`
-	// The crashing thread's frames are a copy of its entry's in threads.
+	// The crashing thread's frames are a copy of those of the thread the
+	// crash happened on.
 	CrashingThread *pageCrashing `json:"crashing_thread"`
 }
 
@@ -126,12 +127,17 @@ func decodeForPage(js []byte, p components.Pages) (*report.Report, error) {
 	wanted := [][2]int{{p.Thread, p.Thread + 1}}
 	from, to := components.Window(p.Threads, len(pr.Threads), components.ThreadsPerPage)
 	wanted = append(wanted, [2]int{from, to})
+	crashed := -1 // the thread whose frames crashing_thread copies
 	if c := rep.CrashingThread; c != nil {
-		wanted = append(wanted, [2]int{c.ThreadsIndex, c.ThreadsIndex + 1})
+		crashed = c.ThreadsIndex
+		if c.CrashedThreadsIndex != nil {
+			crashed = *c.CrashedThreadsIndex
+		}
+		wanted = append(wanted, [2]int{c.ThreadsIndex, c.ThreadsIndex + 1}, [2]int{crashed, crashed + 1})
 	}
 	decode(pr.Threads, func(i int) any { return &rep.Threads[i] }, wanted...)
-	if c := rep.CrashingThread; c != nil && c.ThreadsIndex >= 0 && c.ThreadsIndex < len(rep.Threads) {
-		c.Frames = rep.Threads[c.ThreadsIndex].Frames
+	if c := rep.CrashingThread; c != nil && crashed >= 0 && crashed < len(rep.Threads) {
+		c.Frames = rep.Threads[crashed].Frames
 	}
 	if pr.Handles != nil {
 		rep.Handles = make([]report.Handle, len(pr.Handles))

@@ -190,6 +190,14 @@ func (x *Report) encodeJSON(p *objWriter) {
 		w.key("annotations")
 		w.b = appendStringMap(w.b, x.Annotations)
 	}
+	if x.ReporterStack != nil {
+		w.key("reporter_stack")
+		if x.ReporterStack == nil {
+			w.null()
+		} else {
+			x.ReporterStack.encodeJSON(&w)
+		}
+	}
 	if len(x.Comments) != 0 {
 		w.key("comments")
 		if x.Comments == nil {
@@ -461,6 +469,30 @@ func (x *CrashingThread) encodeJSON(p *objWriter) {
 			w.spill(spillBytes)
 		}
 		w.b = append(w.b, ']')
+	}
+	if x.Reason != "" {
+		w.key("reason")
+		w.b = appendJSONString(w.b, x.Reason)
+	}
+	if x.CrashedThreadID != nil {
+		w.key("crashed_thread_id")
+		if x.CrashedThreadID == nil {
+			w.null()
+		} else {
+			w.b = strconv.AppendUint(w.b, uint64(*x.CrashedThreadID), 10)
+		}
+	}
+	if x.CrashedThreadsIndex != nil {
+		w.key("crashed_threads_index")
+		if x.CrashedThreadsIndex == nil {
+			w.null()
+		} else {
+			w.b = strconv.AppendInt(w.b, int64(*x.CrashedThreadsIndex), 10)
+		}
+	}
+	if x.HandlerFrames != 0 {
+		w.key("handler_frames")
+		w.b = strconv.AppendInt(w.b, int64(x.HandlerFrames), 10)
 	}
 	p.end(&w)
 }
@@ -1204,6 +1236,31 @@ func (x *StackOverflow) encodeJSON(p *objWriter) {
 	p.end(&w)
 }
 
+func (x *ReporterStack) encodeJSON(p *objWriter) {
+	w := p.nested()
+	w.key("source")
+	w.b = appendJSONString(w.b, x.Source)
+	w.key("how")
+	w.b = appendJSONString(w.b, x.How)
+	w.key("frames")
+	if x.Frames == nil {
+		w.null()
+	} else {
+		w.b = append(w.b, '[')
+		for i := range x.Frames {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			x.Frames[i].encodeJSON(&w)
+			w.spill(spillBytes)
+		}
+		w.b = append(w.b, ']')
+	}
+	w.key("disagreements")
+	w.b = strconv.AppendInt(w.b, int64(x.Disagreements), 10)
+	p.end(&w)
+}
+
 func (x *Truncation) encodeJSON(p *objWriter) {
 	w := p.nested()
 	w.key("what")
@@ -1533,6 +1590,31 @@ func (x *FrameSize) encodeJSON(p *objWriter) {
 	w.b = appendJSONString(w.b, x.Function)
 	w.key("bytes")
 	w.b = strconv.AppendUint(w.b, x.Bytes, 10)
+	p.end(&w)
+}
+
+func (x *ReporterFrame) encodeJSON(p *objWriter) {
+	w := p.nested()
+	w.key("address")
+	if x.Address == nil {
+		w.null()
+	} else {
+		w.addr(uint64(*x.Address))
+	}
+	if x.Module != "" {
+		w.key("module")
+		w.b = appendJSONString(w.b, x.Module)
+	}
+	if x.Function != "" {
+		w.key("function")
+		w.b = appendJSONString(w.b, x.Function)
+	}
+	w.key("our_frame")
+	if x.OurFrame == nil {
+		w.null()
+	} else {
+		w.b = strconv.AppendInt(w.b, int64(*x.OurFrame), 10)
+	}
 	p.end(&w)
 }
 

@@ -53,9 +53,16 @@ func (r *Report) Fit(b Budget) (framesCut int) {
 	left := b.Threads
 	order := make([]int, 0, len(r.Threads))
 	crash := -1
-	if c := r.CrashingThread; c != nil && c.ThreadsIndex >= 0 && c.ThreadsIndex < len(r.Threads) {
-		crash = c.ThreadsIndex
-		order = append(order, crash)
+	if c := r.CrashingThread; c != nil {
+		// Its frames are those of the thread the crash happened on.
+		i := c.ThreadsIndex
+		if c.CrashedThreadsIndex != nil {
+			i = *c.CrashedThreadsIndex
+		}
+		if i >= 0 && i < len(r.Threads) {
+			crash = i
+			order = append(order, crash)
+		}
 	}
 	for i := range r.Threads {
 		if i != crash {

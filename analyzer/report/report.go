@@ -48,7 +48,11 @@ type Report struct {
 	// SignatureNotes says which frames the signature skipped or kept and why.
 	SignatureNotes []string          `json:"signature_notes,omitempty"`
 	Annotations    map[string]string `json:"annotations,omitempty"` // Crashpad/Breakpad key-values, Unreal context fields
-	Comments       []string          `json:"comments,omitempty"`
+	// ReporterStack is the crashing stack as the program's own crash
+	// reporter logged it (Unity's Player.log, Unreal's CallStack), held
+	// against ours; nil when no such log came with the dump.
+	ReporterStack *ReporterStack `json:"reporter_stack,omitempty"`
+	Comments      []string       `json:"comments,omitempty"`
 	// Truncated says which lists the report cut, with their real counts.
 	Truncated       []Truncation `json:"truncated,omitempty"`
 	AnalyzerVersion string       `json:"analyzer_version"`
@@ -232,6 +236,20 @@ type CrashingThread struct {
 	ThreadsIndex   int     `json:"threads_index"`
 	FrameCount     int     `json:"frame_count"`
 	Frames         []Frame `json:"frames"`
+	// Reason says why the crash's frames are not on the stack of the thread
+	// the Exception stream names (the dump was written from a reporting
+	// thread), or is empty.
+	Reason string `json:"reason,omitempty"`
+	// CrashedThreadID and CrashedThreadsIndex name the thread whose stack
+	// the exception context's stack pointer lies in, when that is not the
+	// thread the Exception stream names (ThreadID); nil otherwise.
+	CrashedThreadID     *uint32 `json:"crashed_thread_id,omitempty"`
+	CrashedThreadsIndex *int    `json:"crashed_threads_index,omitempty"`
+	// HandlerFrames is how many innermost frames belong to the code that
+	// handled the crash and wrote the dump (an assert handler, a crash
+	// handler, RaiseException), above the fault. The signature starts
+	// after them.
+	HandlerFrames int `json:"handler_frames,omitempty"`
 }
 
 // Thread is one thread with its walked stack.
@@ -367,4 +385,29 @@ type ProcessInfo struct {
 	CommitLimitBytes *uint64 `json:"commit_limit_bytes,omitempty"`
 	CommitPeakBytes  *uint64 `json:"commit_peak_bytes,omitempty"`
 	PhysicalBytes    *uint64 `json:"physical_bytes,omitempty"`
+}
+
+// ReporterStack is a crash reporter's own record of the crashing stack, a
+// second opinion on ours.
+type ReporterStack struct {
+	// Source names the log and the reporter ("Unity Player.log").
+	Source string `json:"source"`
+	// How says how the stack was found and how far it can be trusted.
+	How    string          `json:"how"`
+	Frames []ReporterFrame `json:"frames"`
+	// Disagreements counts the frames none of ours matches, among those
+	// that could be compared (a logged name needs our frames' symbols).
+	Disagreements int `json:"disagreements"`
+}
+
+// ReporterFrame is one frame of a reporter's stack and ours that matches
+// it, in order.
+type ReporterFrame struct {
+	Address  *Addr  `json:"address"` // return address (instruction pointer for the first), when logged
+	Module   string `json:"module,omitempty"`
+	Function string `json:"function,omitempty"`
+	// OurFrame is the index of our crashing-thread frame that matches
+	// (same address, or the call just before it; or the same function),
+	// nil when none does: the two stacks disagree there.
+	OurFrame *int `json:"our_frame"`
 }

@@ -15,6 +15,9 @@ type amd64Walker struct {
 	mem  *memReader
 	code codeReader
 	mods Modules
+	// inPrologue says the callee being stepped stopped at a call in its
+	// prologue, so it has no home area yet.
+	inPrologue bool
 }
 
 // WalkAMD64 walks a thread's stack from its CONTEXT. Each caller is found,
@@ -38,6 +41,7 @@ func WalkAMD64(ctx *minidump.ContextAMD64, mem Memory, mods Modules, opts Option
 	frames := append(frameBuf(opts), Frame{PC: ctx.Rip, SP: sp, FP: ctx.R[minidump.RBP], Trust: TrustContext, Regs: regs, exact: true})
 	for len(frames) < opts.maxFrames() {
 		callee := &frames[len(frames)-1]
+		w.inPrologue = opts.StackProbeAtContext && len(frames) == 2
 		caller, ok := w.step(callee)
 		if !ok || !acceptCaller(mr, callee, &caller, 8) {
 			break
@@ -78,6 +82,18 @@ func (w *amd64Walker) step(callee *Frame) (Frame, bool) {
 		rf, info, err := LookupFunctionAMD64(m, uint32(lookup-m.Base()))
 		switch {
 		case err == nil:
+			if _, jit := m.(FunctionLookup); jit && callee.Trust == TrustScan && usesFramePointer(info) {
+				// A scanned JIT frame's RBP is a guess from the native
+				// code below it; its own frame record says where it is.
+				if rbp, ok := w.findFrameRecord(callee); ok {
+					c := *callee
+					c.Regs.Set(minidump.RBP, rbp)
+					if caller, ok := w.unwindInfo(&c, m, rf, info); ok {
+						caller.Note = "JIT unwind data; frame record found on the stack"
+						return caller, true
+					}
+				}
+			}
 			if caller, ok := w.unwindInfo(callee, m, rf, info); ok {
 				return caller, true
 			}
@@ -546,13 +562,21 @@ func (w *amd64Walker) scan(callee *Frame) (Frame, bool) {
 		return Frame{}, false
 	}
 	start := rsp
-	if !callee.exact {
+	if !callee.exact && callee.Trust != TrustScan && !w.inPrologue {
 		// The callee made a call, so by the x64 ABI the bottom of its frame
 		// is the 32-byte home area of the function it called, which
-		// holds no return address of its own.
+		// holds no return address of its own. A scanned callee may be a
+		// stale address, though: skipping above it could skip the real
+		// caller (Breakpad, which never skips, finds it).
 		start += homeSpace
 	}
 	found, ok := w.code.scan(start, scanWindow(callee.Trust == TrustContext), 8, contextPC(callee))
+	if !ok && start != rsp {
+		// A caller stopped in its prologue (at the call to a stack probe
+		// such as ___chkstk_ms, before it allocates its frame) has no home
+		// area yet: its own return address sits right above the callee's.
+		found, ok = w.code.scan(rsp, homeSpace/8, 8, contextPC(callee))
+	}
 	if !ok {
 		return Frame{}, false
 	}

@@ -81,6 +81,11 @@ type Options struct {
 	// it the walker accepts any stack pointer that increases and scans at
 	// most a fixed window.
 	StackLimits func(sp uint64) (lo, hi uint64, ok bool)
+	// StackProbeAtContext says the context frame is a stack probe
+	// (__chkstk, ___chkstk_ms) that faulted: its caller stopped at the
+	// probe's call inside its prologue, before allocating its frame, so
+	// the scan above it does not skip a home area it has not got.
+	StackProbeAtContext bool
 	// Frames, when set, is reused for the result: the walk appends to
 	// Frames[:0]. It saves allocating for callers that keep few walks.
 	Frames []Frame

@@ -325,3 +325,31 @@ func noFrames(t report.Thread) string {
 	}
 	return "No frames."
 }
+
+// handlerFrames is how many of thread c's frames are the crash handler's
+// (folded on the page), when c is the crashing thread.
+func handlerFrames(r *report.Report, c int) int {
+	ct := r.CrashingThread
+	if ct == nil || ct.ThreadsIndex != c || ct.HandlerFrames <= 0 || ct.HandlerFrames >= len(r.Threads[c].Frames) {
+		return 0
+	}
+	return ct.HandlerFrames
+}
+
+func reporterAgrees(f report.ReporterFrame) string {
+	if f.OurFrame != nil {
+		return "yes"
+	}
+	return "no"
+}
+
+func reporterFrameText(f report.ReporterFrame) string {
+	s := ""
+	if f.Address != nil {
+		s = fmt.Sprintf("%#x ", uint64(*f.Address))
+	}
+	if f.Module != "" {
+		s += f.Module + "!"
+	}
+	return s + f.Function
+}
