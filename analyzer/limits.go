@@ -7,12 +7,9 @@ import "github.com/dumptriage/dumptriage/analyzer/report"
 // and a warning say what was cut. The minidump package bounds the lists it
 // keeps (minidump.MaxThreads, MaxModules, ...) the same way.
 const (
-	// maxOtherThreadFrames bounds the walk of each thread but the crashing
-	// one, which gets Options.MaxFrames (1024) so that a stack overflow's
-	// recursion is seen whole; 256 frames are more than a sane stack has
-	// outside a recursion.
-	maxOtherThreadFrames = 256
-	// maxReportFrames bounds the frames of all threads together.
+	// maxReportFrames bounds the frames of all threads together; each
+	// thread's walk stops at Options.MaxFrames (1024, so that a stack
+	// overflow's recursion is seen whole).
 	maxReportFrames = 32768
 	// maxListedRegions bounds memory_summary.regions; the summary tables
 	// still count every region.

@@ -98,9 +98,9 @@ func (u *unwindModule) Breakpad() unwind.BreakpadRecords {
 	return u.f.breakpad
 }
 
-// walkStacks walks every thread's stack from its context: the crashing
-// thread first and up to MaxFrames, the others up to
-// maxOtherThreadFrames each while the report's frame budget lasts.
+// walkStacks walks every thread's stack from its context, each up to
+// MaxFrames: the crashing thread first, then the others while the report's
+// frame budget lasts.
 func (a *analysis) walkStacks() {
 	d := a.d
 	mods := a.unwindModules()
@@ -128,11 +128,7 @@ func (a *analysis) walkStacks() {
 		if ctx == nil {
 			continue
 		}
-		limit := maxOtherThreadFrames
-		if i == a.crashIndex {
-			limit = a.opts.MaxFrames
-		}
-		limit = min(limit, budget)
+		limit := min(a.opts.MaxFrames, budget)
 		rt := &a.rep.Threads[i]
 		if limit <= 1 {
 			spent++
@@ -183,12 +179,9 @@ func (a *analysis) walkStacks() {
 		}
 		rt.FrameCount = len(rt.Frames)
 		if n := len(frames); n > 0 && n >= limit {
-			switch {
-			case limit == a.opts.MaxFrames:
+			if limit == a.opts.MaxFrames {
 				rt.WalkNote = "stopped at the frame limit"
-			case limit == maxOtherThreadFrames:
-				rt.WalkNote = fmt.Sprintf("stopped at %d frames, the limit for threads other than the crashing one", limit)
-			default:
+			} else {
 				rt.WalkNote = fmt.Sprintf("stopped at %d frames: the report's budget of %d frames is spent", limit, maxReportFrames)
 			}
 		}
