@@ -77,6 +77,7 @@ func Analyze(ctx context.Context, r io.ReaderAt, size int64, opts Options) (rep 
 	a := newAnalysis(ctx, d, opts)
 	defer a.held.release() // the report holds no symbol file
 	a.run()
+	a.fit()
 	return a.rep, nil
 }
 
@@ -128,6 +129,7 @@ func (a *analysis) run() {
 	a.describeProcess()
 	a.describeException()
 	a.describeThreads()
+	a.describeCuts()
 	a.guard("vendor streams", a.describeVendorStreams)
 	for _, step := range []struct {
 		name string

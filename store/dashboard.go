@@ -341,6 +341,18 @@ func scanGroups(rows *sql.Rows, err error) ([]Group, error) {
 	return out, rows.Err()
 }
 
+// MaxSearchBytes bounds a search string. SQLite refuses LIKE patterns past
+// 50,000 bytes, and no signature or module name is near this long.
+const MaxSearchBytes = 1024
+
+// checkSearch refuses a search too long to be one.
+func checkSearch(s string) error {
+	if len(s) > MaxSearchBytes {
+		return fmt.Errorf("%w: the search is %d bytes long; at most %d", ErrBadRequest, len(s), MaxSearchBytes)
+	}
+	return nil
+}
+
 // likeEscape makes s a LIKE substring pattern (ESCAPE '\').
 func likeEscape(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
@@ -350,6 +362,9 @@ func likeEscape(s string) string {
 // Groups implements Dashboard.
 func (s *SQLite) Groups(ctx context.Context, q GroupQuery) (_ GroupPage, err error) {
 	defer wrap(&err, "Groups(%s)", q.Dim)
+	if err := checkSearch(q.Search); err != nil {
+		return GroupPage{}, err
+	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 50
@@ -448,6 +463,9 @@ func (s *SQLite) SignatureInfo(ctx context.Context, sig string) (_ SignatureInfo
 // ModuleStats implements Dashboard.
 func (s *SQLite) ModuleStats(ctx context.Context, q ModuleQuery) (_ ModulePage, err error) {
 	defer wrap(&err, "ModuleStats")
+	if err := checkSearch(q.Search); err != nil {
+		return ModulePage{}, err
+	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 50

@@ -215,6 +215,8 @@ func fill(src io.Reader, buf []byte) (int, error) {
 // body reader's other errors (size limit, connection) pass through.
 func classifyReadErr(err error) error {
 	switch {
+	case errors.Is(err, dumpfile.ErrExpansion):
+		return fmt.Errorf("%w: %v", ErrTooLarge, err)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%w: the upload or its compressed data ended early", ErrInvalidDump)
 	case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader),

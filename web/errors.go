@@ -33,6 +33,8 @@ func httpStatus(err error) (int, string) {
 		return http.StatusRequestEntityTooLarge, err.Error()
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge, "the upload is larger than the " + store.FormatBytes(tooBig.Limit) + " limit"
+	case errors.Is(err, errSlowBody):
+		return http.StatusRequestTimeout, err.Error()
 	case errors.Is(err, store.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, err.Error()
 	case errors.Is(err, store.ErrInvalidDump):

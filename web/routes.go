@@ -58,6 +58,11 @@ type Config struct {
 	// Uploader names who sends a request, for dumps.uploaded_by; nil means
 	// the authenticated user's name.
 	Uploader func(r *http.Request) string
+	// A request body that sends nothing for BodyIdleTimeout, or less than
+	// BodyMinRate bytes a second on average, is cut off. Defaults:
+	// DefaultBodyIdleTimeout, DefaultBodyMinRate.
+	BodyIdleTimeout time.Duration
+	BodyMinRate     int64
 	// PublicURL is the server's address as users reach it (scheme, host,
 	// port). Copied links and share URLs are built from it, never from the
 	// request's Host; default http://ListenAddr.
@@ -95,6 +100,12 @@ func New(svc Service, cfg Config) *Server {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.BodyIdleTimeout <= 0 {
+		cfg.BodyIdleTimeout = DefaultBodyIdleTimeout
+	}
+	if cfg.BodyMinRate <= 0 {
+		cfg.BodyMinRate = DefaultBodyMinRate
 	}
 	if cfg.SessionIdle <= 0 {
 		cfg.SessionIdle = DefaultSessionIdle
@@ -144,7 +155,7 @@ func (s *Server) absURL(path string) string {
 // they take. Every GET route answers HEAD too.
 func (s *Server) Routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(requestID, clientIP, s.logRequests, s.recoverer, s.securityHeaders, s.checkHost, s.authenticate)
+	r.Use(requestID, clientIP, s.logRequests, s.recoverer, s.slowBodies, s.securityHeaders, s.checkHost, s.authenticate)
 	s.rules = map[string]perm{}
 	add := func(method, pattern string, p perm, h http.HandlerFunc) {
 		s.rules[method+" "+pattern] = p

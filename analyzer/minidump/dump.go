@@ -7,6 +7,7 @@ package minidump
 import (
 	"fmt"
 	"io"
+	"sort"
 )
 
 const signatureMDMP = 0x504d444d
@@ -50,8 +51,38 @@ type Dump struct {
 
 	Warnings []error
 
+	// The counts the dump's lists state. The lists above keep at most
+	// MaxThreads, MaxModules, ... entries, so a few KB of hostile input
+	// cannot cost gigabytes; these stay exact.
+	ThreadCount, ModuleCount, UnloadedModuleCount, HandleCount, MemoryInfoCount int
+
 	memory []MemoryRange
+	// contexts caches CONTEXTs by location: thousands of thread entries can
+	// share one.
+	contexts map[Location]cachedContext
+	// crashpadEntries counts the annotations read, against maxCrashpadEntries.
+	crashpadEntries int
+	// byBase orders Modules by base for ModuleAt, unless they overlap.
+	byBase  []int
+	overlap bool
 }
+
+// Bounds on the entries kept from a dump's lists. They are far above what
+// real processes have (Windows keeps 64 unloaded modules; processes with
+// more than a few thousand threads or modules are pathological) and keep a
+// hostile count from costing memory and time.
+const (
+	MaxThreads         = 4096
+	MaxModules         = 8192
+	MaxUnloadedModules = 1024
+	MaxHandles         = 1 << 16
+	MaxMemoryInfo      = 1 << 18
+	MaxMemoryRanges    = 1 << 20
+	maxThreadInfos     = 1 << 16
+	maxThreadNames     = 1 << 16
+	maxFunctionTables  = 4096
+	maxCrashpadEntries = 256
+)
 
 // Size is the size of the dump file in bytes.
 func (d *Dump) Size() int64 { return d.f.size }
@@ -105,14 +136,44 @@ func (d *Dump) ThreadByID(id uint32) (*Thread, int) {
 	return nil, -1
 }
 
-// ModuleAt returns the module whose image contains addr.
+// ModuleAt returns the module whose image contains addr (the first in the
+// list, when images overlap).
 func (d *Dump) ModuleAt(addr uint64) *Module {
+	if d.byBase == nil || d.overlap {
+		return d.moduleAtLinear(addr)
+	}
+	i := sort.Search(len(d.byBase), func(i int) bool { return d.Modules[d.byBase[i]].Base > addr }) - 1
+	if i >= 0 && d.Modules[d.byBase[i]].Contains(addr) {
+		return &d.Modules[d.byBase[i]]
+	}
+	return nil
+}
+
+func (d *Dump) moduleAtLinear(addr uint64) *Module {
 	for i := range d.Modules {
 		if d.Modules[i].Contains(addr) {
 			return &d.Modules[i]
 		}
 	}
 	return nil
+}
+
+// indexModules sorts module indices by base, for ModuleAt's binary search
+// (frames are symbolized by address, and a dump may list 8,192 modules).
+// Overlapping images keep the linear search, whose answer is defined.
+func (d *Dump) indexModules() {
+	d.byBase = make([]int, len(d.Modules))
+	for i := range d.byBase {
+		d.byBase[i] = i
+	}
+	sort.Slice(d.byBase, func(a, b int) bool { return d.Modules[d.byBase[a]].Base < d.Modules[d.byBase[b]].Base })
+	for k := 1; k < len(d.byBase); k++ {
+		prev, cur := &d.Modules[d.byBase[k-1]], &d.Modules[d.byBase[k]]
+		if prev.End() > cur.Base || prev.End() < prev.Base {
+			d.overlap = true
+			return
+		}
+	}
 }
 
 func (d *Dump) warn(err error) { d.Warnings = append(d.Warnings, err) }
@@ -179,7 +240,9 @@ func Open(r io.ReaderAt, size int64) (*Dump, error) {
 // parseStreams decodes each known stream. SystemInfo goes first because the
 // CPU architecture decides how thread contexts are read.
 func (d *Dump) parseStreams() {
-	order := []StreamType{SystemInfoStream, MiscInfoStream}
+	// The exception and Breakpad's info name threads that the thread list
+	// keeps even past MaxThreads.
+	order := []StreamType{SystemInfoStream, MiscInfoStream, ExceptionStream, BreakpadInfoStream}
 	seen := map[StreamType]bool{}
 	for _, t := range order {
 		if s, ok := d.Stream(t); ok {
@@ -196,7 +259,14 @@ func (d *Dump) parseStreams() {
 		seen[s.Type] = true
 		d.parseStream(s)
 	}
+	if len(d.Modules) >= 32 {
+		d.indexModules()
+	}
 	d.memory = buildMemoryIndex(d.memory)
+	if len(d.memory) > MaxMemoryRanges {
+		d.warn(formatErr("memory", 0, "%d captured memory ranges; only the first %d by address are read", len(d.memory), MaxMemoryRanges))
+		d.memory = d.memory[:MaxMemoryRanges:MaxMemoryRanges]
+	}
 }
 
 func (d *Dump) parseStream(s StreamInfo) {

@@ -213,6 +213,22 @@ func (x *Report) encodeJSON(p *objWriter) {
 			w.b = append(w.b, ']')
 		}
 	}
+	if len(x.Truncated) != 0 {
+		w.key("truncated")
+		if x.Truncated == nil {
+			w.null()
+		} else {
+			w.b = append(w.b, '[')
+			for i := range x.Truncated {
+				if i > 0 {
+					w.b = append(w.b, ',')
+				}
+				x.Truncated[i].encodeJSON(&w)
+				w.spill(spillBytes)
+			}
+			w.b = append(w.b, ']')
+		}
+	}
 	w.key("analyzer_version")
 	w.b = appendJSONString(w.b, x.AnalyzerVersion)
 	p.end(&w)
@@ -1242,6 +1258,17 @@ func (x *ReporterStack) encodeJSON(p *objWriter) {
 	}
 	w.key("disagreements")
 	w.b = strconv.AppendInt(w.b, int64(x.Disagreements), 10)
+	p.end(&w)
+}
+
+func (x *Truncation) encodeJSON(p *objWriter) {
+	w := p.nested()
+	w.key("what")
+	w.b = appendJSONString(w.b, x.What)
+	w.key("count")
+	w.b = strconv.AppendInt(w.b, int64(x.Count), 10)
+	w.key("listed")
+	w.b = strconv.AppendInt(w.b, int64(x.Listed), 10)
 	p.end(&w)
 }
 

@@ -51,9 +51,19 @@ type Report struct {
 	// ReporterStack is the crashing stack as the program's own crash
 	// reporter logged it (Unity's Player.log, Unreal's CallStack), held
 	// against ours; nil when no such log came with the dump.
-	ReporterStack   *ReporterStack `json:"reporter_stack,omitempty"`
-	Comments        []string       `json:"comments,omitempty"`
-	AnalyzerVersion string         `json:"analyzer_version"`
+	ReporterStack *ReporterStack `json:"reporter_stack,omitempty"`
+	Comments      []string       `json:"comments,omitempty"`
+	// Truncated says which lists the report cut, with their real counts.
+	Truncated       []Truncation `json:"truncated,omitempty"`
+	AnalyzerVersion string       `json:"analyzer_version"`
+}
+
+// Truncation is one list the report holds only in part: a hostile dump can
+// state millions of entries.
+type Truncation struct {
+	What   string `json:"what"`   // e.g. "threads"
+	Count  int    `json:"count"`  // as many as the dump has
+	Listed int    `json:"listed"` // as many as the report lists
 }
 
 // RawJSON is JSON kept as written (null when empty).
