@@ -66,7 +66,7 @@ type frame struct {
 	pos     int // position in Input.Frames
 	name    string
 	trimmed bool  // a module name kept without its offset
-	skip    *rule // the irrelevant rule that matched, if any
+	skip    *rule // the irrelevant (or, in an OOM, allocator) rule that matched, if any
 	merged  bool  // a trimmed module frame that repeats the one above
 	// distrust is an export name not used because it is too far from the
 	// address to be the function.
@@ -109,6 +109,9 @@ func (rs *ruleSet) generate(in Input) (string, []string) {
 		if !ok {
 			sf.f = rs.normalizeFrame(*src, i)
 			sf.skip = match(rs.irrelevant, sf.f.name)
+			if sf.skip == nil && kind.oom != "" {
+				sf.skip = match(rs.oomSkip, sf.f.name)
+			}
 			seen[key] = sf
 		}
 		f := sf.f
@@ -146,7 +149,7 @@ func (rs *ruleSet) generate(in Input) (string, []string) {
 					break
 				}
 				if f.skip != nil {
-					note("irrelevant: skipped frame %d %q [%s]", f.index, f.name, f.skip)
+					note("%s: skipped frame %d %q [%s]", skipKind(f.skip), f.index, f.name, f.skip)
 				} else {
 					note("stackoverflow: dropped frame %d %q above the recursion", f.index, f.name)
 				}
@@ -257,7 +260,7 @@ func (rs *ruleSet) walk(frames []frame, note func(string, ...any)) []string {
 	for _, f := range frames {
 		switch {
 		case f.skip != nil:
-			note("irrelevant: skipped frame %d %q [%s]", f.index, f.name, f.skip)
+			note("%s: skipped frame %d %q [%s]", skipKind(f.skip), f.index, f.name, f.skip)
 			continue
 		case f.merged:
 			note("trim: merged frame %d %q into the frame above", f.index, f.name)
@@ -279,6 +282,14 @@ func (rs *ruleSet) walk(frames []frame, note func(string, ...any)) []string {
 		note("end: ran out of frames while in prefix frames")
 	}
 	return parts
+}
+
+// skipKind names the list a skipping rule comes from, for notes.
+func skipKind(r *rule) string {
+	if r.file == fileOOMSkip {
+		return "oom allocator"
+	}
+	return "irrelevant"
 }
 
 type crashKind struct {
