@@ -433,6 +433,13 @@ func (s *StackOverflow) appendJSON(b []byte) []byte {
 	w.optUint("stack_reserve_bytes", s.StackReserveBytes)
 	w.optUint("stack_commit_bytes", s.StackCommitBytes)
 	w.omitStr("reserve_source", s.ReserveSource)
+	w.optUint("thread_reserve_bytes", s.ThreadReserveBytes)
+	w.key("reserve_differs")
+	if s.ReserveDiffers != nil {
+		w.b = strconv.AppendBool(w.b, *s.ReserveDiffers)
+	} else {
+		w.null()
+	}
 	w.optAddr("stack_base", s.StackBase)
 	w.optAddr("stack_limit", s.StackLimit)
 	w.optAddr("deallocation_stack", s.DeallocationStack)
@@ -442,6 +449,8 @@ func (s *StackOverflow) appendJSON(b []byte) []byte {
 		g := objWriter{b: w.b}
 		g.addr("base", s.GuardPage.Base)
 		g.uint("size", s.GuardPage.Size)
+		g.omitStr("state", s.GuardPage.State)
+		g.omitStr("protect", s.GuardPage.Protect)
 		w.b = append(g.b, '}')
 	} else {
 		w.null()
@@ -471,6 +480,17 @@ func (s *StackOverflow) appendJSON(b []byte) []byte {
 	if len(s.Notes) > 0 {
 		w.strings("notes", s.Notes)
 	}
+	w.key("sources")
+	w.b = appendSlice(w.b, s.Sources, (*FactSource).appendJSON)
+	return append(w.b, '}')
+}
+
+func (f *FactSource) appendJSON(b []byte) []byte {
+	w := objWriter{b: append(b, '{')}
+	w.str("fact", f.Fact)
+	w.str("source", f.Source)
+	w.str("confidence", f.Confidence)
+	w.omitStr("detail", f.Detail)
 	return append(w.b, '}')
 }
 
