@@ -1,6 +1,10 @@
 package analyzer
 
-import "github.com/dumptriage/dumptriage/analyzer/signature"
+import (
+	"fmt"
+
+	"github.com/dumptriage/dumptriage/analyzer/signature"
+)
 
 func (a *analysis) makeSignature() {
 	in := signature.Input{CrashType: a.rep.CrashInfo.Type}
@@ -19,4 +23,9 @@ func (a *analysis) makeSignature() {
 		}
 	}
 	a.rep.Signature, a.rep.SignatureNotes = signature.Generate(in)
+	if t := a.rep.Dump.Truncated; t != nil {
+		notes := []string{fmt.Sprintf("damaged: %s; damaged dumps group under their own signature. From what survived, the frames give %q",
+			truncationText(t), a.rep.Signature)}
+		a.rep.Signature, a.rep.SignatureNotes = signature.Corrupt("truncated"), append(notes, a.rep.SignatureNotes...)
+	}
 }

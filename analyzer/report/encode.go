@@ -307,6 +307,19 @@ func (d *DumpInfo) appendJSON(b []byte) []byte {
 		w.key("writer_thread_id")
 		w.b = strconv.AppendUint(w.b, uint64(*d.WriterThreadID), 10)
 	}
+	if t := d.Truncated; t != nil {
+		w.key("truncated")
+		g := objWriter{b: append(w.b, '{')}
+		g.key("present_bytes")
+		g.b = strconv.AppendInt(g.b, t.PresentBytes, 10)
+		g.uint("needed_bytes", t.NeededBytes)
+		g.strings("lost_streams", t.LostStreams)
+		g.strings("cut_streams", t.CutStreams)
+		if t.MissingDirectoryEntries != 0 {
+			g.uint("missing_directory_entries", uint64(t.MissingDirectoryEntries))
+		}
+		w.b = append(g.b, '}')
+	}
 	return append(w.b, '}')
 }
 

@@ -60,6 +60,14 @@ func Generate(in Input) (sig string, notes []string) {
 	return rs.generate(in)
 }
 
+// CorruptPrefix starts the signature of every damaged dump.
+const CorruptPrefix = "corrupt dump" + sep
+
+// Corrupt is the signature of a dump damaged in the given way ("truncated"):
+// damaged dumps group apart whatever frames survived, since what is left
+// of them may be wrong or partial.
+func Corrupt(kind string) string { return CorruptPrefix + kind }
+
 // frame is one frame's normalised name and where it came from.
 type frame struct {
 	index   int // report.Frame.Frame, or the position when frames are unnumbered
