@@ -92,21 +92,24 @@ func expectedNames(e string) []string {
 }
 
 // inOrder reports whether each expected name appears in frames, in order.
+// An empty expectation proves nothing, so it fails, as does a stack that
+// ends before every expected name was found.
 func inOrder(want [][]string, frames []report.Frame) bool {
+	if len(want) == 0 {
+		return false
+	}
 	k := 0
 	for _, alts := range want {
-		for k < len(frames) {
-			hit := false
+		found := false
+		for ; k < len(frames) && !found; k++ {
 			for _, a := range alts {
-				hit = hit || (a != "" && strings.Contains(frames[k].Module+"!"+frames[k].Function, a))
+				if a != "" && strings.Contains(frames[k].Module+"!"+frames[k].Function, a) {
+					found = true
+				}
 			}
-			k++
-			if hit {
-				break
-			}
-			if k == len(frames) {
-				return false
-			}
+		}
+		if !found {
+			return false
 		}
 	}
 	return true
@@ -245,5 +248,33 @@ func TestPublicFrames(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestInOrder(t *testing.T) {
+	frames := func(names ...string) []report.Frame {
+		var fs []report.Frame
+		for _, n := range names {
+			fs = append(fs, report.Frame{Module: "m", Function: n})
+		}
+		return fs
+	}
+	want := [][]string{{"a"}, {"b", "B"}, {"c"}}
+	for _, tt := range []struct {
+		name   string
+		want   [][]string
+		frames []report.Frame
+		ok     bool
+	}{
+		{"in order with gaps", want, frames("x", "a", "y", "B", "c"), true},
+		{"empty stack", want, nil, false},
+		{"truncated stack", want, frames("a", "b"), false},
+		{"out of order", want, frames("a", "c", "b"), false},
+		{"no expectation", nil, frames("a"), false},
+		{"one frame for two names", [][]string{{"a"}, {"a"}}, frames("a"), false},
+	} {
+		if got := inOrder(tt.want, tt.frames); got != tt.ok {
+			t.Errorf("%s: inOrder = %v, want %v", tt.name, got, tt.ok)
+		}
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dumptriage/dumptriage/internal/testdata"
 )
 
 func repoRoot(t testing.TB) string {
@@ -36,13 +38,7 @@ func repoRoot(t testing.TB) string {
 	}
 }
 
-func sharedTestdata(t testing.TB) string {
-	p := filepath.Join(repoRoot(t), "..", "shared", "testdata")
-	if _, err := os.Stat(p); err != nil {
-		t.Skip("no shared testdata")
-	}
-	return p
-}
+func sharedTestdata(t testing.TB) string { return testdata.Dir(t) }
 
 var (
 	buildOnce sync.Once
@@ -221,7 +217,7 @@ func cornerDumps(t testing.TB) [][]byte {
 		out = append(out, b)
 	}
 	if len(out) == 0 {
-		t.Skip("no wine dumps")
+		t.Fatal("no wine dumps under " + root)
 	}
 	return out
 }

@@ -91,27 +91,27 @@ func unwrap(r io.Reader, scratch func() (*os.File, error)) (io.Reader, string, f
 // while this one hashes and writes, so network and sha256 overlap.
 func copyDump(w, h io.Writer, src io.Reader, limit int64) (int64, error) {
 	type chunk struct {
-		buf []byte
+		buf *[]byte
 		n   int
 		err error
 	}
 	const nbuf = 4
-	free := make(chan []byte, nbuf)
+	free := make(chan *[]byte, nbuf)
 	for range nbuf {
-		free <- chunkPool.Get().([]byte)
+		free <- chunkPool.Get().(*[]byte)
 	}
 	full := make(chan chunk, nbuf)
 	stop := make(chan struct{})
 	go func() {
 		defer close(full)
 		for {
-			var buf []byte
+			var buf *[]byte
 			select {
 			case buf = <-free:
 			case <-stop:
 				return
 			}
-			k, err := fill(src, buf)
+			k, err := fill(src, *buf)
 			select {
 			case full <- chunk{buf, k, err}:
 			case <-stop:
@@ -138,8 +138,9 @@ func copyDump(w, h io.Writer, src io.Reader, limit int64) (int64, error) {
 			if n+int64(c.n) > limit {
 				return n, fmt.Errorf("%w: the dump is larger than the %s limit", ErrTooLarge, FormatBytes(limit))
 			}
-			h.Write(c.buf[:c.n])
-			if _, err := w.Write(c.buf[:c.n]); err != nil {
+			b := (*c.buf)[:c.n]
+			h.Write(b)
+			if _, err := w.Write(b); err != nil {
 				return n, err
 			}
 			n += int64(c.n)
@@ -155,7 +156,8 @@ func copyDump(w, h io.Writer, src io.Reader, limit int64) (int64, error) {
 	return n, nil
 }
 
-var chunkPool = sync.Pool{New: func() any { return make([]byte, 256<<10) }}
+// chunkPool holds *[]byte: a pointer fits the interface without an allocation.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // fill reads until buf is full or src fails; io.EOF means the end.
 func fill(src io.Reader, buf []byte) (int, error) {

@@ -16,34 +16,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dumptriage/dumptriage/internal/testdata"
+
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/dumptriage/dumptriage/analyzer/report"
 )
 
-// sharedTestdata finds ../shared/testdata beside the repository root.
-func sharedTestdata(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "..", "shared", "testdata")
-			if _, err := os.Stat(p); err != nil {
-				t.Skip("no shared testdata")
-			}
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test")
-		}
-		dir = parent
-	}
-}
+// sharedTestdata is ../shared/testdata beside the repository root; the test
+// fails when it is missing.
+func sharedTestdata(t testing.TB) string { return testdata.Dir(t) }
 
 // fakeDump makes bytes that start like a minidump: MINIDUMP_HEADER then
 // seeded noise, with a run of zero blocks to exercise sparse writes.

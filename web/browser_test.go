@@ -86,6 +86,9 @@ func liveServer(t testing.TB, seed int) (*httptest.Server, *store.Store) {
 func browser(t *testing.T) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must run the browser tests: %s is missing (scripts/install-test-deps installs it): %v", chromiumPath, err)
+		}
 		t.Skipf("browser tests need %s (scripts/install-test-deps installs it): %v", chromiumPath, err)
 	}
 	opts := []chromedp.ExecAllocatorOption{
@@ -146,8 +149,10 @@ func TestBrowser(t *testing.T) {
 		testdata(t, "wine/dumps/stack_overflow/stack_overflow_x64_pdb_aug.dmp"),
 		testdata(t, "wine/dumps/av_threads/av_threads_x64_pdb_rich.dmp"),
 	}
-	ctx := browser(t)
+	// Seed first: the browser's deadline starts when it does, and seeding
+	// 1,500 dumps takes most of a minute under -race.
 	srv, _ := liveServer(t, 1500)
+	ctx := browser(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	wait := func(what, expr string) {
 		t.Helper()

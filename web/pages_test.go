@@ -156,7 +156,11 @@ func TestPages(t *testing.T) {
 			}},
 		{name: "dumps by signature", path: "/dumps?signature=" + url.QueryEscape(topSig.Key), code: 200,
 			check: func(t *testing.T, d *goquery.Document) {
-				d.Find(tid("dump-signature")).Each(func(_ int, s *goquery.Selection) {
+				rows := d.Find(tid("dump-signature"))
+				if want := min(topSig.Count, 50); rows.Length() != want {
+					t.Errorf("%d rows, want %d (the group's count on one page)", rows.Length(), want)
+				}
+				rows.Each(func(_ int, s *goquery.Selection) {
 					if title, _ := s.Attr("title"); title != topSig.Key {
 						t.Errorf("row of signature %q", title)
 					}

@@ -1,7 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"net/http"
+	"strconv"
+	"sync"
 
 	"github.com/a-h/templ"
 
@@ -13,14 +16,35 @@ func (s *Server) meta(title, nav string) components.Meta {
 	return components.Meta{Title: title, Nav: nav, Assets: assetVersion()}
 }
 
-// render writes a page. Pages are rendered into a buffer first by templ's
-// handler, so a failure mid-page becomes a clean 500.
+// render writes a page. It is rendered into a buffer first, so a failure
+// mid-page becomes a clean 500 rather than a truncated 200; report pages are
+// bounded in size, so the buffer is too.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, c templ.Component) {
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	defer putPageBuffer(buf)
+	buf.Reset()
+	if err := c.Render(r.Context(), buf); err != nil {
+		s.logger(r).Error("render page", "path", r.URL.Path, "err", err)
+		http.Error(w, "Something went wrong rendering this page (request "+requestIDFrom(r.Context())+").",
+			http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(code)
-	if err := c.Render(r.Context(), w); err != nil {
-		s.logger(r).Error("render page", "path", r.URL.Path, "err", err)
+	if r.Method != http.MethodHead {
+		w.Write(buf.Bytes())
+	}
+}
+
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putPageBuffer keeps buffers of ordinary pages for reuse and lets a
+// rare huge one go.
+func putPageBuffer(b *bytes.Buffer) {
+	if b.Cap() <= 1<<20 {
+		pageBuffers.Put(b)
 	}
 }
 

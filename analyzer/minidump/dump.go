@@ -344,11 +344,6 @@ func (d *Dump) parseStream(s StreamInfo) {
 	}
 }
 
-// streamBytes reads a whole stream, checked against the file.
-func (d *Dump) streamBytes(s StreamInfo) ([]byte, error) {
-	return d.f.read(s.Type.String(), int64(s.Rva), int64(s.Size))
-}
-
 // listHeader reads a list stream's 32-bit count and checks count*entry
 // against both the stream size and the file. Some writers put 4 bytes of
 // padding after the count (so entries are 8-byte aligned); Breakpad accepts

@@ -105,14 +105,6 @@ func (h *headers) is64() bool { return h.magic == optMagicPE32Plus }
 // optionalHeaderOff is the file offset of IMAGE_OPTIONAL_HEADER.
 func (h *headers) optionalHeaderOff() uint32 { return h.lfanew + 4 + fileHeaderSize }
 
-// dataDirOff is the offset of DataDirectory[0] within the optional header.
-func (h *headers) dataDirOff() uint32 {
-	if h.is64() {
-		return 112
-	}
-	return 96
-}
-
 // parseHeaders decodes IMAGE_DOS_HEADER, IMAGE_NT_HEADERS and the section
 // table from the start of b (file layout and mapped layout agree there).
 func parseHeaders(b []byte) (*headers, error) {

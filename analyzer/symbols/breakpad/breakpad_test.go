@@ -29,7 +29,7 @@ func parseFile(t testing.TB, path string) *File {
 	}
 	r, err := os.Open(path)
 	if err != nil {
-		t.Skipf("test file: %v", err)
+		t.Fatalf("test file: %v", err)
 	}
 	defer r.Close()
 	f, err := Parse(r)

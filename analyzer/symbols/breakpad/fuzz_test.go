@@ -2,7 +2,6 @@ package breakpad
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -79,7 +78,7 @@ func fuzzEval(f *testing.F, program bool) {
 		}
 		v, err := EvalExpr(expr, vars, read, int(ws))
 		if err == nil && ws == 4 && v > 1<<32-1 {
-			t.Fatal(fmt.Sprintf("32-bit result %#x", v))
+			t.Fatalf("32-bit result %#x", v)
 		}
 	})
 }

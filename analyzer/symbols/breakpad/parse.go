@@ -497,7 +497,6 @@ type winEntry struct {
 	rva, size                                          uint64
 	prolog, epilog, param, savedRegs, locals, maxStack uint32
 	parent                                             int32 // enclosing entry, or -1
-	seq                                                int32
 	typ                                                uint8
 	hasProgram, allocatesBP                            bool
 	program                                            string

@@ -124,19 +124,36 @@ func TestMSVCRejects(t *testing.T) {
 
 // TestMSVCExpansion checks that back-references cannot blow up the output.
 func TestMSVCExpansion(t *testing.T) {
-	// Each level's template argument list refers twice to the previous
-	// level's type through a name back-reference.
-	s := "?x@@3V"
-	for i := 0; i < 40; i++ {
-		s += "?$a@V"
+	// Each level's template argument list names the previous level's type,
+	// then refers to it again by back-reference (V1@), so the rendered name
+	// doubles per level; llvm-undname accepts every level of this shape.
+	nested := func(levels int) string {
+		typ := "Vb@"
+		for i := 0; i < levels; i++ {
+			typ = "V?$a@" + typ + "@V1@@"
+		}
+		return "?x@@3" + typ + "@A"
 	}
-	s += "b@@"
-	for i := 0; i < 40; i++ {
-		s += "V0@@"
+	two := nested(2)
+	if got, ok := MSVC(two); !ok || got != "class a<class a<class b, class b>, class a<class b, class b>> x" {
+		t.Fatalf("MSVC(%q) = %q, %v; want llvm-undname's spelling", two, got, ok)
 	}
-	s += "A"
-	_, _ = MSVC(s)
-	_, _ = MSVCName(s)
+	// 11 levels render to 36,855 bytes, under the cap; 12 would pass it.
+	if got, ok := MSVC(nested(11)); !ok || len(got) != 36855 {
+		t.Errorf("MSVC(nested(11)) = %d bytes, %v; want 36855, true", len(got), ok)
+	}
+	for _, levels := range []int{12, 40} { // 40: about 2^40 characters in full
+		if _, ok := parse(nested(levels)); levels == 12 && !ok {
+			t.Fatalf("nested(%d) does not parse, so the cap is not what refuses it", levels)
+		}
+		if got, ok := MSVC(nested(levels)); ok || len(got) > maxOutput {
+			t.Errorf("MSVC(nested(%d)) = %d bytes, ok=%v; want refusal at the %d-byte cap", levels, len(got), ok, maxOutput)
+		}
+	}
+	// The bare name leaves the variable's type out, so nothing expands.
+	if got, ok := MSVCName(nested(12)); !ok || got != "x" {
+		t.Errorf("MSVCName(nested(12)) = %q, %v; want x", got, ok)
+	}
 }
 
 func FuzzMSVC(f *testing.F) {

@@ -1,15 +1,12 @@
 package demangle
 
 import (
-	"errors"
 	"strings"
 )
 
 // maxDepth bounds the nesting of types, templates and nested symbols so that
 // hostile input cannot exhaust the stack.
 const maxDepth = 64
-
-var errBad = errors.New("demangle: invalid decorated name")
 
 // backrefs holds the two back-reference tables of the MSVC scheme: up to ten
 // names (digits in name position) and ten parameter types (digits in

@@ -30,7 +30,7 @@ func openExe(t testing.TB, name string) *File {
 	t.Helper()
 	r, err := os.Open(exePath(t, name))
 	if err != nil {
-		t.Skipf("test file: %v", err)
+		t.Fatalf("test file: %v", err)
 	}
 	t.Cleanup(func() { r.Close() })
 	start := time.Now()
@@ -251,7 +251,7 @@ func TestOpenErrors(t *testing.T) {
 	// Truncated exe: headers intact, sections cut.
 	data, err := os.ReadFile(exePath(t, "va_commit_x64_mingw.exe"))
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	for _, n := range []int{0x400, 0x1000, len(data) / 2, len(data) - 0x3000} {
 		if f, err := Open(bytes.NewReader(data[:n])); err == nil {

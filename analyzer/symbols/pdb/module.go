@@ -77,7 +77,6 @@ func (f *File) parseModule(m *module) {
 	}
 	// Keep only the symbol substream; the line data is now indexed.
 	m.sym = append([]byte(nil), m.sym...)
-	return
 }
 
 // indexProcs collects the S_GPROC32/S_LPROC32 (and _ID, _DPC) records.
@@ -108,7 +107,6 @@ func (f *File) indexProcs(m *module) {
 func (f *File) parseLines(m *module, b []byte) {
 	r := le{b: b}
 	var chk []byte
-	type sub struct{ data []byte }
 	var lineSubs [][]byte
 	for off := 0; off+8 <= len(b); {
 		kind := r.u32(off)
