@@ -115,7 +115,7 @@ type StackOverflow struct {
 // FactSource says where one derived fact came from.
 type FactSource struct {
 	Fact       string `json:"fact"`   // the field it is about, e.g. "stack_limit"
-	Source     string `json:"source"` // teb, memory_regions, pe_header or captured_stack
+	Source     string `json:"source"` // teb, memory_regions, pe_header, captured_stack or stack_walk
 	Confidence string `json:"confidence"`
 	Detail     string `json:"detail,omitempty"`
 }

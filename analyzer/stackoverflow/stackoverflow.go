@@ -18,6 +18,7 @@ const (
 	SourceMemoryRegions = "memory_regions" // MemoryInfoList: the allocation that holds the stack pointer
 	SourcePEHeader      = "pe_header"      // the main module's SizeOfStackReserve/SizeOfStackCommit
 	SourceCapturedStack = "captured_stack" // the end of the thread's captured stack memory
+	SourceStackWalk     = "stack_walk"     // the walked frames of the thread
 )
 
 // Input is what the analyzer knows about the overflowing thread.
@@ -143,6 +144,18 @@ func Analyze(in Input) *report.StackOverflow {
 		source("remaining_bytes", in.BoundsSource, sourceConfidence(so, "deallocation_stack"), "SP - DeallocationStack")
 	}
 	so.Recursion = FindRecursion(in.Frames)
+	if r := so.Recursion; r != nil {
+		// As sure as the frames it repeats: a cycle of scanned frames may be
+		// stale return addresses.
+		conf := report.ConfidenceHigh
+		for _, f := range in.Frames[r.FirstFrame:min(len(in.Frames), r.FirstFrame+len(r.Frames)*r.Repeats)] {
+			if f.Trust == report.TrustScan {
+				conf = report.ConfidenceMedium
+				break
+			}
+		}
+		source("recursion", SourceStackWalk, conf, "the repeating cycle of the walked frames")
+	}
 	so.LargestFrames = LargestFrames(in.Frames, 5)
 	if in.WriterThreadID != nil {
 		other := *in.WriterThreadID != in.ThreadID
