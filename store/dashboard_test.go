@@ -195,7 +195,7 @@ func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 // TestTrendsLeaveOutDamaged: damaged dumps (report.dump.truncated) are left
 // out of the trends unless asked for, in every figure the page shows.
 func TestTrendsLeaveOutDamaged(t *testing.T) {
-	s := seeded(t, 600)
+	s := seeded(t, 200)
 	ctx := context.Background()
 	const corrupt = "corrupt dump | truncated"
 	// Re-analysed as damaged (the update trigger), and one analysis replaced
