@@ -8,6 +8,9 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/dumptriage ./cmd/d
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/dumptriage /dumptriage
+# Listens on all interfaces, but serves no dump until an admin exists: the
+# log shows a one-time setup URL (set DUMPTRIAGE_PUBLIC_URL to the address
+# users reach, so links and the setup URL use it).
 ENV DUMPTRIAGE_ADDR=0.0.0.0:8080 DUMPTRIAGE_DATA=/data
 VOLUME /data
 EXPOSE 8080

@@ -70,7 +70,11 @@ func TestKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "POST /api/dumps HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", 8<<20)
+	tokensMu.Lock()
+	tok := tokens[s.addr]
+	tokensMu.Unlock()
+	fmt.Fprintf(conn, "POST /api/dumps HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", s.addr, tok, 8<<20)
 	conn.Write(dumps[0])
 	conn.Write(make([]byte, 2<<20))
 	waitFor(t, "a partial upload file", 5*time.Second, func() bool { return len(dirEntries(t, tmpDir)) > 0 })

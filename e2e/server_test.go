@@ -87,12 +87,55 @@ type server struct {
 	done chan struct{}
 }
 
+// tokens holds the API token of each server's data folder by its address;
+// authTransport sends it, so the tests speak to servers as an admin's
+// upload+read token does.
+var (
+	tokensMu sync.Mutex
+	tokens   = map[string]string{}
+)
+
+type authTransport struct{}
+
+func (authTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	tokensMu.Lock()
+	tok := tokens[r.URL.Host]
+	tokensMu.Unlock()
+	if tok != "" && r.Header.Get("Authorization") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func init() { http.DefaultClient.Transport = authTransport{} }
+
+// adminToken makes sure the data folder has an admin (through the CLI, as
+// users do) and returns a new upload+read token of theirs.
+func adminToken(t testing.TB, data string) string {
+	t.Helper()
+	add := exec.Command(dtBinary(t), "user", "add", "e2e-admin", "--role", "admin", "--data", data)
+	add.Stdin = strings.NewReader("e2e-password-1\n")
+	add.CombinedOutput() // fails once the user exists: a restart on the same data
+	out, err := exec.Command(dtBinary(t), "token", "create", "--user", "e2e-admin", "--scope", "upload,read", "--data", data).Output()
+	if err != nil {
+		t.Fatalf("token create: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
 func startServer(t testing.TB, data string, env []string, args ...string) *server {
 	t.Helper()
 	addr := freeAddr(t)
+	tok := adminToken(t, data)
+	tokensMu.Lock()
+	tokens[addr] = tok
+	tokensMu.Unlock()
 	s := &server{t: t, addr: addr, url: "http://" + addr, log: &bytes.Buffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(dtBinary(t), append([]string{"serve", "--addr", addr, "--data", data}, args...)...)
-	s.cmd.Env = append(os.Environ(), env...)
+	// Per-user upload limits are tested in web; here one token sends bursts.
+	s.cmd.Env = append(append(os.Environ(), "DUMPTRIAGE_UPLOAD_RATE=0", "DUMPTRIAGE_UPLOAD_QUOTA=0"), env...)
 	s.cmd.Stderr = &syncWriter{w: s.log}
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

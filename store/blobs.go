@@ -41,8 +41,12 @@ func (d *Dir) path(key string) (string, error) {
 	return filepath.Join(d.root, "dumps", key[:2], key+".dmp"), nil
 }
 
-// Create starts a new file in tmp/.
+// Create starts a new file in tmp/; ErrNoSpace when the disk is already
+// below its reserve.
 func (d *Dir) Create(ctx context.Context) (BlobWriter, error) {
+	if free, err := d.freeBytes(); err == nil && free < d.MinFree {
+		return nil, fmt.Errorf("%w: %d MB left on the data disk", ErrNoSpace, free>>20)
+	}
 	f, err := os.CreateTemp(filepath.Join(d.root, "tmp"), "upload-*.part")
 	if err != nil {
 		return nil, err

@@ -43,8 +43,11 @@ func NewAnalysis(rep *report.Report, at time.Time, took time.Duration) (*Analysi
 	a.StackOverflow = rep.StackOverflow != nil
 	a.Damaged = rep.Dump.Truncated != nil
 	for _, m := range rep.Modules {
-		a.Modules = append(a.Modules, ModuleRow{Name: m.Filename, Version: m.Version, DebugID: m.DebugID,
-			DebugFile: m.DebugFile, CodeID: m.CodeID})
+		row := ModuleRow{Name: m.Filename, Version: m.Version, DebugID: m.DebugID, DebugFile: m.DebugFile, CodeID: m.CodeID}
+		if m.Symbols != nil && m.Symbols.Found {
+			row.Symbols = m.Symbols.Kind
+		}
+		a.Modules = append(a.Modules, row)
 	}
 	if ct := rep.CrashingThread; ct != nil {
 		frames := ct.Frames

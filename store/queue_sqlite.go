@@ -10,14 +10,16 @@ import (
 )
 
 // Claim implements Queue. Jobs whose lease ran out come first: they were
-// started before anything still queued.
+// started before anything still queued. Then the highest priority: fresh
+// uploads before re-analyses that arriving symbols asked for.
 func (s *SQLite) Claim(ctx context.Context, owner string, lease time.Duration) (_ *Job, err error) {
 	now := s.now()
 	var j *Job
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		err := s.queryRow(ctx, tx, `SELECT id FROM (SELECT id FROM jobs WHERE state = 'running' AND lease_until < ?1 LIMIT 1)
-			UNION ALL SELECT id FROM (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= ?1 ORDER BY run_after, id LIMIT 1)
+			UNION ALL SELECT id FROM (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= ?1
+				ORDER BY priority DESC, run_after, id LIMIT 1)
 			LIMIT 1`, ms(now)).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errNoJob
@@ -113,10 +115,10 @@ func (s *SQLite) Finish(ctx context.Context, j *Job, a *Analysis, note string) (
 		if _, err := s.exec(ctx, tx, `DELETE FROM frames WHERE dump_id = ?`, j.dumpRow); err != nil {
 			return err
 		}
-		err = s.insertRows(ctx, tx, `INSERT INTO modules (dump_id, idx, name, version, debug_id, debug_file, code_id) VALUES `,
-			7, len(a.Modules), func(i int) []any {
+		err = s.insertRows(ctx, tx, `INSERT INTO modules (dump_id, idx, name, version, debug_id, debug_file, code_id, symbols) VALUES `,
+			8, len(a.Modules), func(i int) []any {
 				m := a.Modules[i]
-				return []any{j.dumpRow, i, m.Name, m.Version, m.DebugID, m.DebugFile, m.CodeID}
+				return []any{j.dumpRow, i, m.Name, m.Version, m.DebugID, m.DebugFile, m.CodeID, m.Symbols}
 			})
 		if err != nil {
 			return err

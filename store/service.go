@@ -31,6 +31,9 @@ type Store struct {
 	Index Index
 	Queue Queue
 	Blobs Blobs
+	// Auth is the account layer (users, sessions, tokens, shares, audit);
+	// its methods are the Store's.
+	Auth
 
 	cfg Config
 	now func() time.Time
@@ -65,7 +68,11 @@ func New(idx Index, q Queue, blobs Blobs, cfg Config) *Store {
 	if cfg.MaxDumpBytes <= 0 {
 		cfg.MaxDumpBytes = DefaultMaxDumpBytes
 	}
-	return &Store{Index: idx, Queue: q, Blobs: blobs, cfg: cfg, now: time.Now, wake: make(chan struct{}, 1)}
+	st := &Store{Index: idx, Queue: q, Blobs: blobs, cfg: cfg, now: time.Now, wake: make(chan struct{}, 1)}
+	if a, ok := idx.(Auth); ok {
+		st.Auth = a
+	}
+	return st
 }
 
 // Close closes the index.
@@ -103,6 +110,25 @@ func (s *Store) OpenFile(ctx context.Context, id string) (Dump, Blob, error) {
 	}
 	b, err := s.Blobs.Open(ctx, d.SHA256)
 	return d, b, err
+}
+
+// DeleteDump removes a dump, its analysis, shares and file.
+func (s *Store) DeleteDump(ctx context.Context, id string) (Dump, error) {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	// Index first, as in expire: a crash between the two leaves an orphan
+	// file for Recover, never a record without its file.
+	d, err := s.Index.DeleteDump(ctx, id)
+	if err != nil {
+		return d, err
+	}
+	if d.FileExpired() {
+		return d, nil
+	}
+	if err := s.Blobs.Delete(ctx, d.SHA256); err != nil && !errors.Is(err, ErrNotFound) {
+		return d, fmt.Errorf("delete dump %q: %w", id, err)
+	}
+	return d, nil
 }
 
 // Reanalyze queues one dump for analysis.

@@ -90,6 +90,9 @@ type Analysis struct {
 // ModuleRow is one loaded module of a dump.
 type ModuleRow struct {
 	Name, Version, DebugID, DebugFile, CodeID string
+	// Symbols is the kind of symbols the analysis found (pdb, breakpad,
+	// dwarf, exports), "" for none.
+	Symbols string
 }
 
 // FrameRow is one frame of the crashing thread.
@@ -166,6 +169,9 @@ type Index interface {
 	ExpiryCandidates(ctx context.Context, uploadedBefore time.Time, limit int) ([]Dump, error)
 	KeptBytes(ctx context.Context) (int64, error)
 	MarkExpired(ctx context.Context, id string) error
+	// DeleteDump removes a dump with its analysis, job and shares, and
+	// returns it; the caller deletes the file.
+	DeleteDump(ctx context.Context, id string) (Dump, error)
 	// KeptSHA256 reports which of the given hashes belong to dumps whose file is kept.
 	KeptSHA256(ctx context.Context, hashes []string) (map[string]bool, error)
 	Close() error

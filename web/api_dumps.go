@@ -37,17 +37,17 @@ func (s *Server) apiDumpUpload(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &http.MaxBytesError{Limit: limit})
 		return
 	}
+	if err := s.checkUploadLimits(r, r.ContentLength); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	body, name, err := uploadBody(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	up := store.Upload{FileName: name, UploadedFrom: clientIPFrom(r.Context())}
-	if s.cfg.Uploader != nil {
-		up.UploadedBy = s.cfg.Uploader(r)
-	}
-	res, err := s.svc.Ingest(r.Context(), body, up)
+	res, err := s.ingest(r, body, name)
 	if err != nil {
 		// Clients that send the whole body before reading the answer see a
 		// reset instead of the message when much of the body is left unread.
@@ -55,7 +55,6 @@ func (s *Server) apiDumpUpload(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.logger(r).Info("dump stored", "dump", res.Dump.ID, "size", res.Dump.Size, "duplicate", res.Duplicate)
 	writeJSON(w, http.StatusCreated, uploadResponse{ID: res.Dump.ID, Status: res.Dump.Status,
 		URL: dumpURL(res.Dump.ID), Duplicate: res.Duplicate})
 }
@@ -105,37 +104,42 @@ func cleanName(name string) string {
 
 // dumpJSON is a dump as the API shows it.
 type dumpJSON struct {
-	ID              string          `json:"id"`
-	URL             string          `json:"url"`
-	Status          store.Status    `json:"status"`
-	Error           *string         `json:"error"`
-	SHA256          string          `json:"sha256"`
-	Size            int64           `json:"size"`
-	FileName        string          `json:"file_name"`
-	Wrapper         string          `json:"wrapper,omitempty"`
-	UploadedAt      time.Time       `json:"uploaded_at"`
-	UploadedBy      string          `json:"uploaded_by,omitempty"`
-	UploadCount     int             `json:"upload_count"`
-	LastUploadedAt  time.Time       `json:"last_uploaded_at"`
-	FileURL         string          `json:"file_url,omitempty"`
-	FileExpired     bool            `json:"file_expired"`
-	FileExpiredAt   *time.Time      `json:"file_expired_at,omitempty"`
-	FileStatus      string          `json:"file_status,omitempty"` // "dump file expired"
-	AnalyzerVersion string          `json:"analyzer_version,omitempty"`
-	AnalyzedAt      *time.Time      `json:"analyzed_at,omitempty"`
-	CrashType       string          `json:"crash_type,omitempty"`
-	CrashAddress    string          `json:"crash_address,omitempty"`
-	Signature       string          `json:"signature,omitempty"`
-	Module          string          `json:"module,omitempty"`
-	ModuleVersion   string          `json:"module_version,omitempty"`
-	OS              string          `json:"os,omitempty"`
-	OSVersion       string          `json:"os_version,omitempty"`
-	Arch            string          `json:"arch,omitempty"`
-	ProcessName     string          `json:"process_name,omitempty"`
-	DumpTime        *time.Time      `json:"dump_time,omitempty"`
-	AllocBytes      *uint64         `json:"alloc_bytes,omitempty"`
-	StackOverflow   bool            `json:"stack_overflow,omitempty"`
-	Report          json.RawMessage `json:"report,omitempty"`
+	ID              string       `json:"id"`
+	URL             string       `json:"url"`
+	Status          store.Status `json:"status"`
+	Error           *string      `json:"error"`
+	SHA256          string       `json:"sha256"`
+	Size            int64        `json:"size"`
+	FileName        string       `json:"file_name"`
+	Wrapper         string       `json:"wrapper,omitempty"`
+	UploadedAt      time.Time    `json:"uploaded_at"`
+	UploadedBy      string       `json:"uploaded_by,omitempty"`
+	UploadCount     int          `json:"upload_count"`
+	LastUploadedAt  time.Time    `json:"last_uploaded_at"`
+	FileURL         string       `json:"file_url,omitempty"`
+	FileExpired     bool         `json:"file_expired"`
+	FileExpiredAt   *time.Time   `json:"file_expired_at,omitempty"`
+	FileStatus      string       `json:"file_status,omitempty"` // "dump file expired"
+	AnalyzerVersion string       `json:"analyzer_version,omitempty"`
+	AnalyzedAt      *time.Time   `json:"analyzed_at,omitempty"`
+	CrashType       string       `json:"crash_type,omitempty"`
+	CrashAddress    string       `json:"crash_address,omitempty"`
+	Signature       string       `json:"signature,omitempty"`
+	Module          string       `json:"module,omitempty"`
+	ModuleVersion   string       `json:"module_version,omitempty"`
+	OS              string       `json:"os,omitempty"`
+	OSVersion       string       `json:"os_version,omitempty"`
+	Arch            string       `json:"arch,omitempty"`
+	ProcessName     string       `json:"process_name,omitempty"`
+	DumpTime        *time.Time   `json:"dump_time,omitempty"`
+	AllocBytes      *uint64      `json:"alloc_bytes,omitempty"`
+	StackOverflow   bool         `json:"stack_overflow,omitempty"`
+	// SymbolsArrivedAt is when symbols for one of the dump's modules last
+	// arrived (SymbolsArrived names them); later than analyzed_at means a
+	// re-analysis is pending.
+	SymbolsArrivedAt *time.Time      `json:"symbols_arrived_at,omitempty"`
+	SymbolsArrived   string          `json:"symbols_arrived,omitempty"`
+	Report           json.RawMessage `json:"report,omitempty"`
 }
 
 func toJSON(d store.Dump) dumpJSON {
@@ -173,6 +177,11 @@ func (s *Server) apiDumpShow(w http.ResponseWriter, r *http.Request) {
 	j.Report = json.RawMessage("null")
 	if len(rep) > 0 {
 		j.Report = rep
+	}
+	if s.cfg.Symbols != nil {
+		if a, err := s.cfg.Symbols.Arrival(r.Context(), d.ID); err == nil && a != nil {
+			j.SymbolsArrivedAt, j.SymbolsArrived = &a.At, a.Files
+		}
 	}
 	writeJSON(w, http.StatusOK, j)
 }
@@ -248,7 +257,11 @@ func listQuery(r *http.Request) (store.ListQuery, error) {
 
 // apiDumpFile downloads the dump file (decompressed), with Range support.
 func (s *Server) apiDumpFile(w http.ResponseWriter, r *http.Request) {
-	d, blob, err := s.svc.OpenFile(r.Context(), chi.URLParam(r, "id"))
+	s.serveDumpFile(w, r, chi.URLParam(r, "id"))
+}
+
+func (s *Server) serveDumpFile(w http.ResponseWriter, r *http.Request, id string) {
+	d, blob, err := s.svc.OpenFile(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -277,6 +290,7 @@ func (s *Server) apiDumpReanalyze(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.audit(r, store.AuditReanalyze, id, "")
 	d, err := s.svc.Dump(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
@@ -297,5 +311,6 @@ func (s *Server) apiReanalyzeAll(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.audit(r, store.AuditReanalyzeAll, "", strconv.Itoa(n)+" dumps")
 	writeJSON(w, http.StatusAccepted, map[string]int{"queued": n})
 }

@@ -43,9 +43,11 @@ func fakeAnalyze(ctx context.Context, r io.ReaderAt, size int64, sha string) (*r
 }
 
 type env struct {
-	t   *testing.T
-	st  *store.Store
-	srv *httptest.Server
+	t     *testing.T
+	st    *store.Store
+	srv   *httptest.Server
+	creds testCreds
+	as    cred // who do sends requests as; admin by default
 }
 
 // newEnv starts the API over a fresh store with workers running the fake analyzer.
@@ -55,6 +57,7 @@ func newEnv(t *testing.T, cfg store.Config, maxUpload int64) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	creds := seedUsers(t, st)
 	srv := httptest.NewServer(New(st, Config{MaxUploadBytes: maxUpload, AnalyzerVersion: "test"}).Routes())
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -67,7 +70,7 @@ func newEnv(t *testing.T, cfg store.Config, maxUpload int64) *env {
 		wg.Wait()
 		st.Close()
 	})
-	return &env{t: t, st: st, srv: srv}
+	return &env{t: t, st: st, srv: srv, creds: creds, as: creds["admin"]}
 }
 
 func (e *env) do(method, path string, body io.Reader, header ...string) (*http.Response, []byte) {
@@ -76,10 +79,11 @@ func (e *env) do(method, path string, body io.Reader, header ...string) (*http.R
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	header = append(e.as.headers(), header...)
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := noRedirect.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -114,6 +118,8 @@ func (e *env) wait(id string) map[string]any {
 	e.t.Fatalf("dump %s not analysed", id)
 	return nil
 }
+
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 func multipartBody(field, name string, data []byte) (*bytes.Buffer, string) {
 	var buf bytes.Buffer
@@ -331,7 +337,10 @@ func TestConcurrentUploads(t *testing.T) {
 	codes := make(chan string, 100)
 	for i := range 100 {
 		wg.Go(func() {
-			resp, err := http.Post(e.srv.URL+"/api/dumps", "application/octet-stream", bytes.NewReader(fakeDump(uint64(1000+i), 8000)))
+			req, _ := http.NewRequest("POST", e.srv.URL+"/api/dumps", bytes.NewReader(fakeDump(uint64(1000+i), 8000)))
+			req.Header.Set("Content-Type", "application/octet-stream")
+			req.Header.Set("Authorization", "Bearer "+e.creds["member-upload"].token)
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				codes <- err.Error()
 				return

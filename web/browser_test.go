@@ -56,7 +56,14 @@ func liveServer(t testing.TB, seed int) (*httptest.Server, *store.Store) {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(New(st, Config{AnalyzerVersion: analyzer.Version}).Routes())
+	if _, err := st.AddUser(context.Background(), "admin", store.RoleAdmin, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	// Links are built from the public URL: the server's own, known once it listens.
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config.Handler = New(st, Config{AnalyzerVersion: analyzer.Version,
+		PublicURL: "http://" + srv.Listener.Addr().String()}).Routes()
+	srv.Start()
 	ctx, cancel := context.WithCancel(context.Background())
 	cache := analyzer.NewSymbolCache(0)
 	// The uploaded Wine dumps' exes, PDBs and Wine's DLLs, so the reports
@@ -80,6 +87,17 @@ func liveServer(t testing.TB, seed int) (*httptest.Server, *store.Store) {
 		st.Close()
 	})
 	return srv, st
+}
+
+// login signs in through the login page.
+func login(t *testing.T, ctx context.Context, base, name string) {
+	t.Helper()
+	must(t, "sign in", chromedp.Do(ctx, chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-name]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=login-name]`), name),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=login-password]`), testPassword),
+		chromedp.Click(chromedp.CSS(`[data-testid=login-submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=nav-account]`))))
 }
 
 // browser starts Debian's Chromium, or skips the test when it is missing.
@@ -107,7 +125,7 @@ func browser(t *testing.T) context.Context {
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, 150*time.Second) // 2 cores shared with other work
 	t.Cleanup(func() {
 		cancelT()
 		cancelC()
@@ -166,6 +184,7 @@ func TestBrowser(t *testing.T) {
 		return s
 	}
 
+	login(t, ctx, srv.URL, "admin")
 	// Upload three real dumps through the page: progress bars, then live
 	// status until each is done.
 	must(t, "open upload", chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/upload"), chromedp.WaitReady(css("#file-input"))))
@@ -284,4 +303,63 @@ func parseCount(s string) int {
 	var n int
 	fmt.Sscan(strings.ReplaceAll(s, ",", ""), &n)
 	return n
+}
+
+// TestBrowserShare signs in, uploads a dump, shares its report, opens the
+// link in a fresh browser context without cookies, then revokes it.
+func TestBrowserShare(t *testing.T) {
+	dump := testdata(t, "wine/dumps/stack_overflow/stack_overflow_x64_pdb_aug.dmp")
+	ctx := browser(t)
+	srv, _ := liveServer(t, 0)
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	wait := func(ctx context.Context, what, expr string) {
+		t.Helper()
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(30*time.Second)))
+		must(t, what, err)
+	}
+
+	login(t, ctx, srv.URL, "admin")
+	must(t, "upload", chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/upload"), chromedp.WaitReady(css("#file-input")),
+		chromedp.SetUploadFiles(css("#file-input"), []string{dump})))
+	wait(ctx, "upload done", `document.querySelectorAll('[data-testid=upload-status] .status-done').length == 1`)
+	must(t, "open report", chromedp.Do(ctx, chromedp.Click(css(`[data-testid=upload-report-link]`)),
+		chromedp.WaitVisible(css(`[data-testid=overflow-card]`))))
+	report, err := chromedp.Run(ctx, chromedp.Location())
+	must(t, "report location", err)
+
+	// Share it: the page shows the new link once.
+	must(t, "create share", chromedp.Do(ctx, chromedp.Click(css(`[data-testid=shares] > summary`)),
+		chromedp.Click(css(`[data-testid=share-create]`)), chromedp.WaitVisible(css(`[data-testid=new-share-url]`))))
+	link, err := chromedp.Run(ctx, chromedp.Value(css(`[data-testid=new-share-url]`)))
+	must(t, "share link", err)
+	if !strings.HasPrefix(link, srv.URL+"/s/dts_") {
+		t.Fatalf("share link %q", link)
+	}
+	shoot(t, ctx, "share-created")
+
+	// A fresh browser context: no cookies, no account.
+	anon, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+	defer cancel()
+	must(t, "anonymous dumps", chromedp.Do(anon, chromedp.Navigate(srv.URL+"/dumps"), chromedp.WaitVisible(css(`[data-testid=login]`))))
+	must(t, "open share", chromedp.Do(anon, chromedp.Navigate(link), chromedp.WaitVisible(css(`[data-testid=overflow-card]`))))
+	for sel, want := range map[string]int{`[data-testid=shared-note]`: 1, `[data-testid=nav-account]`: 0,
+		`[data-testid=download-dump]`: 0, `[data-testid=shares]`: 0, `[data-testid=delete-dump]`: 0} {
+		n, err := chromedp.Run(anon, chromedp.Evaluate[int](`document.querySelectorAll('`+sel+`').length`))
+		must(t, sel, err)
+		if n != want {
+			t.Errorf("shared page: %d of %s, want %d", n, sel, want)
+		}
+	}
+	shoot(t, anon, "share-opened")
+
+	// Revoke it from the report page; the link stops working.
+	must(t, "revoke", chromedp.Do(ctx, chromedp.Navigate(report), chromedp.Click(css(`[data-testid=shares] > summary`)),
+		chromedp.Click(css(`[data-testid=share-revoke]`)), chromedp.WaitVisible(css(`[data-testid=share-state]`))))
+	wait(ctx, "revoked", `document.querySelector('[data-testid=share-state]').textContent == 'revoked'`)
+	must(t, "open revoked share", chromedp.Do(anon, chromedp.Navigate(link), chromedp.WaitVisible(css(`[data-testid=error]`))))
+	code, err := chromedp.Run(anon, chromedp.Text(css(`[data-testid=error] h1`)))
+	must(t, "error code", err)
+	if code != "404" {
+		t.Errorf("revoked share shows %q, want 404", code)
+	}
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -11,37 +12,68 @@ import (
 	"github.com/dumptriage/dumptriage/web/components"
 )
 
-// shareURL is the absolute URL of a path on this server, as the browser
-// reached it.
-func shareURL(r *http.Request, path string) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + path
-}
-
 // dumpShow is the report page: the stored report, rendered.
 func (s *Server) dumpShow(w http.ResponseWriter, r *http.Request) {
-	d, js, err := s.svc.Report(r.Context(), chi.URLParam(r, "id"))
+	s.renderDump(w, r, http.StatusOK, chi.URLParam(r, "id"), nil)
+}
+
+// canDelete: admins delete any dump, members their own uploads.
+func canDelete(p *store.Principal, d store.Dump) bool {
+	if p == nil || !permMember.allows(p) {
+		return false
+	}
+	return p.Role == store.RoleAdmin || d.UploadedBy != "" && d.UploadedBy == p.Name
+}
+
+// renderDump renders a report page; edit adjusts the view (share links,
+// the read-only view of a share).
+func (s *Server) renderDump(w http.ResponseWriter, r *http.Request, code int, id string, edit func(*components.DumpView)) {
+	d, js, err := s.svc.Report(r.Context(), id)
 	if err != nil {
 		s.failPage(w, r, err)
 		return
 	}
-	v := components.DumpView{Dump: d, ShareURL: shareURL(r, dumpURL(d.ID))}
+	v := components.DumpView{Dump: d, ShareURL: s.absURL(dumpURL(d.ID)), Now: time.Now()}
 	if len(js) > 0 {
 		var rep report.Report
 		if err := json.Unmarshal(js, &rep); err != nil {
 			s.failPage(w, r, err)
 			return
 		}
+		redactReport(&rep)
 		v.Report = &rep
+	}
+	if s.cfg.Symbols != nil && !components.ViewerFrom(r.Context()).Shared {
+		if v.SymbolsArrived, err = s.cfg.Symbols.Arrival(r.Context(), d.ID); err != nil {
+			s.failPage(w, r, err)
+			return
+		}
+		src, err := s.cfg.Symbols.Sources(r.Context())
+		if err != nil {
+			s.failPage(w, r, err)
+			return
+		}
+		v.NoSymbolSource = src.None()
+	}
+	p := principalFrom(r.Context())
+	if !components.ViewerFrom(r.Context()).Shared && p != nil {
+		v.CanShare = permMember.allows(p)
+		v.CanDelete = canDelete(p, d)
+		if v.CanShare {
+			if v.Shares, err = s.svc.ListShares(r.Context(), d.ID); err != nil {
+				s.failPage(w, r, err)
+				return
+			}
+		}
 	}
 	v.Meta = s.meta(v.Title(), "dumps")
 	if v.Pending() {
 		v.Meta.Refresh = 3
 	}
-	s.render(w, r, http.StatusOK, components.DumpShow(v))
+	if edit != nil {
+		edit(&v)
+	}
+	s.render(w, r, code, components.DumpShow(v))
 }
 
 // dumpReportJSON downloads the stored report.

@@ -23,6 +23,10 @@ func (s *Server) dumpUploadForm(w http.ResponseWriter, r *http.Request) {
 // dumpUpload takes the upload form without JavaScript: every "file" part
 // is streamed to the store in turn, and the page lists the outcomes.
 func (s *Server) dumpUpload(w http.ResponseWriter, r *http.Request) {
+	if err := s.checkUploadLimits(r, r.ContentLength); err != nil {
+		s.failPage(w, r, err)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadBytes)
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "multipart/form-data" {
 		s.failPage(w, r, store.ErrBadRequest)
@@ -54,8 +58,7 @@ func (s *Server) dumpUpload(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		name := cleanName(part.FileName())
-		res, err := s.svc.Ingest(r.Context(), part, store.Upload{FileName: name,
-			UploadedFrom: clientIPFrom(r.Context())})
+		res, err := s.ingest(r, part, name)
 		part.Close()
 		if err != nil {
 			code, msg := httpStatus(err)
@@ -65,7 +68,6 @@ func (s *Server) dumpUpload(w http.ResponseWriter, r *http.Request) {
 			v.Results = append(v.Results, components.UploadResult{Name: name, Error: msg})
 			continue
 		}
-		s.logger(r).Info("dump stored", "dump", res.Dump.ID, "size", res.Dump.Size, "duplicate", res.Duplicate)
 		v.Results = append(v.Results, components.UploadResult{Name: name, ID: res.Dump.ID,
 			Status: string(res.Dump.Status), Duplicate: res.Duplicate})
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
+	"syscall"
 
 	"github.com/dumptriage/dumptriage/store"
 )
@@ -30,8 +32,17 @@ func httpStatus(err error) (int, string) {
 		return http.StatusGone, "dump file expired"
 	case errors.Is(err, store.ErrBadRequest):
 		return http.StatusBadRequest, err.Error()
-	case errors.Is(err, store.ErrNoSpace):
-		return http.StatusInsufficientStorage, "the server is out of disk space"
+	case errors.Is(err, store.ErrNoSpace), errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT),
+		strings.Contains(err.Error(), "database or disk is full"):
+		return http.StatusInsufficientStorage, "the server is out of disk space: the upload was not stored; try again after an admin frees space"
+	case errors.Is(err, store.ErrBadCredentials):
+		return http.StatusUnauthorized, "wrong name, password or token"
+	case errors.Is(err, store.ErrGone):
+		return http.StatusGone, "expired"
+	case errors.Is(err, store.ErrExists):
+		return http.StatusConflict, err.Error()
+	case errors.Is(err, store.ErrRateLimited):
+		return http.StatusTooManyRequests, err.Error()
 	}
 	return http.StatusInternalServerError, "internal error"
 }
@@ -44,6 +55,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		log.Error("request failed", "status", code, "err", err)
 	} else {
 		log.Info("request refused", "status", code, "err", err)
+	}
+	if code == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "60")
 	}
 	writeJSON(w, code, errorBody{Error: msg, RequestID: requestIDFrom(r.Context())})
 }

@@ -2,10 +2,13 @@ package web
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/dumptriage/dumptriage/store"
 )
@@ -29,6 +32,18 @@ func BenchmarkPages(b *testing.B) {
 	}
 	defer st.Close()
 	h := New(st, Config{}).Routes()
+	// Pages are read as a signed-in viewer: the session lookup is part of the cost.
+	if _, err := st.AddUser(ctx, "bench-viewer", store.RoleViewer, testPassword); err != nil && !errors.Is(err, store.ErrExists) {
+		b.Fatal(err)
+	}
+	u, err := st.User(ctx, "bench-viewer")
+	if err != nil {
+		b.Fatal(err)
+	}
+	session, _, err := st.CreateSession(ctx, u.ID, "", time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
 	first := func(q store.SearchQuery) store.Dump {
 		q.Limit = 1
 		p, err := st.SearchDumps(ctx, q)
@@ -77,7 +92,9 @@ func BenchmarkPages(b *testing.B) {
 		b.Run(p.name, func(b *testing.B) {
 			for b.Loop() {
 				w := httptest.NewRecorder()
-				h.ServeHTTP(w, httptest.NewRequest("GET", p.path, nil))
+				r := httptest.NewRequest("GET", p.path, nil)
+				r.AddCookie(&http.Cookie{Name: sessionCookie, Value: session})
+				h.ServeHTTP(w, r)
 				if w.Code != 200 {
 					b.Fatalf("%s: %d", p.path, w.Code)
 				}

@@ -20,9 +20,10 @@ import (
 )
 
 type pageEnv struct {
-	t   *testing.T
-	st  *store.Store
-	srv *httptest.Server
+	t     *testing.T
+	st    *store.Store
+	srv   *httptest.Server
+	creds testCreds
 }
 
 // newPageEnv serves the pages over a store seeded with made-up analyses, a
@@ -38,6 +39,7 @@ func newPageEnv(t *testing.T) (*pageEnv, map[string]string) {
 	if err := st.Index.(*store.SQLite).Seed(ctx, store.SeedConfig{Dumps: 400, Days: 60, Seed: 11}); err != nil {
 		t.Fatal(err)
 	}
+	creds := seedUsers(t, st)
 	srv := httptest.NewServer(New(st, Config{AnalyzerVersion: "seed"}).Routes())
 	t.Cleanup(srv.Close)
 	ids := map[string]string{}
@@ -83,12 +85,17 @@ func newPageEnv(t *testing.T) (*pageEnv, map[string]string) {
 			t.Fatal(err)
 		}
 	}
-	return &pageEnv{t: t, st: st, srv: srv}, ids
+	return &pageEnv{t: t, st: st, srv: srv, creds: creds}, ids
 }
 
 func (e *pageEnv) get(path string) (*http.Response, []byte) {
 	e.t.Helper()
-	resp, err := http.Get(e.srv.URL + path)
+	req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+	h := e.creds["admin-session"].headers()
+	for i := 0; i+1 < len(h); i += 2 {
+		req.Header.Set(h[i], h[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

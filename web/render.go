@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"strconv"
 	"sync"
@@ -23,7 +24,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, c temp
 	buf := pageBuffers.Get().(*bytes.Buffer)
 	defer putPageBuffer(buf)
 	buf.Reset()
-	if err := c.Render(r.Context(), buf); err != nil {
+	if err := c.Render(s.viewerContext(r), buf); err != nil {
 		s.logger(r).Error("render page", "path", r.URL.Path, "err", err)
 		http.Error(w, "Something went wrong rendering this page (request "+requestIDFrom(r.Context())+").",
 			http.StatusInternalServerError)
@@ -57,6 +58,20 @@ func (s *Server) failPage(w http.ResponseWriter, r *http.Request, err error) {
 	} else if code == http.StatusNotFound {
 		msg = "There is nothing here."
 	}
+	s.render(w, r, code, components.ErrorPage(s.meta(http.StatusText(code), ""), code, msg))
+}
+
+// viewerContext gives the layout who is looking.
+func (s *Server) viewerContext(r *http.Request) context.Context {
+	v := components.ViewerFrom(r.Context())
+	if p := principalFrom(r.Context()); p != nil && !v.Shared {
+		v.Name, v.Role, v.CSRF = p.Name, string(p.Role), p.CSRF
+	}
+	return components.WithViewer(r.Context(), v)
+}
+
+// renderError answers with an error page carrying msg.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, code int, msg string) {
 	s.render(w, r, code, components.ErrorPage(s.meta(http.StatusText(code), ""), code, msg))
 }
 

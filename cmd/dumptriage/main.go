@@ -14,6 +14,9 @@ commands:
   worker [--data ./data]                      run only analysis workers
   reanalyze [--all | --outdated | ID...]      queue dumps for analysis again
   seed [--data ./data] [--dumps 100000]       add made-up analyses (demos, benchmarks)
+  user add|list|remove|passwd|role            manage accounts (dumptriage user for details)
+  token create|list|revoke                    manage API tokens (dumptriage token for details)
+  symbols upload [--server URL] [--token T] PATH...  upload PDBs, images, .sym files or zips to a server
 `
 
 func main() {
@@ -33,6 +36,12 @@ func main() {
 		err = runReanalyze(os.Args[2:])
 	case "seed":
 		err = runSeed(os.Args[2:])
+	case "user":
+		err = runUser(os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
+	case "token":
+		err = runToken(os.Args[2:], os.Stdout, os.Stderr)
+	case "symbols":
+		err = runSymbols(os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

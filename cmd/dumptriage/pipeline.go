@@ -121,10 +121,18 @@ func (p *pipelineFlags) workerConfig(log *slog.Logger) store.WorkerConfig {
 	return store.WorkerConfig{Workers: p.workers, Timeout: p.timeout, Logger: log}
 }
 
+// openSymbols opens the data folder's symbol store, searched with the
+// --symbols path.
+func (p *pipelineFlags) openSymbols(st *store.Store) (*store.Symbols, error) {
+	return store.OpenSymbols(st, p.data, store.SymbolConfig{SymbolPath: p.symbols})
+}
+
 // analyzeFunc runs the analyzer with one symbol cache shared by all jobs.
-func (p *pipelineFlags) analyzeFunc() store.AnalyzeFunc {
+// Each analysis searches the server's symbol store, then --symbols, then
+// the upstream symbol server when one is set (a setting read per analysis,
+// so a change applies at once).
+func (p *pipelineFlags) analyzeFunc(sym *store.Symbols) store.AnalyzeFunc {
 	cache := analyzer.NewSymbolCache(0)
-	symbols := p.symbols
 	// A test hook: the crash-safety test needs analyses slow enough to kill.
 	delay, _ := time.ParseDuration(os.Getenv("DUMPTRIAGE_TEST_ANALYSIS_DELAY"))
 	return func(ctx context.Context, r io.ReaderAt, size int64, sha string) (*report.Report, error) {
@@ -135,7 +143,7 @@ func (p *pipelineFlags) analyzeFunc() store.AnalyzeFunc {
 				return nil, ctx.Err()
 			}
 		}
-		return analyzer.Analyze(ctx, r, size, analyzer.Options{SymbolPath: symbols, Symbols: cache, SHA256: sha})
+		return analyzer.Analyze(ctx, r, size, analyzer.Options{SymbolPath: sym.SearchPath(ctx), Symbols: cache, SHA256: sha})
 	}
 }
 

@@ -35,6 +35,10 @@ func runReanalyze(args []string) error {
 		return err
 	}
 	defer st.Close()
+	sym, err := pf.openSymbols(st)
+	if err != nil {
+		return err
+	}
 	n := 0
 	if fs.NArg() > 0 {
 		var failed error
@@ -69,7 +73,7 @@ func runReanalyze(args []string) error {
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
-		st.RunWorkers(wctx, pf.workerConfig(log), pf.analyzeFunc())
+		st.RunWorkers(wctx, pf.workerConfig(log), pf.analyzeFunc(sym))
 		close(done)
 	}()
 	for {

@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +25,10 @@ func runServe(args []string) error {
 	addr := fs.String("addr", envOr("DUMPTRIAGE_ADDR", "127.0.0.1:8080"), "listen address ($DUMPTRIAGE_ADDR)")
 	pf := addPipelineFlags(fs)
 	maxUpload := byteFlag(fs, "max-upload", "DUMPTRIAGE_MAX_UPLOAD", web.DefaultMaxUploadBytes, "upload size limit, e.g. 32G")
+	publicURL := fs.String("public-url", os.Getenv("DUMPTRIAGE_PUBLIC_URL"),
+		"the URL users reach the server at, e.g. https://dumps.example.com; links and share URLs use it ($DUMPTRIAGE_PUBLIC_URL; default http://ADDR)")
+	uploadRate := fs.Int("upload-rate", pf.envInt("DUMPTRIAGE_UPLOAD_RATE", 120), "uploads per minute per user; 0 is no limit ($DUMPTRIAGE_UPLOAD_RATE)")
+	uploadQuota := byteFlag(fs, "upload-quota", "DUMPTRIAGE_UPLOAD_QUOTA", 256<<30, "bytes a user may upload per 24 hours, e.g. 256G; 0 is no limit")
 	noWorkers := fs.Bool("no-workers", false, "take uploads only; leave analysis to `dumptriage worker` processes")
 	if err := pf.parse(fs, args); err != nil {
 		return err
@@ -37,6 +46,10 @@ func runServe(args []string) error {
 		return err
 	}
 	defer st.Close()
+	sym, err := pf.openSymbols(st)
+	if err != nil {
+		return err
+	}
 	rs, err := st.Recover(ctx)
 	if err != nil {
 		return err
@@ -50,15 +63,32 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *publicURL == "" {
+		*publicURL = web.PublicURLFor(ln.Addr().String())
+	}
+	if u, err := url.Parse(*publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--public-url %q: want http(s)://host[:port]", *publicURL)
+	}
+	setupToken := ""
+	if n, err := st.UserCount(ctx); err != nil {
+		return err
+	} else if n == 0 {
+		// No account yet: nothing but the setup page is served. From
+		// another machine (a container's host) it takes this token.
+		setupToken = rand.Text()
+		log.Warn("no user exists yet: create the first admin at this URL (or run `dumptriage user add NAME --role admin`)",
+			"setup_url", strings.TrimSuffix(*publicURL, "/")+"/setup?token="+setupToken)
+	}
 	srv := &http.Server{
 		Handler: web.New(st, web.Config{MaxUploadBytes: *maxUpload, AnalyzerVersion: analyzer.Version,
-			Logger: log}).Routes(),
+			Logger: log, PublicURL: *publicURL, ListenAddr: ln.Addr().String(), SetupToken: setupToken,
+			UploadsPerMinute: *uploadRate, UploadBytesPerDay: *uploadQuota, Symbols: sym}).Routes(),
 		// No read or write timeout: multi-gigabyte uploads and downloads.
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "data", pf.data, "workers", pf.workerCount(*noWorkers))
+	log.Info("serving", "addr", ln.Addr().String(), "public_url", *publicURL, "data", pf.data, "workers", pf.workerCount(*noWorkers))
 
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -71,7 +101,7 @@ func runServe(args []string) error {
 		})
 	})
 	if !*noWorkers {
-		wg.Go(func() { st.RunWorkers(ctx, pf.workerConfig(log), pf.analyzeFunc()) })
+		wg.Go(func() { st.RunWorkers(ctx, pf.workerConfig(log), pf.analyzeFunc(sym)) })
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -21,12 +21,16 @@ func runWorker(args []string) error {
 		return err
 	}
 	defer st.Close()
+	sym, err := pf.openSymbols(st)
+	if err != nil {
+		return err
+	}
 	if n, err := st.RecoverLeases(ctx); err != nil {
 		return err
 	} else if n > 0 {
 		log.Info("resumed jobs of dead workers", "jobs", n)
 	}
 	log.Info("working", "data", pf.data, "workers", pf.workerCount(false))
-	st.RunWorkers(ctx, pf.workerConfig(log), pf.analyzeFunc())
+	st.RunWorkers(ctx, pf.workerConfig(log), pf.analyzeFunc(sym))
 	return nil
 }

@@ -33,3 +33,25 @@ func Dir(t testing.TB) string {
 func Path(t testing.TB, elem ...string) string {
 	return filepath.Join(append([]string{Dir(t)}, elem...)...)
 }
+
+// SentryCLIVersion is the sentry-cli release the tests run as a peer.
+const SentryCLIVersion = "3.8.0"
+
+// SentryCLI returns the path of the sentry-cli binary that
+// scripts/install-test-deps unpacks ($DUMPTRIAGE_SENTRY_CLI overrides it),
+// failing the test when it is absent: a skipped peer check proves nothing.
+func SentryCLI(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("DUMPTRIAGE_SENTRY_CLI")
+	if p == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = filepath.Join(cache, "dumptriage-test", "sentry-cli-"+SentryCLIVersion, "package", "bin", "sentry-cli")
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("sentry-cli %s not found at %s (run scripts/install-test-deps): %v", SentryCLIVersion, p, err)
+	}
+	return p
+}

@@ -84,7 +84,10 @@
   var head = $(".report-head[data-status]");
   if (head) {
     var st = head.getAttribute("data-status");
-    if (st === "queued" || st === "analyzing") {
+    if ((st === "queued" || st === "analyzing") && head.hasAttribute("data-shared")) {
+      // A share link has no status API: reload until the analysis ends.
+      setTimeout(function () { location.reload(); }, 3000);
+    } else if (st === "queued" || st === "analyzing") {
       var id = head.getAttribute("data-dump-id");
       var badge = $("#live-status");
       var tick = function () {
@@ -107,6 +110,25 @@
     };
     x.onerror = function () { cb(null); };
     x.send();
+  }
+
+  // Symbols: dropping files on the zone submits the page's form (a build
+  // folder's zip is one file).
+  var symForm = $("#symbol-form");
+  if (symForm) {
+    var symInput = $("#symbol-input"), symZone = $("#symbol-dropzone");
+    symInput.addEventListener("change", function () { if (symInput.files.length) symForm.submit(); });
+    ["dragenter", "dragover"].forEach(function (t) {
+      symZone.addEventListener(t, function (ev) { ev.preventDefault(); symZone.classList.add("over"); });
+    });
+    ["dragleave", "drop"].forEach(function (t) {
+      symZone.addEventListener(t, function (ev) { ev.preventDefault(); symZone.classList.remove("over"); });
+    });
+    symZone.addEventListener("drop", function (ev) {
+      if (!ev.dataTransfer.files.length) return;
+      symInput.files = ev.dataTransfer.files;
+      symForm.submit();
+    });
   }
 
   // Upload: each file goes to POST /api/dumps as the raw body, so the
@@ -170,6 +192,8 @@
     var x = new XMLHttpRequest();
     x.open("POST", "/api/dumps?name=" + encodeURIComponent(u.file.name));
     x.setRequestHeader("Content-Type", "application/octet-stream");
+    var csrf = document.querySelector('meta[name="csrf-token"]');
+    if (csrf) x.setRequestHeader("X-CSRF-Token", csrf.getAttribute("content"));
     setBadge(u, "analyzing", "uploading");
     var started = Date.now();
     x.upload.onprogress = function (ev) {
@@ -218,3 +242,9 @@
     }, 700);
   }
 })();
+
+// Forms that ask before they act (delete).
+document.addEventListener("submit", function (ev) {
+  var msg = ev.target && ev.target.getAttribute && ev.target.getAttribute("data-confirm");
+  if (msg && !window.confirm(msg)) ev.preventDefault();
+});
