@@ -18,7 +18,12 @@ import (
 // the dump flags, "(unknown)" for a lost name, and trends without it.
 func TestDamagedDumpPages(t *testing.T) {
 	srv, st := liveServer(t, 0)
-	e := &pageEnv{t: t, st: st, srv: srv}
+	raw, _, err := st.CreateToken(context.Background(), "admin", "test", store.ScopeAll, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// pageEnv.get reads as the admin-session credential.
+	e := &pageEnv{t: t, st: st, srv: srv, creds: testCreds{"admin-session": {name: "admin", token: raw}}}
 	whole, err := os.ReadFile(testdata(t, "public/LYJ-Kerman__crash-log/crash.dmp"))
 	if err != nil {
 		t.Fatal(err)
