@@ -104,11 +104,9 @@ func (a *analysis) analyzeStackOverflow() {
 	}
 }
 
-// MEMORY_BASIC_INFORMATION State and Protect values the stack reading needs.
-const (
-	memCommit    = 0x1000
-	pageNoAccess = 0x01
-)
+// pageNoAccess is PAGE_NOACCESS (MEMORY_BASIC_INFORMATION.Protect);
+// memCommit is declared with the other protection constants.
+const pageNoAccess = 0x01
 
 // regionBounds are a thread's stack bounds read from MemoryInfoList.
 type regionBounds struct{ base, limit, dealloc uint64 }

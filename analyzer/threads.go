@@ -73,7 +73,11 @@ func (a *analysis) describeThreads() {
 			for _, r := range regs {
 				rt.Registers[r.Name] = report.Addr(r.Value)
 			}
-			rt.Frames = append(rt.Frames, a.contextFrame(ctx))
+			f := a.contextFrame(ctx)
+			if i == a.crashIndex {
+				f.Registers = rt.Registers // minidump-stackwalk gives the crashing frame its registers
+			}
+			rt.Frames = append(rt.Frames, f)
 		}
 		rt.FrameCount = len(rt.Frames)
 		a.rep.Threads = append(a.rep.Threads, rt)
@@ -90,8 +94,21 @@ func (a *analysis) syncCrashingThread() {
 		return
 	}
 	t := a.rep.Threads[a.crashIndex]
-	a.rep.CrashingThread = &report.CrashingThread{ThreadID: t.ThreadID, ThreadsIndex: a.crashIndex,
-		FrameCount: len(t.Frames), Frames: t.Frames}
+	ct := &report.CrashingThread{ThreadID: t.ThreadID, ThreadName: t.ThreadName,
+		LastErrorValue: t.LastErrorValue, ThreadsIndex: a.crashIndex, FrameCount: len(t.Frames), Frames: t.Frames,
+		Reason: a.crashedWhy, HandlerFrames: a.handlerFrames}
+	if n := a.namedIndex; n != a.crashIndex && n >= 0 && n < len(a.rep.Threads) {
+		// thread_id and threads_index stay the thread the Exception stream
+		// names, as Breakpad, rust-minidump and Socorro report them, so
+		// tools keyed on them agree; the frames are the crash's (the
+		// exception context's walk), and crashed_thread_id says whose stack
+		// they are on.
+		named := a.rep.Threads[n]
+		crashedID, crashedIndex := t.ThreadID, a.crashIndex
+		ct.ThreadID, ct.ThreadName, ct.LastErrorValue, ct.ThreadsIndex = named.ThreadID, named.ThreadName, named.LastErrorValue, n
+		ct.CrashedThreadID, ct.CrashedThreadsIndex = &crashedID, &crashedIndex
+	}
+	a.rep.CrashingThread = ct
 }
 
 // contextFrame is frame 0, straight from a CPU context.
@@ -106,6 +123,9 @@ func (a *analysis) contextFrame(ctx *minidump.Context) report.Frame {
 func (a *analysis) symbolize(f *report.Frame, addr uint64) {
 	m := a.d.ModuleAt(uint64(f.Offset))
 	if m == nil {
+		if len(a.d.FunctionTables) > 0 {
+			a.symbolizeJIT(f, addr)
+		}
 		return
 	}
 	f.Module = m.FileName()
@@ -125,6 +145,7 @@ func (a *analysis) symbolize(f *report.Frame, addr uint64) {
 	f.FunctionOffset = report.Addr(uint64(f.Offset) - m.Base - sym.RVA)
 	f.File = sym.File
 	f.Line = sym.Line
+	f.Inlines = sym.Inlines
 	f.SymbolSource = sym.Source
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/dumptriage/dumptriage/analyzer"
 	"github.com/dumptriage/dumptriage/analyzer/report"
+	"github.com/dumptriage/dumptriage/internal/seed"
 	"github.com/dumptriage/dumptriage/store"
 )
 
@@ -45,14 +46,14 @@ func testdata(t testing.TB, rel string) string { return shared.Path(t, rel) }
 
 // liveServer serves the dashboard over a fresh store whose workers run the
 // real analyzer, with made-up analyses seeded for the list and trend pages.
-func liveServer(t testing.TB, seed int) (*httptest.Server, *store.Store) {
+func liveServer(t testing.TB, seeded int) (*httptest.Server, *store.Store) {
 	t.Helper()
 	st, err := store.Open(context.Background(), t.TempDir(), store.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if seed > 0 {
-		if err := st.Index.(*store.SQLite).Seed(context.Background(), store.SeedConfig{Dumps: seed, Days: 120, Seed: 3}); err != nil {
+	if seeded > 0 {
+		if err := st.Index.(*store.SQLite).Seed(context.Background(), seed.Config{Dumps: seeded, Days: 120, Seed: 3}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -354,8 +355,12 @@ func TestBrowserShare(t *testing.T) {
 
 	// Revoke it from the report page; the link stops working.
 	must(t, "revoke", chromedp.Do(ctx, chromedp.Navigate(report), chromedp.Click(css(`[data-testid=shares] > summary`)),
-		chromedp.Click(css(`[data-testid=share-revoke]`)), chromedp.WaitVisible(css(`[data-testid=share-state]`))))
-	wait(ctx, "revoked", `document.querySelector('[data-testid=share-state]').textContent == 'revoked'`)
+		chromedp.Click(css(`[data-testid=share-revoke]`)), chromedp.WaitNotPresent(css(`[data-testid=share-revoke]`))))
+	state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid=share-state]').textContent`))
+	must(t, "share state", err)
+	if state != "revoked" {
+		t.Errorf("share state %q after revoking", state)
+	}
 	must(t, "open revoked share", chromedp.Do(anon, chromedp.Navigate(link), chromedp.WaitVisible(css(`[data-testid=error]`))))
 	code, err := chromedp.Run(anon, chromedp.Text(css(`[data-testid=error] h1`)))
 	must(t, "error code", err)
