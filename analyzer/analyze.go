@@ -182,6 +182,11 @@ func (a *analysis) describeDump() {
 	}
 	a.rep.Dump = info
 	a.rep.Warnings = []string{}
+	if t := d.Truncation; t != nil {
+		a.rep.Dump.Truncated = &report.Truncation{PresentBytes: t.FileSize, NeededBytes: t.NeededSize,
+			LostStreams: append([]string{}, t.Lost...), CutStreams: append([]string{}, t.Cut...), MissingDirectoryEntries: t.MissingEntries}
+		a.warn("%s", truncationText(a.rep.Dump.Truncated))
+	}
 	for _, w := range d.Warnings {
 		a.rep.Warnings = append(a.rep.Warnings, w.Error())
 	}

@@ -73,7 +73,7 @@ func hostileCases() []hostileCase {
 	return cases
 }
 
-func truncated(r *Report, what string) *report.Truncation {
+func truncated(r *Report, what string) *report.ListCut {
 	for i := range r.Truncated {
 		if r.Truncated[i].What == what {
 			return &r.Truncated[i]

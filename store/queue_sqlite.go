@@ -107,10 +107,10 @@ func (s *SQLite) Finish(ctx context.Context, j *Job, a *Analysis, note string) (
 		}
 		_, err = s.exec(ctx, tx, `INSERT OR REPLACE INTO analyses (dump_id, analyzer_version, analyzed_at, duration_ms,
 			report, crash_type, crash_address, signature, module, module_version, os, os_version, arch, process_name,
-			dump_time, alloc_bytes, stack_overflow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			dump_time, alloc_bytes, stack_overflow, damaged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			j.dumpRow, a.AnalyzerVersion, ms(a.AnalyzedAt), a.Duration.Milliseconds(), string(a.Report), a.CrashType,
 			a.CrashAddress, a.Signature, a.Module, a.ModuleVersion, a.OS, a.OSVersion, a.Arch, a.ProcessName, dumpTime,
-			alloc, a.StackOverflow)
+			alloc, a.StackOverflow, a.Damaged)
 		if err != nil {
 			return err
 		}

@@ -79,6 +79,9 @@ type Summary struct {
 	DumpTime        *time.Time
 	AllocBytes      *uint64
 	StackOverflow   bool
+	// Damaged marks a dump cut short (report.dump.truncated): it has its own
+	// signature and trends leave it out unless asked.
+	Damaged bool
 }
 
 // Analysis is what a finished job stores: the report and its index rows.

@@ -143,7 +143,7 @@ func hugeReport() *report.Report {
 			State: "MEM_COMMIT", Protect: "PAGE_READWRITE", Type: "MEM_PRIVATE", Usage: "Heap"})
 	}
 	r.MemorySummary = ms
-	r.Truncated = []report.Truncation{{What: "threads", Count: 100000, Listed: 4096}}
+	r.Truncated = []report.ListCut{{What: "threads", Count: 100000, Listed: 4096}}
 	return r
 }
 

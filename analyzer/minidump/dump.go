@@ -48,6 +48,8 @@ type Dump struct {
 	LinuxInfo map[string]string
 	// FullMemory reports that memory came from a Memory64List (a full dump).
 	FullMemory bool
+	// Truncation is set when the directory points past the end of the file.
+	Truncation *Truncation
 
 	Warnings []error
 
@@ -65,6 +67,90 @@ type Dump struct {
 	// byBase orders Modules by base for ModuleAt, unless they overlap.
 	byBase  []int
 	overlap bool
+	// dirEntries is NumberOfStreams as the header records it; memoryEnd is
+	// the end of the furthest memory data the memory lists describe.
+	dirEntries uint32
+	memoryEnd  uint64
+}
+
+// Truncation describes a dump cut short: streams or memory that the
+// directory places past the end of the file.
+type Truncation struct {
+	FileSize int64
+	// NeededSize is where the furthest stream or memory range the
+	// directory describes ends: the size of the whole file.
+	NeededSize uint64
+	// Lost are the streams that start at or past the end of the file, Cut
+	// those that start inside it and end past it, by name.
+	Lost, Cut []string
+	// MissingEntries counts directory entries that are themselves past the
+	// end of the file: streams of unknown type, lost too.
+	MissingEntries uint32
+}
+
+// maxNamedStreams bounds the stream names a Truncation lists.
+const maxNamedStreams = 16
+
+// findTruncation sets d.Truncation when anything the directory describes
+// lies past the end of the file.
+func (d *Dump) findTruncation() {
+	size := uint64(d.f.size)
+	t := &Truncation{FileSize: d.f.size, NeededSize: size}
+	dirEnd := uint64(d.Header.StreamDirectoryRva) + uint64(d.dirEntries)*12
+	if dirEnd > size {
+		t.NeededSize = dirEnd
+		t.MissingEntries = uint32((dirEnd - size + 11) / 12)
+	}
+	lost, cut := 0, 0
+	for _, s := range d.Streams {
+		start, end := uint64(s.Rva), uint64(s.Rva)+uint64(s.Size)
+		if end <= size {
+			continue
+		}
+		t.NeededSize = max(t.NeededSize, end)
+		if start >= size {
+			lost++
+			if len(t.Lost) < maxNamedStreams {
+				t.Lost = append(t.Lost, s.Type.String())
+			}
+		} else {
+			cut++
+			if len(t.Cut) < maxNamedStreams {
+				t.Cut = append(t.Cut, s.Type.String())
+			}
+		}
+	}
+	// A hostile directory can list thousands; name a few and count the rest.
+	if lost > len(t.Lost) {
+		t.Lost = append(t.Lost, fmt.Sprintf("%d more", lost-len(t.Lost)))
+	}
+	if cut > len(t.Cut) {
+		t.Cut = append(t.Cut, fmt.Sprintf("%d more", cut-len(t.Cut)))
+	}
+	if d.memoryEnd > size {
+		t.NeededSize = max(t.NeededSize, d.memoryEnd)
+		if len(t.Lost) == 0 && len(t.Cut) == 0 && t.MissingEntries == 0 {
+			// Only the memory data is cut: the stream that describes it
+			// is whole, but what it describes is not.
+			if _, ok := d.Stream(Memory64ListStream); ok {
+				t.Cut = append(t.Cut, Memory64ListStream.String()+" memory")
+			} else {
+				t.Cut = append(t.Cut, MemoryListStream.String()+" memory")
+			}
+		}
+	}
+	if t.NeededSize > size {
+		d.Truncation = t
+	}
+}
+
+// noteMemoryEnd records where a memory range's data ends in the file.
+func (d *Dump) noteMemoryEnd(off, size uint64) {
+	if end := off + size; end >= off {
+		d.memoryEnd = max(d.memoryEnd, end)
+	} else {
+		d.memoryEnd = ^uint64(0)
+	}
 }
 
 // Bounds on the entries kept from a dump's lists. They are far above what
@@ -209,6 +295,7 @@ func Open(r io.ReaderAt, size int64) (*Dump, error) {
 	}
 	d.Header = h
 	n := h.NumberOfStreams
+	d.dirEntries = n
 	if n > maxStreams {
 		return nil, formatErr("directory", int64(h.StreamDirectoryRva), "%d streams is implausible", n)
 	}
@@ -234,6 +321,7 @@ func Open(r io.ReaderAt, size int64) (*Dump, error) {
 		d.Streams = append(d.Streams, s)
 	}
 	d.parseStreams()
+	d.findTruncation()
 	return d, nil
 }
 

@@ -314,6 +314,7 @@ func (d *Dump) parseMemoryList(s StreamInfo) error {
 	for i := uint32(0); i < count; i++ {
 		c := cursor{b: b, off: int(i * 16)}
 		start, size, rva := c.u64(), c.u32(), c.u32()
+		d.noteMemoryEnd(uint64(rva), uint64(size))
 		if !d.f.fits(int64(rva), uint64(size), 1) {
 			bad++
 			continue
@@ -368,6 +369,17 @@ func (d *Dump) parseMemory64List(s StreamInfo) error {
 		c := cursor{b: db, off: int(i * 16)}
 		start, size := c.u64(), c.u64()
 		if off > uint64(d.f.size) || size > uint64(d.f.size)-off {
+			// Where the data would end: the rest of the descriptors' sizes.
+			end := off
+			for j := i; j < n && end != ^uint64(0); j++ {
+				sz := le.Uint64(db[j*16+8:])
+				if end+sz < end {
+					end = ^uint64(0)
+				} else {
+					end += sz
+				}
+			}
+			d.noteMemoryEnd(end, 0)
 			short = true
 			if off < uint64(d.f.size) {
 				d.memory = append(d.memory, MemoryRange{Start: start, Size: uint64(d.f.size) - off, Offset: int64(off)})

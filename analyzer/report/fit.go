@@ -139,7 +139,7 @@ func (r *Report) Cut(what string, count, listed int) {
 			return
 		}
 	}
-	r.Truncated = append(r.Truncated, Truncation{What: what, Count: count, Listed: listed})
+	r.Truncated = append(r.Truncated, ListCut{What: what, Count: count, Listed: listed})
 }
 
 // Upper bounds of the JSON of one entry, from its strings' lengths: a byte

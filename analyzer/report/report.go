@@ -54,13 +54,13 @@ type Report struct {
 	ReporterStack *ReporterStack `json:"reporter_stack,omitempty"`
 	Comments      []string       `json:"comments,omitempty"`
 	// Truncated says which lists the report cut, with their real counts.
-	Truncated       []Truncation `json:"truncated,omitempty"`
-	AnalyzerVersion string       `json:"analyzer_version"`
+	Truncated       []ListCut `json:"truncated,omitempty"`
+	AnalyzerVersion string    `json:"analyzer_version"`
 }
 
-// Truncation is one list the report holds only in part: a hostile dump can
+// ListCut is one list the report holds only in part: a hostile dump can
 // state millions of entries.
-type Truncation struct {
+type ListCut struct {
 	What   string `json:"what"`   // e.g. "threads"
 	Count  int    `json:"count"`  // as many as the dump has
 	Listed int    `json:"listed"` // as many as the report lists
@@ -349,6 +349,23 @@ type DumpInfo struct {
 	// WriterThreadID is the thread that wrote the dump, when known
 	// (BreakpadInfo, or inferred).
 	WriterThreadID *uint32 `json:"writer_thread_id,omitempty"`
+	// Truncated is set when the file was cut short: its directory places
+	// streams or memory past its end.
+	Truncated *Truncation `json:"truncated,omitempty"`
+}
+
+// Truncation says how much of a truncated dump is present and what was lost.
+type Truncation struct {
+	PresentBytes int64  `json:"present_bytes"` // the file's size
+	NeededBytes  uint64 `json:"needed_bytes"`  // the size the directory needs
+	// LostStreams start at or past the end of the file; CutStreams start
+	// inside it and end past it ("Memory64List memory" when only the
+	// memory data it describes is cut).
+	LostStreams []string `json:"lost_streams"`
+	CutStreams  []string `json:"cut_streams"`
+	// MissingDirectoryEntries counts stream directory entries past the end
+	// of the file: streams of unknown type, lost as well.
+	MissingDirectoryEntries uint32 `json:"missing_directory_entries,omitempty"`
 }
 
 // StreamInfo is one stream directory entry.

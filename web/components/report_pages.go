@@ -91,7 +91,7 @@ func shownFrames(t report.Thread) report.Thread {
 func ThreadURL(i int) string { return "?thread=" + strconv.Itoa(i) + "#focused-thread" }
 
 // truncation finds what the analyzer cut of a list, if anything.
-func truncation(r *report.Report, what string) *report.Truncation {
+func truncation(r *report.Report, what string) *report.ListCut {
 	for i := range r.Truncated {
 		if r.Truncated[i].What == what {
 			return &r.Truncated[i]
