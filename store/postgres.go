@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 
 	"github.com/dumptriage/dumptriage/migrations"
 )
@@ -43,13 +44,19 @@ func OpenPostgres(ctx context.Context, url string) (_ *SQLite, err error) {
 		db.Close()
 		return nil, err
 	}
-	// goose's own lock keeps two nodes starting at once from migrating twice.
-	p, err := goose.NewProvider(goose.DialectPostgres, db, sub)
-	if err != nil {
-		db.Close()
-		return nil, err
+	// goose runs on the plain driver: its own SQL is PostgreSQL's already.
+	// An advisory lock keeps two nodes starting at once from both migrating.
+	mdb := stdlib.OpenDB(*cfg)
+	locker, err := lock.NewPostgresSessionLocker()
+	var p *goose.Provider
+	if err == nil {
+		p, err = goose.NewProvider(goose.DialectPostgres, mdb, sub, goose.WithSessionLocker(locker))
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if err == nil {
+		_, err = p.Up(ctx)
+	}
+	mdb.Close()
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
