@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -90,7 +91,43 @@ func OpenS3(ctx context.Context, raw, scratch string) (_ *S3, err error) {
 			}
 		}
 	}
+	if err := s.checkFormat(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// s3Format describes the layout under the prefix. It is written once, so
+// that a later version (or `migrate`) knows what it reads, and a prefix
+// holding something else is not taken for a dump store.
+const s3Format = `{"dumptriage_store": 1, "dumps": "dumps/<sha256[:2]>/<sha256>.dmp", "temp": "tmp/"}` + "\n"
+
+func (s *S3) checkFormat(ctx context.Context) error {
+	k := s.prefix + "dumptriage-store.json"
+	o, err := s.c.GetObject(ctx, s.bucket, k, minio.GetObjectOptions{})
+	if err == nil {
+		var b []byte
+		b, err = io.ReadAll(io.LimitReader(o, 4096))
+		o.Close()
+		if err == nil {
+			var f struct {
+				Version int `json:"dumptriage_store"`
+			}
+			if jerr := json.Unmarshal(b, &f); jerr != nil || f.Version != 1 {
+				return fmt.Errorf("%s is not a dumptriage store of format 1: %.80q", k, b)
+			}
+			return nil
+		}
+	}
+	if !isNoSuchKey(err) {
+		return fmt.Errorf("bucket %s: %w (check the endpoint and the credentials)", s.bucket, err)
+	}
+	_, err = s.c.PutObject(ctx, s.bucket, k, strings.NewReader(s3Format), int64(len(s3Format)),
+		minio.PutObjectOptions{ContentType: "application/json"})
+	if err != nil {
+		return fmt.Errorf("bucket %s: these credentials cannot write to it: %w", s.bucket, err)
+	}
+	return nil
 }
 
 // redactURL drops any user info from a URL for messages.
