@@ -314,9 +314,11 @@ func (s *S3) Recover(ctx context.Context) (int, error) {
 // sequential. A 20 GB full dump is analysed by fetching the few parts the
 // analyzer reads.
 type s3Reader struct {
-	s    *S3
-	key  string
 	size int64
+	// fetch reads [start, end) of the object: one ranged GET.
+	fetch   func(start, end int64) ([]byte, error)
+	fetched *atomic.Int64
+	gets    int
 
 	mu      sync.Mutex
 	blocks  map[int64]*list.Element // block index -> element holding *s3Block
@@ -337,7 +339,26 @@ const (
 )
 
 func newS3Reader(s *S3, key string, size int64) *s3Reader {
-	return &s3Reader{s: s, key: key, size: size, blocks: map[int64]*list.Element{}, lru: list.New()}
+	return newBlockReader(size, &s.Fetched, func(start, end int64) ([]byte, error) {
+		opts := minio.GetObjectOptions{}
+		if err := opts.SetRange(start, end-1); err != nil {
+			return nil, err
+		}
+		obj, err := s.c.GetObject(context.Background(), s.bucket, key, opts)
+		if err != nil {
+			return nil, err
+		}
+		defer obj.Close()
+		buf := make([]byte, end-start)
+		if _, err := io.ReadFull(obj, buf); err != nil {
+			return nil, fmt.Errorf("S3 read of %s at %d: %w", key, start, err)
+		}
+		return buf, nil
+	})
+}
+
+func newBlockReader(size int64, fetched *atomic.Int64, fetch func(start, end int64) ([]byte, error)) *s3Reader {
+	return &s3Reader{size: size, fetch: fetch, fetched: fetched, blocks: map[int64]*list.Element{}, lru: list.New()}
 }
 
 func (r *s3Reader) Size() int64 { return r.size }
@@ -386,21 +407,12 @@ func (r *s3Reader) block(i int64) ([]byte, error) {
 	}
 	last := min(i+r.ahead, (r.size-1)/s3BlockSize)
 	start, end := i*s3BlockSize, min((last+1)*s3BlockSize, r.size)
-	opts := minio.GetObjectOptions{}
-	if err := opts.SetRange(start, end-1); err != nil {
-		return nil, err
-	}
-	obj, err := r.s.c.GetObject(context.Background(), r.s.bucket, r.key, opts)
+	buf, err := r.fetch(start, end)
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, end-start)
-	_, err = io.ReadFull(obj, buf)
-	obj.Close()
-	if err != nil {
-		return nil, fmt.Errorf("S3 read of %s at %d: %w", r.key, start, err)
-	}
-	r.s.Fetched.Add(int64(len(buf)))
+	r.gets++
+	r.fetched.Add(int64(len(buf)))
 	r.lastEnd = last + 1
 	for j := i; j <= last; j++ {
 		lo := (j - i) * s3BlockSize
