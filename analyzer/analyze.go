@@ -17,8 +17,10 @@ import (
 )
 
 // Version identifies the analyzer that made a report; stored reports keep it
-// so they can be re-analysed when it changes.
-const Version = "0.1.0"
+// so they can be re-analysed when it changes. Bump it whenever a report can
+// change: TestGoldenVersion fails when the golden reports change under the
+// same version (testdata/golden/VERSIONS pins their hash per version).
+const Version = "0.2.1"
 
 // Report is the one report type.
 type Report = report.Report
@@ -37,6 +39,10 @@ type Options struct {
 	SHA256 string
 	// MaxFrames bounds each thread's walk (default 1024).
 	MaxFrames int
+	// ReporterLog is the log the crashing program's own crash reporter
+	// wrote (Unity's Player.log or error.log, Unreal's
+	// CrashContext.runtime-xml); its stack is held against ours.
+	ReporterLog []byte
 }
 
 // Analyze reads the dump through r and returns its report. It fails only
@@ -69,6 +75,7 @@ func Analyze(ctx context.Context, r io.ReaderAt, size int64, opts Options) (rep 
 		opts.Symbols = NewSymbolCache(0)
 	}
 	a := newAnalysis(ctx, d, opts)
+	defer a.held.release() // the report holds no symbol file
 	a.run()
 	return a.rep, nil
 }
@@ -91,10 +98,17 @@ type analysis struct {
 	rep  *Report
 
 	crashIndex int // index into d.Threads of the crashing thread, or -1
-	mem        *processMemory
-	modules    map[*minidump.Module]*moduleFiles
+	// crashedWhy says why the crashing thread is not the one the
+	// Exception stream names, or is empty.
+	crashedWhy string
+	// handlerFrames is how many innermost crashing-thread frames are the
+	// crash handler's (crashhandler.Count).
+	handlerFrames int
+	mem           *processMemory
+	modules       map[*minidump.Module]*moduleFiles
 
 	badPathWarned bool
+	held          holds // cache entries in use until the analysis ends
 	umods         *unwindModules
 	walks         [][]unwind.Frame // per thread, as the walker returned them
 }
@@ -110,13 +124,18 @@ func (a *analysis) run() {
 	a.describeProcess()
 	a.describeException()
 	a.describeThreads()
+	a.guard("vendor streams", a.describeVendorStreams)
 	for _, step := range []struct {
 		name string
 		fn   func()
 	}{
 		{"stack walk", a.walkStacks},
+		{"frames in unloaded modules", a.describeFrameUnloadedModules},
+		{"crash instruction", a.analyzeCrashInstruction},
 		{"thrown type", a.inferThrownType},
 		{"memory summary", a.summarizeMemory},
+		{"reporter's stack", a.compareReporterStack},
+		{"crash handler frames", a.markHandlerFrames},
 		{"allocation failure", a.analyzeAllocationFailure},
 		{"stack overflow", a.analyzeStackOverflow},
 		{"signature", a.makeSignature},
@@ -230,7 +249,7 @@ func (a *analysis) describeProcess() {
 		}
 	}
 	for _, h := range d.Handles {
-		a.rep.Handles = append(a.rep.Handles, report.Handle{Handle: report.Addr(h.Handle), Type: h.TypeName, Name: h.ObjectName,
+		a.rep.Handles = append(a.rep.Handles, report.Handle{Handle: h.Handle, Type: h.TypeName, Name: h.ObjectName,
 			GrantedAccess: report.Hex32(h.GrantedAccess), HandleCount: h.HandleCount, PointerCount: h.PointerCount})
 	}
 	if sm := d.SystemMemory; sm != nil {

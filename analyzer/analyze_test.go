@@ -75,14 +75,21 @@ func TestCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// The hand-written encoder writes what reflection would.
+			// The generated encoder writes what reflection would, but for
+			// padding addresses to the pointer width, which an unknown
+			// arch turns off.
 			type plainReport report.Report
-			if ref, _ := json.Marshal((*plainReport)(rep)); !bytes.Equal(b1, ref) {
+			arch := rep.SystemInfo.CPUArch
+			rep.SystemInfo.CPUArch = "?"
+			b0 := rep.AppendJSON(nil)
+			ref, _ := json.Marshal((*plainReport)(rep))
+			rep.SystemInfo.CPUArch = arch
+			if !bytes.Equal(b0, ref) {
 				i := 0
-				for i < len(b1) && i < len(ref) && b1[i] == ref[i] {
+				for i < len(b0) && i < len(ref) && b0[i] == ref[i] {
 					i++
 				}
-				t.Errorf("AppendJSON differs from encoding/json at byte %d: %.80s vs %.80s", i, b1[i:], ref[i:])
+				t.Errorf("AppendJSON differs from encoding/json at byte %d: %.80s vs %.80s", i, b0[i:], ref[i:])
 			}
 			var back report.Report
 			if err := json.Unmarshal(b1, &back); err != nil {

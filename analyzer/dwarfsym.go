@@ -6,6 +6,7 @@ import (
 
 	"github.com/ianlancetaylor/demangle"
 
+	"github.com/dumptriage/dumptriage/analyzer/report"
 	"github.com/dumptriage/dumptriage/analyzer/symbols/dwarf"
 )
 
@@ -15,10 +16,13 @@ type dwarfFile struct {
 	fh *os.File
 }
 
+// Close closes the image file, when the cache evicts it.
+func (d *dwarfFile) Close() error { return d.fh.Close() }
+
 // loadDWARF opens the DWARF debug information inside a PE image (mingw
 // builds). A nil source without error means the image has no DWARF.
 func (a *analysis) loadDWARF(path string) (symbolSource, error) {
-	v, err := a.opts.Symbols.get("dwarf:"+path, func() (any, int64, error) {
+	v, err := a.opts.Symbols.get("dwarf:"+path, &a.held, func() (any, int64, error) {
 		fh, err := os.Open(path)
 		if err != nil {
 			return nil, 0, err
@@ -48,7 +52,11 @@ func (s dwarfSource) lookup(rva uint64) (symbol, bool) {
 	if sym.FromSymtab {
 		name = demangleItanium(name)
 	}
-	return symbol{Name: name, RVA: sym.RVA, File: sym.File, Line: sym.Line, Source: "dwarf"}, true
+	out := symbol{Name: name, RVA: sym.RVA, File: sym.File, Line: sym.Line, Source: "dwarf"}
+	for _, in := range sym.Inlines {
+		out.Inlines = append(out.Inlines, report.InlineFrame{Function: in.Name, File: in.File, Line: in.Line})
+	}
+	return out, true
 }
 
 // demangleItanium turns a mangled C++ name into a debugger's spelling,

@@ -26,8 +26,8 @@ func (a *analysis) describeException() {
 		return
 	}
 	if _, i := a.d.ThreadByID(e.ThreadID); i >= 0 {
-		a.crashIndex = i
-		idx := i
+		a.crashIndex = a.crashedThread(e, i)
+		idx := a.crashIndex
 		a.rep.CrashInfo.CrashingThread = &idx
 	} else {
 		a.warn("the exception names thread %d, which is not in the thread list", e.ThreadID)
@@ -291,4 +291,31 @@ func (a *analysis) describeUnrealCrash(e *minidump.Exception) {
 		}
 	}
 	a.rep.CrashInfo.Description = desc
+}
+
+// crashedThread is the thread whose stack the exception context's stack
+// pointer lies in. Writers that dump from a reporting thread (Unreal's
+// crash reporter thread) name that thread in MINIDUMP_EXCEPTION_STREAM.ThreadId
+// while ThreadContext is the crashed thread's; its stack then belongs to
+// another thread, which is the one that crashed.
+func (a *analysis) crashedThread(e *minidump.Exception, named int) int {
+	if e.Context == nil {
+		return named
+	}
+	sp := e.Context.SP()
+	in := func(t *minidump.Thread) bool {
+		return t.Stack.DataSize > 0 && sp >= t.Stack.Start && sp < t.Stack.Start+uint64(t.Stack.DataSize)
+	}
+	if in(&a.d.Threads[named]) {
+		return named
+	}
+	for j := range a.d.Threads {
+		if j != named && in(&a.d.Threads[j]) {
+			a.crashedWhy = fmt.Sprintf("the exception names thread %d, which wrote the dump; its context's stack pointer %#x lies in thread %d's stack, which crashed",
+				e.ThreadID, sp, a.d.Threads[j].ID)
+			a.warn("crashing thread: %s", a.crashedWhy)
+			return j
+		}
+	}
+	return named
 }

@@ -24,6 +24,9 @@ type symbol struct {
 	File   string
 	Line   int
 	Source string // pdb, breakpad, dwarf, exports
+	// Inlines are the calls inlined at the address, outermost first; File
+	// and Line are then the outermost call site in the function.
+	Inlines []report.InlineFrame
 }
 
 type symbolSource interface {
@@ -38,6 +41,7 @@ type moduleFiles struct {
 	symbols     []symbolSource
 	symStatus   report.FileStatus
 	breakpad    *breakpad.File
+	corrupt     bool // a symbol file was found but could not be read
 }
 
 // symbolLookupTimeout bounds the whole search for one module's files.
@@ -62,7 +66,7 @@ func (a *analysis) store() *symstore.Store {
 	if a.opts.SymbolPath == "" {
 		return nil
 	}
-	v, err := a.opts.Symbols.get("store:"+a.opts.SymbolPath, func() (any, int64, error) {
+	v, err := a.opts.Symbols.get("store:"+a.opts.SymbolPath, nil, func() (any, int64, error) {
 		p, err := symstore.ParsePath(a.opts.SymbolPath)
 		if err != nil {
 			return nil, 0, err
@@ -132,7 +136,7 @@ func breakpadModuleID(path string) (string, error) {
 
 // image opens a PE image file once per cache.
 func (c *SymbolCache) image(path string) (*pe.Image, error) {
-	v, err := c.get("image:"+path, func() (any, int64, error) {
+	v, err := c.get("image:"+path, nil, func() (any, int64, error) {
 		im, err := openImageFile(path)
 		if err != nil {
 			return nil, 0, err
@@ -304,6 +308,7 @@ func (a *analysis) findSymbols(m *minidump.Module, f *moduleFiles) {
 			f.symStatus = status
 		} else if why != "" {
 			whys = append(whys, "pdb: "+why)
+			f.corrupt = f.corrupt || status.Corrupt
 		}
 		if len(f.symbols) == 0 {
 			res, err := st.Find(ctx, symstore.BreakpadKey(pdbName, debugID))
@@ -311,9 +316,11 @@ func (a *analysis) findSymbols(m *minidump.Module, f *moduleFiles) {
 				if bf, err := a.loadBreakpad(res.Path); err == nil {
 					f.breakpad = bf
 					f.symbols = append(f.symbols, breakpadSource{bf})
-					f.symStatus = report.FileStatus{Found: true, Kind: "breakpad", Source: res.Path}
+					f.symStatus = report.FileStatus{Found: true, Kind: "breakpad", Source: res.Path,
+						URL: symbolURL(res.Source, pdbName, debugID)}
 				} else {
 					whys = append(whys, fmt.Sprintf("sym: %s: %v", res.Path, err))
+					f.corrupt = true
 				}
 			} else {
 				whys = append(whys, "sym: "+whyNotFound(res, err))
@@ -343,7 +350,7 @@ func (a *analysis) findSymbols(m *minidump.Module, f *moduleFiles) {
 }
 
 func (a *analysis) loadBreakpad(path string) (*breakpad.File, error) {
-	v, err := a.opts.Symbols.get("sym:"+path, func() (any, int64, error) {
+	v, err := a.opts.Symbols.get("sym:"+path, nil, func() (any, int64, error) {
 		fh, err := os.Open(path)
 		if err != nil {
 			return nil, 0, err
@@ -369,7 +376,11 @@ func (s breakpadSource) lookup(rva uint64) (symbol, bool) {
 	if !ok {
 		return symbol{}, false
 	}
-	return symbol{Name: sym.Name, RVA: sym.RVA, File: sym.File, Line: sym.Line, Source: "breakpad"}, true
+	out := symbol{Name: sym.Name, RVA: sym.RVA, File: sym.File, Line: sym.Line, Source: "breakpad"}
+	for _, in := range sym.Inlines {
+		out.Inlines = append(out.Inlines, report.InlineFrame{Function: in.Name, File: in.File, Line: in.Line})
+	}
+	return out, true
 }
 
 type exportSource struct{ im *pe.Image }
@@ -450,6 +461,11 @@ func (a *analysis) describeModuleFiles() {
 		rm.Image, rm.Symbols = &is, &ss
 		rm.LoadedSymbols = ss.Found && ss.Kind != "exports"
 		rm.MissingSymbols = !rm.LoadedSymbols
+		rm.CorruptSymbols = f.corrupt && !rm.LoadedSymbols
+		if ss.URL != "" {
+			u := ss.URL
+			rm.SymbolURL = &u
+		}
 		if rm.DebugID == "" {
 			if name, id := debugIdentity(m, f.image); id != "" {
 				rm.DebugFile, rm.DebugID = name, id

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/dumptriage/dumptriage/analyzer/report"
 	"github.com/dumptriage/dumptriage/analyzer/symbols/pdb"
@@ -15,6 +16,9 @@ type pdbFile struct {
 	*pdb.File
 	fh *os.File
 }
+
+// Close closes the file, when the cache evicts it.
+func (p *pdbFile) Close() error { return p.fh.Close() }
 
 func openPDB(path string) (*pdbFile, int64, error) {
 	fh, err := os.Open(path)
@@ -51,14 +55,25 @@ func (a *analysis) loadPDB(ctx context.Context, st *symstore.Store, name, id str
 	if err != nil {
 		return nil, report.FileStatus{}, whyNotFound(res, err)
 	}
-	v, err := a.opts.Symbols.get("pdb:"+res.Path, func() (any, int64, error) {
+	v, err := a.opts.Symbols.get("pdb:"+res.Path, &a.held, func() (any, int64, error) {
 		f, size, err := openPDB(res.Path)
 		return f, size, err
 	})
 	if err != nil {
-		return nil, report.FileStatus{}, fmt.Sprintf("%s: %v", res.Path, err)
+		return nil, report.FileStatus{Corrupt: true}, fmt.Sprintf("%s: %v", res.Path, err)
 	}
-	return pdbSource{v.(*pdbFile)}, report.FileStatus{Found: true, Kind: "pdb", Source: res.Path}, ""
+	return pdbSource{v.(*pdbFile)}, report.FileStatus{Found: true, Kind: "pdb", Source: res.Path,
+		URL: symbolURL(res.Source, name, id)}, ""
+}
+
+// symbolURL is the address a SymSrv server serves a file at, when the
+// file came from one (Result.Source "store https://..."), else "".
+func symbolURL(source, name, id string) string {
+	server, ok := strings.CutPrefix(source, "store ")
+	if !ok || !strings.HasPrefix(server, "http://") && !strings.HasPrefix(server, "https://") {
+		return ""
+	}
+	return strings.TrimSuffix(server, "/") + "/" + name + "/" + id + "/" + name
 }
 
 type pdbSource struct{ f *pdbFile }
@@ -68,5 +83,9 @@ func (s pdbSource) lookup(rva uint64) (symbol, bool) {
 	if !ok {
 		return symbol{}, false
 	}
-	return symbol{Name: sym.Name, RVA: uint64(sym.RVA), File: sym.File, Line: sym.Line, Source: "pdb"}, true
+	out := symbol{Name: sym.Name, RVA: uint64(sym.RVA), File: sym.File, Line: sym.Line, Source: "pdb"}
+	for _, in := range sym.Inlines {
+		out.Inlines = append(out.Inlines, report.InlineFrame{Function: in.Name, File: in.File, Line: in.Line})
+	}
+	return out, true
 }

@@ -1,11 +1,15 @@
 package analyzer
 
-import "github.com/dumptriage/dumptriage/analyzer/signature"
+import (
+	"github.com/dumptriage/dumptriage/analyzer/crashhandler"
+	"github.com/dumptriage/dumptriage/analyzer/signature"
+)
 
 func (a *analysis) makeSignature() {
 	in := signature.Input{CrashType: a.rep.CrashInfo.Type}
 	if a.crashIndex >= 0 {
-		in.Frames = a.rep.Threads[a.crashIndex].Frames
+		// The signature starts at the fault, below the crash handler.
+		in.Frames = a.rep.Threads[a.crashIndex].Frames[a.handlerFrames:]
 	} else if len(a.rep.Threads) > 0 {
 		in.Frames = a.rep.Threads[0].Frames
 	}
@@ -19,4 +23,23 @@ func (a *analysis) makeSignature() {
 		}
 	}
 	a.rep.Signature, a.rep.SignatureNotes = signature.Generate(in)
+}
+
+// markHandlerFrames counts the crash handler's frames at the top of the
+// crashing thread, with the reporter's own stack as further evidence.
+func (a *analysis) markHandlerFrames() {
+	if a.crashIndex < 0 || a.d.Exception == nil {
+		return
+	}
+	frames := a.rep.Threads[a.crashIndex].Frames
+	var names []string
+	if rs := a.rep.ReporterStack; rs != nil {
+		for _, f := range rs.Frames {
+			if f.Function != "" {
+				names = append(names, f.Module+"!"+f.Function)
+			}
+		}
+	}
+	a.handlerFrames = crashhandler.Count(frames, a.d.Exception.Code, names)
+	a.syncCrashingThread()
 }

@@ -73,7 +73,11 @@ func (a *analysis) describeThreads() {
 			for _, r := range regs {
 				rt.Registers[r.Name] = report.Addr(r.Value)
 			}
-			rt.Frames = append(rt.Frames, a.contextFrame(ctx))
+			f := a.contextFrame(ctx)
+			if i == a.crashIndex {
+				f.Registers = rt.Registers // minidump-stackwalk gives the crashing frame its registers
+			}
+			rt.Frames = append(rt.Frames, f)
 		}
 		rt.FrameCount = len(rt.Frames)
 		a.rep.Threads = append(a.rep.Threads, rt)
@@ -90,8 +94,9 @@ func (a *analysis) syncCrashingThread() {
 		return
 	}
 	t := a.rep.Threads[a.crashIndex]
-	a.rep.CrashingThread = &report.CrashingThread{ThreadID: t.ThreadID, ThreadsIndex: a.crashIndex,
-		FrameCount: len(t.Frames), Frames: t.Frames}
+	a.rep.CrashingThread = &report.CrashingThread{ThreadID: t.ThreadID, ThreadName: t.ThreadName,
+		LastErrorValue: t.LastErrorValue, ThreadsIndex: a.crashIndex, FrameCount: len(t.Frames), Frames: t.Frames,
+		Reason: a.crashedWhy, HandlerFrames: a.handlerFrames}
 }
 
 // contextFrame is frame 0, straight from a CPU context.
@@ -106,6 +111,9 @@ func (a *analysis) contextFrame(ctx *minidump.Context) report.Frame {
 func (a *analysis) symbolize(f *report.Frame, addr uint64) {
 	m := a.d.ModuleAt(uint64(f.Offset))
 	if m == nil {
+		if len(a.d.FunctionTables) > 0 {
+			a.symbolizeJIT(f, addr)
+		}
 		return
 	}
 	f.Module = m.FileName()
@@ -125,6 +133,7 @@ func (a *analysis) symbolize(f *report.Frame, addr uint64) {
 	f.FunctionOffset = report.Addr(uint64(f.Offset) - m.Base - sym.RVA)
 	f.File = sym.File
 	f.Line = sym.Line
+	f.Inlines = sym.Inlines
 	f.SymbolSource = sym.Source
 }
 

@@ -223,8 +223,8 @@ func TestPublicFrames(t *testing.T) {
 			filepath.Join(pub, "llvm-mirror__lldb", "test", "Shell", "Minidump", "Windows", "Sigsegv", "Inputs"), [][]string{{"main"}}, nil},
 		{"lldb fizzbuzz", filepath.Join(pub, "llvm-mirror__lldb", "packages", "Python", "lldbsuite", "test", "functionalities", "postmortem", "minidump", "fizzbuzz_no_heap.dmp"), "",
 			nil, []uint64{0x164d14, 0x167c79, 0x167e6d, 0x7510336a, 0x77759882, 0x77759855}},
-		{"unity error.log", filepath.Join(pub, "LYJ-Kerman__crash-log", "crash.dmp"), "",
-			nil, []uint64{0x7FF9F4D221FD, 0x7FF9F4D1FED5, 0x7FF9F4F41279}},
+		{"unity Player.log, Mono JIT frames last", filepath.Join(pub, "LYJ-Kerman__crash-log", "crash.dmp"), "",
+			nil, []uint64{0x7FF9F4D221FD, 0x7FF9F4D1FED5, 0x7FF9F4F41279, 0x21E3438B78A, 0x21E3438B6FB, 0x21E3438B163}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -245,6 +245,9 @@ func TestPublicFrames(t *testing.T) {
 				if k == len(frames) {
 					t.Errorf("no frame at %#x (or the call before it)", want)
 					break
+				}
+				if want>>32 == 0x21e && frames[k].Module != "Mono JIT code" {
+					t.Errorf("frame %#x in %q, want Mono JIT code", want, frames[k].Module)
 				}
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/dumptriage/dumptriage/analyzer/minidump"
+	"github.com/dumptriage/dumptriage/analyzer/ntstatus"
 	"github.com/dumptriage/dumptriage/analyzer/report"
 	"github.com/dumptriage/dumptriage/analyzer/unwind"
 )
@@ -16,6 +17,7 @@ type unwindModules struct {
 	a      *analysis
 	sorted []*minidump.Module
 	cache  map[*minidump.Module]*unwindModule
+	jit    []*unwind.JITTable // nil until jitTables ran
 }
 
 func (a *analysis) unwindModules() *unwindModules {
@@ -35,6 +37,11 @@ func (a *analysis) unwindModules() *unwindModules {
 func (u *unwindModules) ModuleAt(addr uint64) unwind.Module {
 	i := sort.Search(len(u.sorted), func(i int) bool { return u.sorted[i].Base > addr }) - 1
 	if i < 0 || !u.sorted[i].Contains(addr) {
+		if len(u.a.d.FunctionTables) > 0 {
+			if t := u.a.jitAt(addr); t != nil {
+				return t
+			}
+		}
 		return nil
 	}
 	m := u.sorted[i]
@@ -108,7 +115,8 @@ func (a *analysis) walkStacks() {
 			continue
 		}
 		t := &d.Threads[i]
-		opts := unwind.Options{MaxFrames: a.opts.MaxFrames, StackLimits: a.stackLimits(t), Frames: scratch}
+		opts := unwind.Options{MaxFrames: a.opts.MaxFrames, StackLimits: a.stackLimits(t), Frames: scratch,
+			StackProbeAtContext: i == a.crashIndex && a.stackProbeFault(ctx)}
 		var frames []unwind.Frame
 		switch {
 		case ctx.AMD64 != nil:
@@ -133,8 +141,11 @@ func (a *analysis) walkStacks() {
 			if k > 0 && pc > 0 {
 				pc--
 			}
-			f := report.Frame{Frame: k, Trust: uf.Trust, Offset: report.Addr(pc), SP: report.Addr(uf.SP)}
+			f := report.Frame{Frame: k, Trust: uf.Trust, Offset: report.Addr(pc), SP: report.Addr(uf.SP), Note: uf.Note}
 			a.symbolize(&f, pc)
+			if i == a.crashIndex && k == 0 {
+				f.Registers = rt.Registers
+			}
 			if i == a.crashIndex && k > 0 {
 				f.Registers = make(map[string]report.Addr, bits.OnesCount32(uf.Regs.Valid))
 				for r, v := range uf.Regs.V {
@@ -167,4 +178,16 @@ func (a *analysis) stackLimits(t *minidump.Thread) func(sp uint64) (uint64, uint
 		}
 		return 0, 0, false
 	}
+}
+
+// stackProbeFault reports a stack overflow whose faulting access lies well
+// below the stack pointer: only a stack probe touches the stack there (the
+// x64 ABI has no red zone, and pushes and calls fault within a word of RSP).
+func (a *analysis) stackProbeFault(ctx *minidump.Context) bool {
+	e := a.d.Exception
+	if e == nil || e.Code != ntstatus.StackOverflow || len(e.Parameters) < 2 || ctx.AMD64 == nil {
+		return false
+	}
+	sp, addr := ctx.SP(), e.Parameters[1]
+	return addr < sp && sp-addr > 64
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dumptriage/dumptriage/analyzer/report"
+	"github.com/dumptriage/dumptriage/internal/seed"
 )
 
 var seedNow = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
@@ -21,7 +22,7 @@ func seeded(t testing.TB, n int) *SQLite {
 	}
 	t.Cleanup(func() { s.Close() })
 	s.now = func() time.Time { return seedNow }
-	if err := s.Seed(context.Background(), SeedConfig{Dumps: n, Now: seedNow, Seed: 7}); err != nil {
+	if err := s.Seed(context.Background(), seed.Config{Dumps: n, Now: seedNow, Seed: 7}); err != nil {
 		t.Fatal(err)
 	}
 	return s

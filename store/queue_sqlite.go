@@ -129,7 +129,7 @@ func (s *SQLite) Finish(ctx context.Context, j *Job, a *Analysis, note string) (
 		err = s.insertRows(ctx, tx, `INSERT INTO frames (dump_id, idx, module, function, module_offset, function_offset, trust) VALUES `,
 			7, len(a.Frames), func(i int) []any {
 				f := a.Frames[i]
-				return []any{j.dumpRow, i, f.Module, f.Function, f.ModuleOffset, f.FunctionOffset, f.Trust}
+				return []any{j.dumpRow, i, f.Module, f.Function, f.ModuleOffset, f.FunctionOffset, string(f.Trust)}
 			})
 		if err != nil {
 			return err

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/dumptriage/dumptriage/analyzer/report"
 )
 
 // Sentinel errors; the web layer maps them to HTTP status codes.
@@ -94,7 +96,8 @@ type ModuleRow struct {
 
 // FrameRow is one frame of the crashing thread.
 type FrameRow struct {
-	Module, Function, ModuleOffset, FunctionOffset, Trust string
+	Module, Function, ModuleOffset, FunctionOffset string
+	Trust                                          report.Trust
 }
 
 // NewDump describes a dump file that was just stored.

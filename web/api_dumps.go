@@ -296,6 +296,12 @@ func (s *Server) apiDumpReanalyze(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if isForm(r) {
+		// The report page's Reanalyze button: back to the page, which
+		// follows the new analysis.
+		http.Redirect(w, r, dumpURL(d.ID), http.StatusSeeOther)
+		return
+	}
 	writeJSON(w, http.StatusAccepted, uploadResponse{ID: d.ID, Status: d.Status, URL: dumpURL(d.ID)})
 }
 
@@ -313,4 +319,11 @@ func (s *Server) apiReanalyzeAll(w http.ResponseWriter, r *http.Request) {
 	}
 	s.audit(r, store.AuditReanalyzeAll, "", strconv.Itoa(n)+" dumps")
 	writeJSON(w, http.StatusAccepted, map[string]int{"queued": n})
+}
+
+// isForm says whether a request was sent by an HTML form rather than an API
+// client.
+func isForm(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data"
 }

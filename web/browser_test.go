@@ -17,6 +17,7 @@ import (
 
 	"github.com/dumptriage/dumptriage/analyzer"
 	"github.com/dumptriage/dumptriage/analyzer/report"
+	"github.com/dumptriage/dumptriage/internal/seed"
 	"github.com/dumptriage/dumptriage/store"
 )
 
@@ -45,14 +46,14 @@ func testdata(t testing.TB, rel string) string { return shared.Path(t, rel) }
 
 // liveServer serves the dashboard over a fresh store whose workers run the
 // real analyzer, with made-up analyses seeded for the list and trend pages.
-func liveServer(t testing.TB, seed int) (*httptest.Server, *store.Store) {
+func liveServer(t testing.TB, seeded int) (*httptest.Server, *store.Store) {
 	t.Helper()
 	st, err := store.Open(context.Background(), t.TempDir(), store.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if seed > 0 {
-		if err := st.Index.(*store.SQLite).Seed(context.Background(), store.SeedConfig{Dumps: seed, Days: 120, Seed: 3}); err != nil {
+	if seeded > 0 {
+		if err := st.Index.(*store.SQLite).Seed(context.Background(), seed.Config{Dumps: seeded, Days: 120, Seed: 3}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -33,7 +33,7 @@ func (s *Server) renderDump(w http.ResponseWriter, r *http.Request, code int, id
 		s.failPage(w, r, err)
 		return
 	}
-	v := components.DumpView{Dump: d, ShareURL: s.absURL(dumpURL(d.ID)), Now: time.Now()}
+	v := components.DumpView{Dump: d, ShareURL: s.absURL(dumpURL(d.ID)), Now: time.Now(), AnalyzerVersion: s.cfg.AnalyzerVersion}
 	if len(js) > 0 {
 		var rep report.Report
 		if err := json.Unmarshal(js, &rep); err != nil {

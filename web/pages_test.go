@@ -15,6 +15,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/dumptriage/dumptriage/internal/seed"
 	"github.com/dumptriage/dumptriage/store"
 	"github.com/dumptriage/dumptriage/web/components"
 )
@@ -36,7 +37,7 @@ func newPageEnv(t *testing.T) (*pageEnv, map[string]string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if err := st.Index.(*store.SQLite).Seed(ctx, store.SeedConfig{Dumps: 400, Days: 60, Seed: 11}); err != nil {
+	if err := st.Index.(*store.SQLite).Seed(ctx, seed.Config{Dumps: 400, Days: 60, Seed: 11}); err != nil {
 		t.Fatal(err)
 	}
 	creds := seedUsers(t, st)
@@ -181,7 +182,7 @@ func TestPages(t *testing.T) {
 		{name: "oom report", path: "/dumps/" + ids["oom"], code: 200,
 			present: []string{"summary", "oom-card", "oom-requested", "memory", "address-summary", "region-table",
 				"crashing-thread", "threads", "modules", "handles", "handle-table", "exception-record", "download-dump", "download-json", "copy-link"},
-			absent: []string{"pending", "file-expired", "overflow-card"},
+			absent: []string{"pending", "file-expired", "overflow-card", "outdated"},
 			text:   map[string]string{"crash-type": "STATUS_NO_MEMORY", "dump-status": "done", "oom-verdict": "_"},
 			check: func(t *testing.T, d *goquery.Document) {
 				if v, _ := d.Find(tid("share-url")).Attr("value"); !strings.HasSuffix(v, "/dumps/"+ids["oom"]) ||
@@ -196,6 +197,11 @@ func TestPages(t *testing.T) {
 				}
 				if d.Find(tid("module-row")).Length() < 5 {
 					t.Error("modules missing")
+				}
+				// The unwinder's note is the trust's tooltip.
+				tr := d.Find(tid("crash-frame")).Eq(1).Find(tid("frame-trust"))
+				if title, _ := tr.Attr("title"); tr.Text() != "cfi" || !strings.Contains(title, "chained unwind info") {
+					t.Errorf("frame 1 trust %q, tooltip %q", tr.Text(), title)
 				}
 			}},
 		{name: "stack overflow report", path: "/dumps/" + ids["overflow"], code: 200,
@@ -359,7 +365,13 @@ func TestFormUpload(t *testing.T) {
 	mw.file("file", "a-again.dmp", fakeDump(1, 3000))
 	mw.file("file", "notes.txt", []byte("not a dump"))
 	ct := mw.close()
-	resp, err := http.Post(e.srv.URL+"/upload", ct, &buf)
+	// As a browser sends the page's form: the session cookie, and the
+	// CSRF token in the form's action (the body is the streamed upload).
+	sess := e.creds["admin-session"]
+	req, _ := http.NewRequest("POST", e.srv.URL+"/upload?csrf="+url.QueryEscape(sess.csrf), &buf)
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Cookie", sessionCookie+"="+sess.session)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +397,10 @@ func TestFormUpload(t *testing.T) {
 	if !strings.Contains(rows.Eq(3).Text(), "not a minidump") {
 		t.Errorf("non-dump row: %q", rows.Eq(3).Text())
 	}
-	if resp, _ := http.Post(e.srv.URL+"/upload", "text/plain", strings.NewReader("x")); resp.StatusCode != 400 {
+	req, _ = http.NewRequest("POST", e.srv.URL+"/upload?csrf="+url.QueryEscape(sess.csrf), strings.NewReader("x"))
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Cookie", sessionCookie+"="+sess.session)
+	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != 400 {
 		t.Errorf("non-multipart form: %d", resp.StatusCode)
 	}
 }
@@ -402,4 +417,54 @@ func (m multipartWriter) file(field, name string, data []byte) {
 func (m multipartWriter) close() string {
 	m.Writer.Close()
 	return m.FormDataContentType()
+}
+
+// TestOutdatedReport: a report made by another analyzer version says so, and
+// its Reanalyze button (a plain form POST to the reanalyze API) queues the
+// dump and comes back to the page.
+func TestOutdatedReport(t *testing.T) {
+	e, ids := newPageEnv(t)
+	srv := httptest.NewServer(New(e.st, Config{AnalyzerVersion: "9.9.9"}).Routes())
+	t.Cleanup(srv.Close)
+	e.srv = srv
+	_, b := e.get("/dumps/" + ids["oom"])
+	d := doc(t, b)
+	if got := d.Find(tid("outdated")).Text(); !strings.Contains(got, "seed") || !strings.Contains(got, "9.9.9") {
+		t.Fatalf("outdated notice %q", got)
+	}
+	form := d.Find(tid("reanalyze-form"))
+	action, _ := form.Attr("action")
+	if m, _ := form.Attr("method"); m != "post" || action != "/api/dumps/"+ids["oom"]+"/reanalyze" {
+		t.Fatalf("form %s %q", m, action)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	csrf, _ := form.Find(`input[name="csrf"]`).Attr("value")
+	req, _ := http.NewRequest("POST", srv.URL+action, strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", sessionCookie+"="+e.creds["admin-session"].session)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || loc != "/dumps/"+ids["oom"] {
+		t.Fatalf("POST %s: %d to %q", action, resp.StatusCode, loc)
+	}
+	_, b = e.get(loc)
+	d = doc(t, b)
+	if s := d.Find(tid("dump-status")).Text(); s != "queued" || d.Find(tid("outdated")).Length() != 0 {
+		t.Errorf("after reanalyze: status %q, outdated notice %d", s, d.Find(tid("outdated")).Length())
+	}
+	// The API keeps answering API clients in JSON.
+	req, _ = http.NewRequest("POST", srv.URL+action, nil)
+	req.Header.Set("Authorization", "Bearer "+e.creds["member"].token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Errorf("API reanalyze: %d", resp.StatusCode)
+	}
 }

@@ -313,3 +313,70 @@ type mappedBytes struct {
 }
 
 func (m mappedBytes) Bytes() []byte { return m.b }
+
+// TestFunctionTableUnity reads the 46 dynamic function tables Mono
+// registered in the Unity crash: the one over 0x21E34380000 covers the JIT
+// frames of Player.log's stack.
+func TestFunctionTableUnity(t *testing.T) {
+	d, err := openFile(t, filepath.Join(testdata.Dir(t), "public", "LYJ-Kerman__crash-log", "crash.dmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.FunctionTables) != 46 {
+		t.Fatalf("%d tables, want 46", len(d.FunctionTables))
+	}
+	found := false
+	for _, ft := range d.FunctionTables {
+		if ft.EntrySize != 12 || len(ft.Entries) != int(ft.EntryCount)*12 {
+			t.Errorf("table %#x: %d bytes for %d entries of %d", ft.MinimumAddress, len(ft.Entries), ft.EntryCount, ft.EntrySize)
+		}
+		if ft.MinimumAddress != 0x21E34380000 {
+			continue
+		}
+		found = true
+		if ft.MaximumAddress != 0x21E34390000 || ft.BaseAddress != 0x21E34380000 || ft.EntryCount != 186 {
+			t.Errorf("table %+v", ft)
+		}
+	}
+	if !found {
+		t.Error("no table at 0x21E34380000")
+	}
+}
+
+// FuzzFunctionTable parses a FunctionTable stream of arbitrary bytes inside
+// an otherwise valid header: counts and sizes must be checked against the
+// stream before anything is allocated or read.
+func FuzzFunctionTable(f *testing.F) {
+	d, err := openFile(f, filepath.Join(testdata.Dir(f), "public", "LYJ-Kerman__crash-log", "crash.dmp"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	s, _ := d.Stream(FunctionTableStream)
+	b, err := d.ReadStream(s, 4096)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(bytes.Clone(b), uint32(len(b)))
+	f.Add([]byte{24, 0, 0, 0, 32, 0, 0, 0, 0x88, 0, 0, 0, 12, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}, uint32(24))
+	f.Fuzz(func(t *testing.T, stream []byte, size uint32) {
+		// MINIDUMP_HEADER with one directory entry, then the stream.
+		hdr := make([]byte, 32+12)
+		copy(hdr, "MDMP")
+		le.PutUint32(hdr[4:], 0xa793)
+		le.PutUint32(hdr[8:], 1)
+		le.PutUint32(hdr[12:], 32)
+		le.PutUint32(hdr[32:], uint32(FunctionTableStream))
+		le.PutUint32(hdr[36:], size)
+		le.PutUint32(hdr[40:], 44)
+		b := append(hdr, stream...)
+		d, err := Open(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			return
+		}
+		for _, ft := range d.FunctionTables {
+			if uint64(len(ft.Entries)) != uint64(ft.EntryCount)*uint64(ft.EntrySize) || len(ft.Entries) > len(b) {
+				t.Fatalf("%d entry bytes for %d entries of %d", len(ft.Entries), ft.EntryCount, ft.EntrySize)
+			}
+		}
+	})
+}

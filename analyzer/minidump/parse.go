@@ -531,7 +531,18 @@ func (d *Dump) parseFunctionTable(s StreamInfo) error {
 		c := cursor{b: db}
 		t := FunctionTable{MinimumAddress: c.u64(), MaximumAddress: c.u64(), BaseAddress: c.u64(), EntryCount: c.u32(), EntrySize: fes}
 		tpad := int64(c.u32())
-		off += int64(ds) + int64(nds)
+		off += int64(ds)
+		// DYNAMIC_FUNCTION_TABLE.Callback is at offset 56 on every 64-bit
+		// Windows that writes the stream; growable tables keep other data
+		// there, so it only ever names a module when it points into one.
+		if nds >= 64 {
+			nb, err := d.f.read("FunctionTable", off, int64(nds))
+			if err != nil {
+				return err
+			}
+			t.Callback = le.Uint64(nb[56:])
+		}
+		off += int64(nds)
 		if !d.f.fits(off, uint64(t.EntryCount), uint64(fes)) || off+int64(t.EntryCount)*int64(fes) > end {
 			return formatErr("FunctionTable", off, "%d entries do not fit", t.EntryCount)
 		}

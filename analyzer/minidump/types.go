@@ -388,6 +388,10 @@ type FunctionTable struct {
 	EntryCount     uint32
 	Entries        []byte // raw entries: RUNTIME_FUNCTION (12 bytes each) on amd64
 	EntrySize      uint32
+	// Callback is DYNAMIC_FUNCTION_TABLE.Callback from the native
+	// descriptor: the registering runtime's function for callback tables,
+	// unrelated data for others (0 when the descriptor is too short).
+	Callback uint64
 }
 
 // SystemMemoryInfo holds what the OOM analysis needs from

@@ -5,13 +5,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 )
 
 // fill sets every field reachable from v to a non-zero value, so that a
 // field added to the report but not to AppendJSON fails the test below.
 func fill(v reflect.Value, seed int) {
+	if v.Type() == reflect.TypeFor[RawJSON]() {
+		v.SetBytes([]byte(`[{"WriteFailed":"EPERM"},"x"]`))
+		return
+	}
 	switch v.Kind() {
 	case reflect.Pointer:
 		v.Set(reflect.New(v.Type().Elem()))
@@ -83,13 +93,60 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-// TestFrameMatchesEncodingJSON checks the frame encoder against
-// encoding/json on frameJSON, the shape it writes by hand.
+// frameJSON is the reference for the frame's dt tags: a frame as
+// encoding/json writes it with absent values as null pointers.
+type frameJSON struct {
+	Frame           int                   `json:"frame"`
+	Trust           Trust                 `json:"trust"`
+	Offset          Addr                  `json:"offset"`
+	Module          *string               `json:"module"`
+	ModuleOffset    *Addr                 `json:"module_offset"`
+	Function        *string               `json:"function"`
+	FunctionOffset  *Addr                 `json:"function_offset"`
+	File            *string               `json:"file"`
+	Line            *int                  `json:"line"`
+	Inlines         []inlineJSON          `json:"inlines"`
+	MissingSymbols  bool                  `json:"missing_symbols"`
+	SymbolSource    *string               `json:"symbol_source"`
+	SP              Addr                  `json:"sp"`
+	Registers       map[string]Addr       `json:"registers,omitempty"`
+	UnloadedModules []FrameUnloadedModule `json:"unloaded_modules"`
+	Note            string                `json:"note,omitempty"`
+}
+
+// inlineJSON is the reference for an inline frame: file and line null when
+// unknown, as minidump-stackwalk writes them.
+type inlineJSON struct {
+	Function string  `json:"function"`
+	File     *string `json:"file"`
+	Line     *int    `json:"line"`
+}
+
+func inlinesJSON(fs []InlineFrame) []inlineJSON {
+	var out []inlineJSON
+	for _, f := range fs {
+		j := inlineJSON{Function: f.Function}
+		if f.File != "" {
+			j.File = &f.File
+		}
+		if f.Line != 0 {
+			j.Line = &f.Line
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+// TestFrameMatchesEncodingJSON checks the frame encoder (dt:"null" and
+// dt:"nullunless") against encoding/json on frameJSON.
 func TestFrameMatchesEncodingJSON(t *testing.T) {
 	var full Frame
 	fill(reflect.ValueOf(&full).Elem(), 1)
-	for _, f := range []Frame{{}, full, {Frame: 2, Trust: TrustScan, Offset: 0x10, Module: "m.dll"}} {
-		j := frameJSON{Frame: f.Frame, Trust: f.Trust, Offset: f.Offset, MissingSymbols: f.MissingSymbols, SP: f.SP, Registers: f.Registers}
+	inl := Frame{Frame: 1, Trust: TrustCFI, Module: "a.exe", Function: "main",
+		Inlines: []InlineFrame{{Function: "outer", File: "a.c", Line: 3}, {Function: "inner"}, {Function: "f", File: "b.c"}}}
+	for _, f := range []Frame{{}, full, {Frame: 2, Trust: TrustScan, Offset: 0x10, Module: "m.dll"}, inl} {
+		j := frameJSON{Frame: f.Frame, Trust: f.Trust, Offset: f.Offset, MissingSymbols: f.MissingSymbols, SP: f.SP,
+			Registers: f.Registers, UnloadedModules: f.UnloadedModules, Note: f.Note, Inlines: inlinesJSON(f.Inlines)}
 		if f.Module != "" {
 			j.Module, j.ModuleOffset = &f.Module, &f.ModuleOffset
 		}
@@ -99,7 +156,7 @@ func TestFrameMatchesEncodingJSON(t *testing.T) {
 		if f.File != "" {
 			j.File = &f.File
 		}
-		if f.Line > 0 {
+		if f.Line != 0 {
 			j.Line = &f.Line
 		}
 		if f.SymbolSource != "" {
@@ -109,8 +166,49 @@ func TestFrameMatchesEncodingJSON(t *testing.T) {
 			j.Registers = nil
 		}
 		want, _ := json.Marshal(j)
-		if got := f.appendJSON(nil); !bytes.Equal(got, want) {
+		if got, _ := f.MarshalJSON(); !bytes.Equal(got, want) {
 			t.Errorf("frame:\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+// TestPaddedAddresses: an x86 report writes every address with 8 digits and
+// an amd64 one with 16, as minidump-stackwalk does; otherwise the bytes are
+// encoding/json's.
+func TestPaddedAddresses(t *testing.T) {
+	var r Report
+	fill(reflect.ValueOf(&r).Elem(), 4)
+	r.CrashInfo.Address = AddrPtr(0x45)
+	r.Threads[0].Frames[0] = Frame{Offset: 0x40429e, Module: "a.exe", ModuleOffset: 0x429e, Registers: map[string]Addr{"eip": 0x40429e}}
+	ref, _ := json.Marshal((*plain)(&r))
+	for arch, digits := range map[string]int{"x86": 8, "amd64": 16} {
+		r.SystemInfo.CPUArch = arch
+		want, _ := json.Marshal((*plain)(&r))
+		got := r.AppendJSON(nil)
+		short := regexp.MustCompile(`"0x[0-9a-f]{1,` + strconv.Itoa(digits-1) + `}"`)
+		for _, s := range []string{`"address":"0x45"`, `"offset":"0x40429e"`, `"eip":"0x40429e"`} {
+			if !bytes.Contains(ref, []byte(s)) {
+				t.Fatalf("reference lacks %s", s)
+			}
+		}
+		if m := short.Find(got); m != nil && !bytes.Contains(want, m) {
+			// Only Hex64 flag words and Hex32 values may stay short, and
+			// encoding/json writes those the same way.
+			t.Errorf("%s: unpadded address %s", arch, m)
+		}
+		pad := func(s string) string {
+			return `"0x` + strings.Repeat("0", digits-(len(s)-4)) + s[3:]
+		}
+		for _, s := range []string{`"0x45"`, `"0x40429e"`, `"0x429e"`} {
+			if !bytes.Contains(got, []byte(pad(s))) {
+				t.Errorf("%s: no %s", arch, pad(s))
+			}
+		}
+		// Stripping the padding gives encoding/json's bytes back.
+		strip := regexp.MustCompile(`"0x0+([0-9a-f])`).ReplaceAll(got, []byte(`"0x$1`))
+		wantStrip := regexp.MustCompile(`"0x0+([0-9a-f])`).ReplaceAll(want, []byte(`"0x$1`))
+		if !bytes.Equal(strip, wantStrip) {
+			t.Errorf("%s: differs from encoding/json beyond padding", arch)
 		}
 	}
 }
@@ -144,3 +242,17 @@ func TestWriteJSON(t *testing.T) {
 type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// TestGeneratedEncoderIsCurrent: encode_gen.go is what go generate writes
+// from the structs as they are.
+func TestGeneratedEncoderIsCurrent(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "encode_gen.go")
+	if b, err := exec.Command("go", "run", "./internal/jsongen", ".", out).CombinedOutput(); err != nil {
+		t.Fatalf("jsongen: %v\n%s", err, b)
+	}
+	want, _ := os.ReadFile(out)
+	got, _ := os.ReadFile("encode_gen.go")
+	if !bytes.Equal(got, want) {
+		t.Error("encode_gen.go is stale: run go generate ./analyzer/report")
+	}
+}

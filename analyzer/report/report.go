@@ -13,12 +13,28 @@ type Report struct {
 	CrashInfo     CrashInfo  `json:"crash_info"`
 	// CrashingThread is a copy of the crashing thread with its frames, as
 	// minidump-stackwalk writes it; nil when the dump names no crashing thread.
-	CrashingThread  *CrashingThread  `json:"crashing_thread"`
-	ThreadCount     int              `json:"thread_count"`
-	Threads         []Thread         `json:"threads"`
-	MainModule      *int             `json:"main_module"`
-	Modules         []Module         `json:"modules"`
-	UnloadedModules []UnloadedModule `json:"unloaded_modules"`
+	CrashingThread *CrashingThread `json:"crashing_thread"`
+	ThreadCount    int             `json:"thread_count"`
+	Threads        []Thread        `json:"threads"`
+	MainModule     *int            `json:"main_module"`
+	// ModulesContainsCertInfo says whether any module's cert_subject was
+	// looked up (its image's Authenticode signature read).
+	ModulesContainsCertInfo bool             `json:"modules_contains_cert_info"`
+	Modules                 []Module         `json:"modules"`
+	UnloadedModules         []UnloadedModule `json:"unloaded_modules"`
+	// Handles are the process's open handles (HandleDataStream), as WinDbg's
+	// !handle lists them; null when the dump has no handle data.
+	Handles []Handle `json:"handles"`
+	// Linux and macOS streams minidump-stackwalk reads (Breakpad's and
+	// Mozilla's writers add them); null in Windows dumps.
+	LinuxMemoryMapCount *int          `json:"linux_memory_map_count"` // lines of LinuxMaps (/proc/PID/maps)
+	LSBRelease          *LSBRelease   `json:"lsb_release"`            // LinuxLsbRelease (/etc/lsb-release)
+	ProcLimits          *ProcLimits   `json:"proc_limits"`            // MozLinuxLimits (/proc/PID/limits)
+	MacCrashInfo        *MacCrashInfo `json:"mac_crash_info"`         // MozMacosCrashInfoStream: not decoded, always null
+	MacBootArgs         *string       `json:"mac_boot_args"`          // MozMacosBootargsStream
+	// SoftErrors are the errors the dump writer met and kept going
+	// (MozSoftErrors, a JSON array), as written.
+	SoftErrors RawJSON `json:"soft_errors"`
 
 	// dumptriage's own keys.
 	Dump              DumpInfo           `json:"dump"`
@@ -32,10 +48,73 @@ type Report struct {
 	// SignatureNotes says which frames the signature skipped or kept and why.
 	SignatureNotes []string          `json:"signature_notes,omitempty"`
 	Annotations    map[string]string `json:"annotations,omitempty"` // Crashpad/Breakpad key-values, Unreal context fields
-	// Handles are the process's open handles (HandleData), as WinDbg's !handle lists them.
-	Handles         []Handle `json:"handles,omitempty"`
-	Comments        []string `json:"comments,omitempty"`
-	AnalyzerVersion string   `json:"analyzer_version"`
+	// ReporterStack is the crashing stack as the program's own crash
+	// reporter logged it (Unity's Player.log, Unreal's CallStack), held
+	// against ours; nil when no such log came with the dump.
+	ReporterStack   *ReporterStack `json:"reporter_stack,omitempty"`
+	Comments        []string       `json:"comments,omitempty"`
+	AnalyzerVersion string         `json:"analyzer_version"`
+}
+
+// RawJSON is JSON kept as written (null when empty).
+type RawJSON []byte
+
+// MarshalJSON writes the bytes, or null.
+func (r RawJSON) MarshalJSON() ([]byte, error) {
+	if len(r) == 0 {
+		return []byte("null"), nil
+	}
+	return r, nil
+}
+
+// UnmarshalJSON keeps a copy; null gives an empty value.
+func (r *RawJSON) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*r = nil
+		return nil
+	}
+	*r = append((*r)[:0], b...)
+	return nil
+}
+
+// LSBRelease is /etc/lsb-release (or os-release) as a Linux dump records it.
+type LSBRelease struct {
+	ID          string `json:"id"`          // DISTRIB_ID or ID
+	Release     string `json:"release"`     // DISTRIB_RELEASE or VERSION_ID
+	Codename    string `json:"codename"`    // DISTRIB_CODENAME or VERSION_CODENAME
+	Description string `json:"description"` // DISTRIB_DESCRIPTION or PRETTY_NAME
+}
+
+// ProcLimits is the process's resource limits (/proc/PID/limits).
+type ProcLimits struct {
+	Limits []ProcLimit `json:"limits"`
+}
+
+// ProcLimit is one row of /proc/PID/limits.
+type ProcLimit struct {
+	Name string `json:"name"`
+	Soft string `json:"soft"`
+	Hard string `json:"hard"`
+	Unit string `json:"unit"`
+}
+
+// MacCrashInfo is minidump-stackwalk's mac_crash_info (the __crash_info
+// records of a macOS process).
+type MacCrashInfo struct {
+	NumRecords int              `json:"num_records"`
+	Records    []MacCrashRecord `json:"records"`
+}
+
+// MacCrashRecord is one __DATA,__crash_info record.
+type MacCrashRecord struct {
+	Thread          *Addr   `json:"thread"`
+	DialogMode      *Addr   `json:"dialog_mode"`
+	AbortCause      *Addr   `json:"abort_cause"`
+	Module          *string `json:"module"`
+	Message         *string `json:"message"`
+	SignatureString *string `json:"signature_string"`
+	Backtrace       *string `json:"backtrace"`
+	Message2        *string `json:"message2"`
 }
 
 // SystemInfo is minidump-stackwalk's system_info.
@@ -45,16 +124,81 @@ type SystemInfo struct {
 	CPUArch  string `json:"cpu_arch"`
 	CPUInfo  string `json:"cpu_info"`
 	CPUCount int    `json:"cpu_count"`
+	// CPUMicrocodeVersion is the microcode revision, when the dump records
+	// it (Linux dumps' /proc/cpuinfo); Windows minidumps do not.
+	CPUMicrocodeVersion *string `json:"cpu_microcode_version"`
 }
 
 // CrashInfo is minidump-stackwalk's crash_info, plus the decoded exception.
 type CrashInfo struct {
-	Type           string  `json:"type"`    // e.g. EXCEPTION_ACCESS_VIOLATION_READ; "" without an exception
-	Address        *Addr   `json:"address"` // the accessed address for access violations, else the exception address
-	CrashingThread *int    `json:"crashing_thread"`
-	Assertion      *string `json:"assertion"`
+	Type    string `json:"type"`    // e.g. EXCEPTION_ACCESS_VIOLATION_READ; "" without an exception
+	Address *Addr  `json:"address"` // the accessed address for access violations, else the exception address
+	// AdjustedAddress is a more useful address than Address, found by
+	// decoding the crashing instruction: the real target of a non-canonical
+	// access, or the offset from a null base pointer.
+	AdjustedAddress *AdjustedAddress `json:"adjusted_address"`
+	// Instruction is the crashing instruction, disassembled (Intel syntax).
+	Instruction *string `json:"instruction"`
+	// MemoryAccesses are the memory operands of the crashing instruction,
+	// with the addresses the registers give them.
+	MemoryAccesses []MemoryAccess `json:"memory_accesses"`
+	// InstructionPointerUpdate is where the crashing instruction sends the
+	// instruction pointer (a call, jmp or ret), when it does.
+	InstructionPointerUpdate *InstructionPointerUpdate `json:"instruction_pointer_update"`
+	// PossibleBitFlips are addresses one flipped bit away from a bad
+	// address that would have been valid: a hardware fault, not a bug.
+	PossibleBitFlips []BitFlip `json:"possible_bit_flips"`
+	// CrashInconsistencies are contradictions between the exception record
+	// and what the instruction and memory say; [] when none, null without
+	// an exception.
+	CrashInconsistencies []string `json:"crash_inconsistencies"`
+	CrashingThread       *int     `json:"crashing_thread"`
+	Assertion            *string  `json:"assertion"`
 	// Description says in words what happened, e.g. "read of address 0x0".
 	Description string `json:"description,omitempty"`
+}
+
+// AdjustedAddress is crash_info.adjusted_address.
+type AdjustedAddress struct {
+	Kind    string `json:"kind"`              // "non-canonical" or "null-pointer"
+	Address *Addr  `json:"address,omitempty"` // non-canonical: the address the instruction meant
+	Offset  *Addr  `json:"offset,omitempty"`  // null-pointer: the offset from the null base
+}
+
+// MemoryAccess is one memory operand of the crashing instruction.
+type MemoryAccess struct {
+	Address Addr   `json:"address"`
+	Size    uint32 `json:"size"`
+	// IsLikelyGuardPage: the address lies in a PAGE_GUARD or PAGE_NOACCESS
+	// page next to committed memory (MemoryInfoList), as allocators place
+	// them around blocks: an overrun.
+	IsLikelyGuardPage bool   `json:"is_likely_guard_page,omitempty"`
+	AccessType        string `json:"access_type,omitempty"` // read, write or readwrite
+}
+
+// InstructionPointerUpdate is where a control transfer was going.
+type InstructionPointerUpdate struct {
+	Address           Addr `json:"address"`
+	IsLikelyGuardPage bool `json:"is_likely_guard_page,omitempty"`
+}
+
+// BitFlip is an address one bit away from a bad one that is valid memory.
+type BitFlip struct {
+	Address    Addr           `json:"address"`
+	Details    BitFlipDetails `json:"details"`
+	Confidence float64        `json:"confidence"` // 0..1
+	// SourceRegister is the register the bad address came from, or null
+	// for the crash address itself.
+	SourceRegister *string `json:"source_register"`
+}
+
+// BitFlipDetails are what the confidence of a bit flip rests on.
+type BitFlipDetails struct {
+	WasNonCanonical bool   `json:"was_non_canonical"` // the bad address was non-canonical
+	IsNull          bool   `json:"is_null"`           // the corrected address is 0
+	WasLow          bool   `json:"was_low"`           // is_null, and the bad address was small anyway
+	PoisonRegisters bool   `json:"poison_registers"`  // some register holds an allocator poison pattern
+	NearbyRegisters uint32 `json:"nearby_registers"`  // registers holding values near the corrected address
 }
 
 // ExceptionRecord is the raw MINIDUMP_EXCEPTION, for the report page.
@@ -76,10 +220,20 @@ type ExceptionRecord struct {
 
 // CrashingThread is minidump-stackwalk's crashing_thread.
 type CrashingThread struct {
-	ThreadID     uint32  `json:"thread_id"`
-	ThreadsIndex int     `json:"threads_index"`
-	FrameCount   int     `json:"frame_count"`
-	Frames       []Frame `json:"frames"`
+	ThreadID       uint32  `json:"thread_id"`
+	ThreadName     *string `json:"thread_name"`
+	LastErrorValue *string `json:"last_error_value"`
+	ThreadsIndex   int     `json:"threads_index"`
+	FrameCount     int     `json:"frame_count"`
+	Frames         []Frame `json:"frames"`
+	// Reason says why this is not the thread the Exception stream names
+	// (the dump was written from another thread), or is empty.
+	Reason string `json:"reason,omitempty"`
+	// HandlerFrames is how many innermost frames belong to the code that
+	// handled the crash and wrote the dump (an assert handler, a crash
+	// handler, RaiseException), above the fault. The signature starts
+	// after them.
+	HandlerFrames int `json:"handler_frames,omitempty"`
 }
 
 // Thread is one thread with its walked stack.
@@ -110,9 +264,9 @@ type Thread struct {
 
 // Handle is one open handle.
 type Handle struct {
-	Handle        Addr   `json:"handle"`
-	Type          string `json:"type"`
-	Name          string `json:"name,omitempty"`
+	Handle        uint64 `json:"handle"`
+	Type          string `json:"type_name"`
+	Name          string `json:"object_name"`
 	GrantedAccess Hex32  `json:"granted_access"`
 	HandleCount   uint32 `json:"handle_count"`
 	PointerCount  uint32 `json:"pointer_count"`
@@ -129,6 +283,14 @@ type Module struct {
 	Version        string `json:"version"`
 	MissingSymbols bool   `json:"missing_symbols"`
 	LoadedSymbols  bool   `json:"loaded_symbols"`
+	// CorruptSymbols: a symbol file was found but could not be read.
+	CorruptSymbols bool `json:"corrupt_symbols"`
+	// SymbolURL is where the symbol file was downloaded from (a SymSrv
+	// server), null when it came from disk or was not found.
+	SymbolURL *string `json:"symbol_url"`
+	// CertSubject is who signed the module; dumptriage does not read
+	// Authenticode signatures, so it is null (modules_contains_cert_info false).
+	CertSubject *string `json:"cert_subject"`
 
 	Path string `json:"path"` // full name as recorded in the dump
 	// Image and Symbols say whether the module's PE image and symbols were
@@ -143,6 +305,9 @@ type FileStatus struct {
 	Kind   string `json:"kind,omitempty"`   // pdb, breakpad, dwarf, exports, dump-memory, file
 	Source string `json:"source,omitempty"` // where it came from
 	Why    string `json:"why,omitempty"`    // why not, when not found
+	URL    string `json:"url,omitempty"`    // the server address it was downloaded from
+	// Corrupt: the file was found but could not be read.
+	Corrupt bool `json:"corrupt,omitempty"`
 }
 
 // UnloadedModule is one module the process had unloaded.
@@ -151,6 +316,8 @@ type UnloadedModule struct {
 	EndAddr  Addr   `json:"end_addr"`
 	Filename string `json:"filename"`
 	CodeID   string `json:"code_id"`
+	// CertSubject: see Module.CertSubject.
+	CertSubject *string `json:"cert_subject"`
 }
 
 // DumpInfo describes the dump file itself.
@@ -202,4 +369,29 @@ type ProcessInfo struct {
 	CommitLimitBytes *uint64 `json:"commit_limit_bytes,omitempty"`
 	CommitPeakBytes  *uint64 `json:"commit_peak_bytes,omitempty"`
 	PhysicalBytes    *uint64 `json:"physical_bytes,omitempty"`
+}
+
+// ReporterStack is a crash reporter's own record of the crashing stack, a
+// second opinion on ours.
+type ReporterStack struct {
+	// Source names the log and the reporter ("Unity Player.log").
+	Source string `json:"source"`
+	// How says how the stack was found and how far it can be trusted.
+	How    string          `json:"how"`
+	Frames []ReporterFrame `json:"frames"`
+	// Disagreements counts the frames none of ours matches, among those
+	// that could be compared (a logged name needs our frames' symbols).
+	Disagreements int `json:"disagreements"`
+}
+
+// ReporterFrame is one frame of a reporter's stack and ours that matches
+// it, in order.
+type ReporterFrame struct {
+	Address  *Addr  `json:"address"` // return address (instruction pointer for the first), when logged
+	Module   string `json:"module,omitempty"`
+	Function string `json:"function,omitempty"`
+	// OurFrame is the index of our crashing-thread frame that matches
+	// (same address, or the call just before it; or the same function),
+	// nil when none does: the two stacks disagree there.
+	OurFrame *int `json:"our_frame"`
 }

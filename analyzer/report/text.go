@@ -97,6 +97,11 @@ func WriteText(w io.Writer, r *Report) error {
 		}
 		p("\n")
 		for _, f := range t.Frames {
+			// As WinDbg does, inlined calls come first, innermost on top,
+			// under their physical frame's number.
+			for k := len(f.Inlines) - 1; k >= 0; k-- {
+				p(" %2d  (Inline Function) %s\n     Found by: %s\n", f.Frame, InlineText(f.Module, f.Inlines[k]), TrustInline)
+			}
 			p(" %2d  %s\n     Found by: %s\n", f.Frame, FrameText(f), f.Trust)
 		}
 		if t.WalkNote != "" {

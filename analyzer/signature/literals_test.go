@@ -2,8 +2,10 @@ package signature
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"regexp/syntax"
@@ -15,218 +17,23 @@ import (
 	"github.com/dumptriage/dumptriage/internal/testdata"
 )
 
-func TestLiterals(t *testing.T) {
-	tests := []struct{ expr, prefix, contains string }{
-		{"RtlFailFast2?", "RtlFailFast", ""},
-		{"Rtlp(Hp)?HeapHandleError", "Rtlp", "HeapHandleError"},
-		{"Rtlp[A-Za-z]*Heap[A-Za-z]*", "Rtlp", "Heap"},
-		{"a|b", "", ""},
-		{"(a|b)c", "", "c"},
-		{"std::_Xbad_alloc", "std::_Xbad_alloc", ""},
-		{`operator\x20new`, "operator", "new"},
-		{`operator\x{20}new`, "operator", "new"},
-		{`operator new(\[\])?`, "operator new", ""},
-		{"abc.*", "abc", ""},
-		{"ab+c", "ab", "c"},
-		{"ab+?cd", "ab", "cd"},
-		{"ab*c", "a", "c"},
-		{"x{2}", "", ""},
-		{"x{2}yz", "", "yz"},
-		{"ab{2,3}cd", "a", "cd"},
-		{"ab{2,}cd", "a", "cd"},
-		{"a{,2}", "", ",2}"}, // not a repeat: a literal "{,2}", though 'a' is dropped too
-		{"a{x}b", "", "x}b"},
-		{"(Nt|Zw)WaitFor[A-Za-z]+", "", "WaitFor"},
-		{"_?_CxxThrowException", "", "_CxxThrowException"},
-		{"w?mainCRTStartup", "", "mainCRTStartup"},
-		{"w?WinMainCRTStartup", "", "WinMainCRTStartup"},
-		{".*[Tt]hrow_(std_)?bad_(alloc|array_new_length).*", "", "hrow_"},
-		{"std::[a-z_]+<T>::_X(len|length|range)", "std::", "<T>::_X"},
-		{"_*mem(cpy|move|set|cmp|chr)(_[a-z0-9_]+)?", "", "mem"},
-		{`[a-z0-9_.-]+\.dll`, "", "dll"},
-		{`@0x[1-9a-f][0-9a-f]*`, "@0x", ""},
-		// Flags, non-capturing and named groups, \Q: no literals.
-		{"(?i)abc", "", ""},
-		{"(?:ab)cd", "", ""},
-		{"(?P<n>a)bc", "", ""},
-		{"ab(?s).", "", ""},
-		{`ab\Qc|d\E`, "", ""},
-		{`\(?abc`, "", ""}, // an optional '(' spells "(?" too: conservative
-		// Escapes, classes and alternation in odd places.
-		{`a\|b`, "a", "b"},
-		{`\(a|b\)`, "", ""},
-		{"[|]x", "", "x"},
-		{"[(]|x", "", ""},
-		{"[)]x|y", "", ""},
-		{"([)]|x)yz", "", "yz"},
-		{`(\)|x)yz`, "", "yz"},
-		{`[\]|]x|y`, "", ""},
-		{"[]a]bc", "", "bc"},
-		{"[^]a]bc", "", "bc"},
-		{"[]|]bc", "", "bc"},
-		{"[[:alpha:]]xy", "", "xy"},
-		{"[[:alpha:]|]xy", "", "xy"},
-		{"[a[:digit:]]xy|z", "", ""},
-		{`\pLab`, "", "ab"},
-		{`\p{Greek}ab`, "", "ab"},
-		{`\PLab`, "", "ab"},
-		{`\101bc`, "", "bc"},
-		{`\0ab`, "", "ab"},
-		{`\1234`, "", "4"},
-		{`\d+ab`, "", "ab"},
-		{`ab\.cd`, "ab", "cd"},
-		{"a^b", "a", "b"},
-		{"ab$", "ab", ""},
-		{"^ab", "", "ab"},
-		{"(a)(b)cd(e)fgh", "", "fgh"},
-		{"a(b|c)de|f", "", ""},
-		{"((a)|b)c", "", "c"},
-		{"a(b(c)d)*ef", "a", "ef"},
-		{"é?x", "", "x"},
-		{"aé+b", "aé", "b"},
-		{"aé*b", "a", "b"},
-		{"日本?語", "日", "語"},
-		{"]x", "]x", ""},
-		{"a}b", "a}b", ""},
-		{"", "", ""},
+// TestPrefilterTableCurrent: prefilters_gen.go is what go generate writes
+// from the embedded rules as they are.
+func TestPrefilterTableCurrent(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "prefilters_gen.go")
+	if b, err := exec.Command("go", "run", "./internal/prefiltergen", out).CombinedOutput(); err != nil {
+		t.Fatalf("prefiltergen: %v\n%s", err, b)
 	}
-	for _, tt := range tests {
-		if p, c := literals(tt.expr); p != tt.prefix || c != tt.contains {
-			t.Errorf("literals(%q) = %q, %q; want %q, %q", tt.expr, p, c, tt.prefix, tt.contains)
-		}
-		checkLiterals(t, tt.expr)
+	want, _ := os.ReadFile(out)
+	got, _ := os.ReadFile("prefilters_gen.go")
+	if !bytes.Equal(got, want) {
+		t.Error("prefilters_gen.go is stale: run go generate ./analyzer/signature")
 	}
-}
-
-func TestAlternatives(t *testing.T) {
-	tests := []struct {
-		expr    string
-		set     []string
-		atStart bool
-	}{
-		{"(Local|Global)(Alloc|ReAlloc|Free)", []string{"Local", "Global"}, true},
-		{"_?(malloc|calloc|realloc|free)(_base)?", []string{"malloc", "calloc", "realloc", "free"}, false},
-		{"_*(str|wcs)(len|nlen|cpy)(_s)?", []string{"str", "wcs"}, false},
-		{`(ucrtbase|msvcrt)\.dll`, []string{"ucrtbase", "msvcrt"}, true},
-		{`(vcruntime140(_1)?|msvcp140)\.dll`, []string{"vcruntime140", "msvcp140"}, true},
-		{`(atidxx|amdxx|atiumd[a-z0-9]*|amdxc)(32|64)?\.dll`, []string{"atidxx", "amdxx", "atiumd", "amdxc"}, true},
-		{`kernel(base|32)\.dll`, []string{"base", "32"}, false},
-		{"(a|b)+c", []string{"a", "b"}, true},
-		{"(a|b)?(c|d)", []string{"c", "d"}, false},
-		{"(a|b)*c", nil, false},
-		{"(a|b){2}c", nil, false},
-		{"(a|b?)c", nil, false},
-		{"(a|[b])c(d|e)", []string{"d", "e"}, false},
-		{"(a(b|c)|d)", []string{"a", "d"}, true},
-		{"((a|b)|c)", nil, false},
-		{"(a|b)|c", nil, false},
-		{"x|(a|b)", nil, false},
-		{"(?:a|b)c", nil, false},
-		{`\((a|b)`, []string{"a", "b"}, false},
-		{`[(](a|b)`, []string{"a", "b"}, false},
-		{`(a\)|b)c`, []string{"a", "b"}, true},
-		{`(a[)]|b)c`, []string{"a", "b"}, true},
-		{"(a|b", nil, false},
-		{"(std::)?terminate", nil, false},
-		{"(std::)terminate", []string{"std::"}, true},
-		{"abc", nil, false},
-	}
-	for _, tt := range tests {
-		set, atStart := alternatives(tt.expr)
-		if strings.Join(set, "|") != strings.Join(tt.set, "|") || atStart != tt.atStart {
-			t.Errorf("alternatives(%q) = %q, %v; want %q, %v", tt.expr, set, atStart, tt.set, tt.atStart)
+	for _, r := range exprRules(t) {
+		if _, ok := embeddedPrefilters[r.text]; !ok {
+			t.Errorf("%s is not in the table", r)
 		}
 	}
-}
-
-func TestPlainName(t *testing.T) {
-	tests := []struct {
-		expr, name string
-		ok         bool
-	}{
-		{"abort", "abort", true},
-		{`ntdll\.dll`, "ntdll.dll", true},
-		{`operator new\[\]`, "operator new[]", true},
-		{`a\\b`, `a\b`, true},
-		{`a\-b`, "", false}, // a valid escape, but not one QuoteMeta writes
-		{`\d`, "", false},
-		{`\x41`, "", false},
-		{`a\`, "", false},
-		{"a.b", "", false},
-		{"a+", "", false},
-		{"", "", true},
-	}
-	for _, tt := range tests {
-		name, ok := plainName(tt.expr)
-		if ok != tt.ok || ok && name != tt.name {
-			t.Errorf("plainName(%q) = %q, %v; want %q, %v", tt.expr, name, ok, tt.name, tt.ok)
-		}
-	}
-}
-
-// requiredLiterals reads expr's parse tree: the literal text at the top level
-// of the concatenation, which every match of the whole expression contains,
-// as runs, and the part of it that starts the expression. A literal that '+'
-// applies to counts once and ends its run.
-func requiredLiterals(expr string) (prefix string, runs []string, err error) {
-	re, err := syntax.Parse(expr, syntax.Perl)
-	if err != nil {
-		return "", nil, err
-	}
-	subs := []*syntax.Regexp{re}
-	if re.Op == syntax.OpConcat {
-		subs = re.Sub
-	}
-	var cur []rune
-	atStart := true
-	flush := func() {
-		if atStart {
-			prefix = string(cur)
-		}
-		atStart = false
-		if len(cur) > 0 {
-			runs = append(runs, string(cur))
-		}
-		cur = nil
-	}
-	literal := func(re *syntax.Regexp) bool { return re.Op == syntax.OpLiteral && re.Flags&syntax.FoldCase == 0 }
-	for _, s := range subs {
-		switch {
-		case literal(s):
-			cur = append(cur, s.Rune...)
-		case s.Op == syntax.OpPlus && literal(s.Sub[0]):
-			cur = append(cur, s.Sub[0].Rune...)
-			flush()
-		default:
-			flush()
-		}
-	}
-	flush()
-	return prefix, runs, nil
-}
-
-// checkLiterals checks literals(expr) against the parse tree: the prefix
-// must start the tree's leading literal, and contains must be inside one of
-// its literal runs.
-func checkLiterals(t *testing.T, expr string) {
-	t.Helper()
-	prefix, runs, err := requiredLiterals(expr)
-	if err != nil {
-		return
-	}
-	p, c := literals(expr)
-	if !strings.HasPrefix(prefix, p) {
-		t.Errorf("literals(%q): prefix %q, but the parse tree's leading literal is %q", expr, p, prefix)
-	}
-	if c == "" {
-		return
-	}
-	for _, r := range runs {
-		if strings.Contains(r, c) {
-			return
-		}
-	}
-	t.Errorf("literals(%q): contains %q is in none of the parse tree's literal runs %q", expr, c, runs)
 }
 
 // exprRules are the expression rules of every file, in file order.
@@ -244,16 +51,6 @@ func exprRules(t *testing.T) []*rule {
 		}
 	}
 	return out
-}
-
-// TestLiteralsSound checks every rule's literals against its parse tree.
-func TestLiteralsSound(t *testing.T) {
-	for _, r := range exprRules(t) {
-		checkLiterals(t, r.text)
-		if r.prefix == "" && r.contains == "" {
-			t.Logf("%s: no literal; the expression runs on every name", r)
-		}
-	}
 }
 
 // samples returns strings that match re (a parse tree), at most limit.
@@ -558,7 +355,6 @@ func FuzzLiterals(f *testing.F) {
 		if err != nil {
 			return
 		}
-		checkLiterals(t, expr)
 		r := &rule{text: expr}
 		r.setPrefilters()
 		m := re.MatchString(s)

@@ -1,5 +1,7 @@
 package signature
 
+//go:generate go run ./internal/prefiltergen
+
 import (
 	"embed"
 	"fmt"
@@ -8,7 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
+
+	"github.com/dumptriage/dumptriage/analyzer/signature/internal/literal"
 )
 
 //go:embed rules/*.txt
@@ -100,16 +103,16 @@ func regexLines(fsys fs.FS, dir, name string) ([]*rule, error) {
 	return rs, nil
 }
 
-// setPrefilters reads from the rule's text what lets most names skip the
-// expression entirely.
+// setPrefilters sets what lets most names skip the expression entirely:
+// the literals internal/literal reads from its parse tree, from the table
+// go generate made for the embedded rules (start-up parses nothing).
 func (r *rule) setPrefilters() {
-	if lit, ok := plainName(r.text); ok {
-		// A plain name: compare strings, compile nothing.
-		r.prefix, r.complete = lit, true
-		return
+	p, ok := embeddedPrefilters[r.text]
+	if !ok {
+		p = literal.Of(r.text)
 	}
-	r.prefix, r.contains = literals(r.text)
-	r.anyOf, r.anyOfAtStart = alternatives(r.text)
+	r.prefix, r.complete, r.contains = p.Prefix, p.Complete, p.Contains
+	r.anyOf, r.anyOfAtStart = p.AnyOf, p.AnyOfAtStart
 }
 
 // mayMatch reports whether s passes the rule's prefilters: false means the
@@ -127,305 +130,6 @@ func (r *rule) mayMatch(s string) bool {
 		}
 	}
 	return false
-}
-
-// plainName returns the one string expr matches when expr is a literal,
-// perhaps with escaped punctuation (ntdll\.dll): when quoting that string
-// gives expr back.
-func plainName(expr string) (string, bool) {
-	if !strings.Contains(expr, `\`) {
-		return expr, regexp.QuoteMeta(expr) == expr
-	}
-	var b strings.Builder
-	for i := 0; i < len(expr); i++ {
-		if expr[i] == '\\' && i+1 < len(expr) {
-			i++
-		}
-		b.WriteByte(expr[i])
-	}
-	lit := b.String()
-	return lit, regexp.QuoteMeta(lit) == expr
-}
-
-// literals returns two literals that every whole match of the RE2
-// expression expr contains, "" where it cannot tell: prefix, which every
-// match starts with, and contains, the longest other run of literal text,
-// which every match contains somewhere. Both are runs of literal characters
-// at the top level of expr: a group, class, escape, '.', '^' or '$' ends a
-// run; a character that '?', '*' or a {n,m} repeat applies to is left out;
-// one that '+' applies to ends its run. A top-level '|', or anywhere "(?"
-// (flags, named and non-capturing groups) or \Q, means no literals at all.
-// They only let match skip expressions that cannot match, so they must
-// never exclude a match (TestLiteralsSound).
-func literals(expr string) (prefix, contains string) {
-	if strings.Contains(expr, "(?") || strings.Contains(expr, `\Q`) {
-		return "", ""
-	}
-	start, end := -1, -1 // the current run is expr[start:end]; none when start < 0
-	endRun := func() {
-		switch {
-		case start < 0 || end <= start:
-		case start == 0:
-			prefix = expr[:end]
-		case end-start > len(contains):
-			contains = expr[start:end]
-		}
-		start = -1
-	}
-	depth := 0
-	for i := 0; i < len(expr); {
-		switch expr[i] {
-		case '\\':
-			endRun()
-			i = escapeEnd(expr, i)
-			continue
-		case '[':
-			endRun()
-			i = classEnd(expr, i)
-			continue
-		case '(':
-			endRun()
-			depth++
-			i++
-			continue
-		case ')':
-			depth = max(depth-1, 0)
-			i++
-			continue
-		case '|':
-			if depth == 0 {
-				return "", ""
-			}
-			i++
-			continue
-		}
-		if depth > 0 {
-			i++
-			continue
-		}
-		switch expr[i] {
-		case '.', '^', '$', '?', '*', '+':
-			endRun()
-			i++
-			continue
-		case '{':
-			endRun()
-			i = repeatEnd(expr, i)
-			continue
-		}
-		// A literal character, a whole rune: a quantifier after it applies to it.
-		_, n := utf8.DecodeRuneInString(expr[i:])
-		j := i + n
-		if j < len(expr) && (expr[j] == '?' || expr[j] == '*' || expr[j] == '{') {
-			endRun()
-			i = j
-			continue
-		}
-		if start < 0 {
-			start = i
-		}
-		end = j
-		if j < len(expr) && expr[j] == '+' {
-			endRun()
-		}
-		i = j
-	}
-	endRun()
-	return prefix, contains
-}
-
-// alternatives returns literals one of which every whole match of expr
-// contains, from the first group at its top level that every match goes
-// through (no '?', '*' or '{' after it) and whose every alternative has a
-// literal prefix (see literals): those prefixes. atStart says the group
-// starts expr, so that every match starts with one of them:
-// (Local|Global)(Alloc|ReAlloc|Free) gives Local and Global, at the start;
-// _?(malloc|calloc|realloc|free)(_base)? gives malloc, calloc, realloc and
-// free. None for a top-level '|', "(?" or \Q, as for literals.
-func alternatives(expr string) (set []string, atStart bool) {
-	if strings.Contains(expr, "(?") || strings.Contains(expr, `\Q`) {
-		return nil, false
-	}
-	n := 0
-	forBars(expr, func(string) { n++ })
-	if n != 1 {
-		return nil, false
-	}
-	for i := 0; i < len(expr); {
-		switch expr[i] {
-		case '\\':
-			i = escapeEnd(expr, i)
-		case '[':
-			i = classEnd(expr, i)
-		case '(':
-			j := groupEnd(expr, i)
-			if j < 0 {
-				return nil, false
-			}
-			if j < len(expr) && (expr[j] == '?' || expr[j] == '*' || expr[j] == '{') {
-				i = j
-				continue
-			}
-			var alts []string
-			ok := true
-			forBars(expr[i+1:j-1], func(alt string) {
-				p, _ := literals(alt)
-				ok = ok && p != ""
-				alts = append(alts, p)
-			})
-			if ok {
-				return alts, i == 0
-			}
-			i = j
-		default:
-			i++
-		}
-	}
-	return nil, false
-}
-
-// eachMeta calls fn with the index of each byte of expr from i on that is
-// outside escapes and classes, until fn returns false.
-func eachMeta(expr string, i int, fn func(j int) bool) {
-	for j := i; j < len(expr); {
-		switch expr[j] {
-		case '\\':
-			j = escapeEnd(expr, j)
-		case '[':
-			j = classEnd(expr, j)
-		default:
-			if !fn(j) {
-				return
-			}
-			j++
-		}
-	}
-}
-
-// groupEnd returns the index after the ')' that closes the group opening at
-// expr[i], or -1.
-func groupEnd(expr string, i int) int {
-	depth, end := 0, -1
-	eachMeta(expr, i, func(j int) bool {
-		switch expr[j] {
-		case '(':
-			depth++
-		case ')':
-			depth--
-			if depth == 0 {
-				end = j + 1
-				return false
-			}
-		}
-		return true
-	})
-	return end
-}
-
-// forBars calls yield with each part of expr between the '|' outside its
-// groups and classes.
-func forBars(expr string, yield func(string)) {
-	depth, start := 0, 0
-	eachMeta(expr, 0, func(j int) bool {
-		switch expr[j] {
-		case '(':
-			depth++
-		case ')':
-			depth = max(depth-1, 0)
-		case '|':
-			if depth == 0 {
-				yield(expr[start:j])
-				start = j + 1
-			}
-		}
-		return true
-	})
-	yield(expr[start:])
-}
-
-// escapeEnd returns the index after the escape that starts at expr[i], a
-// backslash: \x41, \x{41}, \pL, \p{Greek}, up to three octal digits, or a
-// backslash and one character.
-func escapeEnd(expr string, i int) int {
-	j := i + 1
-	if j >= len(expr) {
-		return len(expr)
-	}
-	switch c := expr[j]; {
-	case c == 'x' || c == 'p' || c == 'P':
-		if j+1 < len(expr) && expr[j+1] == '{' {
-			if k := strings.IndexByte(expr[j+1:], '}'); k >= 0 {
-				return j + 1 + k + 1
-			}
-			return len(expr)
-		}
-		if c == 'x' {
-			return min(j+3, len(expr))
-		}
-		j++
-	case c >= '0' && c <= '7':
-		k := j + 1
-		for k < len(expr) && k < j+3 && expr[k] >= '0' && expr[k] <= '7' {
-			k++
-		}
-		return k
-	}
-	_, n := utf8.DecodeRuneInString(expr[j:])
-	return min(j+n, len(expr))
-}
-
-// classEnd returns the index after the character class that starts at
-// expr[i], a '[', as regexp/syntax reads one: a ']' first (after any '^')
-// is a member, [:name:] is a POSIX class, escapes are skipped.
-func classEnd(expr string, i int) int {
-	j := i + 1
-	if j < len(expr) && expr[j] == '^' {
-		j++
-	}
-	if j < len(expr) && expr[j] == ']' {
-		j++
-	}
-	for j < len(expr) {
-		switch {
-		case expr[j] == ']':
-			return j + 1
-		case expr[j] == '\\':
-			j += 2
-		case strings.HasPrefix(expr[j:], "[:") && len(expr)-j > 2:
-			if k := strings.Index(expr[j+2:], ":]"); k >= 0 {
-				j += 2 + k + 2
-			} else {
-				j++
-			}
-		default:
-			j++
-		}
-	}
-	return len(expr)
-}
-
-// repeatEnd returns the index after the repeat {n}, {n,} or {n,m} that
-// starts at expr[i], or i+1 when the '{' is a literal one.
-func repeatEnd(expr string, i int) int {
-	j := i + 1
-	digits := func() bool {
-		k := j
-		for j < len(expr) && expr[j] >= '0' && expr[j] <= '9' {
-			j++
-		}
-		return j > k
-	}
-	if !digits() {
-		return i + 1
-	}
-	if j < len(expr) && expr[j] == ',' {
-		j++
-		digits()
-	}
-	if j < len(expr) && expr[j] == '}' {
-		return j + 1
-	}
-	return i + 1
 }
 
 // compile compiles the rule's expression, anchored at both ends.

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/dumptriage/dumptriage/analyzer/minidump"
+	"github.com/dumptriage/dumptriage/analyzer/report"
 )
 
 // amd64Volatile are the registers a call may clobber (Windows x64 ABI), so
@@ -14,6 +15,9 @@ type amd64Walker struct {
 	mem  *memReader
 	code codeReader
 	mods Modules
+	// inPrologue says the callee being stepped stopped at a call in its
+	// prologue, so it has no home area yet.
+	inPrologue bool
 }
 
 // WalkAMD64 walks a thread's stack from its CONTEXT. Each caller is found,
@@ -37,6 +41,7 @@ func WalkAMD64(ctx *minidump.ContextAMD64, mem Memory, mods Modules, opts Option
 	frames := append(frameBuf(opts), Frame{PC: ctx.Rip, SP: sp, FP: ctx.R[minidump.RBP], Trust: TrustContext, Regs: regs, exact: true})
 	for len(frames) < opts.maxFrames() {
 		callee := &frames[len(frames)-1]
+		w.inPrologue = opts.StackProbeAtContext && len(frames) == 2
 		caller, ok := w.step(callee)
 		if !ok || !acceptCaller(mr, callee, &caller, 8) {
 			break
@@ -77,6 +82,18 @@ func (w *amd64Walker) step(callee *Frame) (Frame, bool) {
 		rf, info, err := LookupFunctionAMD64(m, uint32(lookup-m.Base()))
 		switch {
 		case err == nil:
+			if _, jit := m.(FunctionLookup); jit && callee.Trust == TrustScan && usesFramePointer(info) {
+				// A scanned JIT frame's RBP is a guess from the native
+				// code below it; its own frame record says where it is.
+				if rbp, ok := w.findFrameRecord(callee); ok {
+					c := *callee
+					c.Regs.Set(minidump.RBP, rbp)
+					if caller, ok := w.unwindInfo(&c, m, rf, info); ok {
+						caller.Note = "JIT unwind data; frame record found on the stack"
+						return caller, true
+					}
+				}
+			}
 			if caller, ok := w.unwindInfo(callee, m, rf, info); ok {
 				return caller, true
 			}
@@ -111,7 +128,7 @@ func (w *amd64Walker) forward(callee *Frame, m Module) (Frame, bool) {
 	for _, r := range amd64Volatile {
 		caller.Regs.Clear(r)
 	}
-	caller.finish(TrustCFI, "no unwind data: executed the code after the pc to its return")
+	caller.finish(TrustEmulation, "no unwind data: executed the code after the pc to its return")
 	return caller, true
 }
 
@@ -131,7 +148,7 @@ func (w *amd64Walker) leaf(callee *Frame) (Frame, bool) {
 	caller := callerRegs(callee)
 	caller.Regs.Set(minidump.RSP, rsp+8)
 	caller.Regs.Set(RegRIP, ra)
-	caller.finish(TrustCFI, "unwound from a leaf function")
+	caller.finish(TrustLeaf, "unwound from a leaf function")
 	return caller, true
 }
 
@@ -146,7 +163,7 @@ func callerRegs(callee *Frame) Frame {
 }
 
 // finish fills PC/SP/FP from the registers.
-func (f *Frame) finish(trust, note string) {
+func (f *Frame) finish(trust report.Trust, note string) {
 	f.Trust, f.Note = trust, note
 	if f.Regs.X86 {
 		f.PC, _ = f.Regs.Get(RegEIP)
@@ -545,13 +562,21 @@ func (w *amd64Walker) scan(callee *Frame) (Frame, bool) {
 		return Frame{}, false
 	}
 	start := rsp
-	if !callee.exact {
+	if !callee.exact && callee.Trust != TrustScan && !w.inPrologue {
 		// The callee made a call, so by the x64 ABI the bottom of its frame
 		// is the 32-byte home area of the function it called, which
-		// holds no return address of its own.
+		// holds no return address of its own. A scanned callee may be a
+		// stale address, though: skipping above it could skip the real
+		// caller (Breakpad, which never skips, finds it).
 		start += homeSpace
 	}
 	found, ok := w.code.scan(start, scanWindow(callee.Trust == TrustContext), 8, contextPC(callee))
+	if !ok && start != rsp {
+		// A caller stopped in its prologue (at the call to a stack probe
+		// such as ___chkstk_ms, before it allocates its frame) has no home
+		// area yet: its own return address sits right above the callee's.
+		found, ok = w.code.scan(rsp, homeSpace/8, 8, contextPC(callee))
+	}
 	if !ok {
 		return Frame{}, false
 	}

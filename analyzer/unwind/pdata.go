@@ -187,6 +187,12 @@ func FunctionTableAMD64(m Module) ([]RuntimeFunction, error) {
 // linker sorts by BeginAddress, reading one entry per probe so a large table
 // is never copied.
 func findRuntimeFunction(m Module, rva uint32) (RuntimeFunction, error) {
+	if fl, ok := m.(FunctionLookup); ok {
+		if f, ok := fl.LookupRuntimeFunction(rva); ok {
+			return f, nil
+		}
+		return RuntimeFunction{}, ErrNoFunction
+	}
 	dir, size := m.ExceptionDirectory()
 	if dir == 0 || size < runtimeFunctionLen {
 		return RuntimeFunction{}, ErrNoUnwindData

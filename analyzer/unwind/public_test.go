@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/dumptriage/dumptriage/analyzer/minidump"
+	"github.com/dumptriage/dumptriage/analyzer/report"
 	"github.com/dumptriage/dumptriage/analyzer/symbols/breakpad"
 )
 
 type wantFrame struct {
 	pc, sp, fp uint64 // sp/fp 0: not checked
-	trust      string
+	trust      report.Trust
 }
 
 func checkFrames(t *testing.T, ms testModules, got []Frame, want []wantFrame, exactCount bool) {
@@ -71,9 +72,76 @@ func TestUnityNoImages(t *testing.T) {
 	d := openDump(t, filepath.Join(sharedTestdata(t), "public", "LYJ-Kerman__crash-log", "crash.dmp"))
 	ms := dumpModules(t, d, "")
 	got := WalkAMD64(d.Exception.Context.AMD64, d, ms, Options{StackLimits: stackLimits(d), MaxFrames: 8})
-	checkFrames(t, ms, got, []wantFrame{{pc: 0x7FF9F4D221FD, trust: TrustContext}, {pc: 0x7FF9F4D1FED5, trust: TrustCFI}}, false)
+	checkFrames(t, ms, got, []wantFrame{{pc: 0x7FF9F4D221FD, trust: TrustContext}, {pc: 0x7FF9F4D1FED5, trust: TrustEmulation}}, false)
 	if got[3].PC != 0x7FF9F4F41279 {
 		t.Errorf("frame 3 is not 0x7FF9F4F41279:\n%s", formatFrames(ms, got))
+	}
+}
+
+// withJIT adds a dump's dynamic function tables to its modules.
+type withJIT struct {
+	testModules
+	jit []*JITTable
+}
+
+func (w withJIT) ModuleAt(addr uint64) Module {
+	if m := w.testModules.ModuleAt(addr); m != nil {
+		return m
+	}
+	for _, t := range w.jit {
+		if addr >= t.BaseAddr && addr < t.End {
+			return t
+		}
+	}
+	return nil
+}
+
+func jitTables(d *minidump.Dump) []*JITTable {
+	var out []*JITTable
+	for _, ft := range d.FunctionTables {
+		out = append(out, NewJITTable(ft.BaseAddress, ft.MaximumAddress, ft.Entries, int(ft.EntrySize), "Mono JIT code", d))
+	}
+	return out
+}
+
+// TestUnityJIT walks the Unity crash through Mono's JIT code with the
+// FunctionTable stream: Player.log's three Mono JIT frames follow its three
+// UnityPlayer frames; the first is scanned (a UnityPlayer frame below it
+// has no unwind data), its callers come from the table's UNWIND_INFO
+// (push rbp; mov rbp, rsp) with the frame record found on the stack, down
+// to the runtime_invoke wrapper and mono_get_runtime_build_info, as the
+// log has them.
+func TestUnityJIT(t *testing.T) {
+	d := openDump(t, filepath.Join(sharedTestdata(t), "public", "LYJ-Kerman__crash-log", "crash.dmp"))
+	if len(d.FunctionTables) != 46 {
+		t.Fatalf("%d function tables, want 46", len(d.FunctionTables))
+	}
+	ms := dumpModules(t, d, "")
+	mods := withJIT{ms, jitTables(d)}
+	got := WalkAMD64(d.Exception.Context.AMD64, d, mods, Options{StackLimits: stackLimits(d), MaxFrames: 12})
+	want := []wantFrame{
+		{pc: 0x7FF9F4D221FD, trust: TrustContext}, {pc: 0x7FF9F4D1FED5, trust: TrustEmulation},
+		{pc: 0x7FF9F4F41279, trust: TrustScan}, {pc: 0x21E3438B78A, trust: TrustScan},
+		{pc: 0x21E3438B6FB, sp: 0x5ebed1d4f0, trust: TrustCFI}, {pc: 0x21E3438B163, trust: TrustCFI},
+		{pc: 0x21E4740DB70, trust: TrustCFI}, {pc: 0x7FF9F3FDBC80, trust: TrustCFI},
+	}
+	k := 0
+	for _, w := range want {
+		for k < len(got) && got[k].PC != w.pc {
+			k++
+		}
+		if k == len(got) {
+			t.Fatalf("no frame %#x after the ones before it:\n%s", w.pc, formatFrames(ms, got))
+		}
+		if got[k].Trust != w.trust || w.sp != 0 && got[k].SP != w.sp {
+			t.Errorf("frame %d %#x: trust %s sp %#x, want %s sp %#x", k, w.pc, got[k].Trust, got[k].SP, w.trust, w.sp)
+		}
+	}
+	// Without the tables the walk never reaches JIT code.
+	for _, f := range WalkAMD64(d.Exception.Context.AMD64, d, ms, Options{StackLimits: stackLimits(d), MaxFrames: 12}) {
+		if f.PC >= 0x21E00000000 && f.PC < 0x21F00000000 {
+			t.Errorf("frame %#x in JIT code without the tables", f.PC)
+		}
 	}
 }
 
@@ -118,8 +186,8 @@ func TestLLDBSigsegvNoImages(t *testing.T) {
 	ms := dumpModules(t, d, "")
 	got := WalkAMD64(d.Exception.Context.AMD64, d, ms, Options{StackLimits: stackLimits(d)})
 	keys := frameKeys(ms, got)
-	want := []string{"sigsegv.exe+0x10d9 context", "sigsegv.exe+0x1171 cfi", "sigsegv.exe+0x105d scan",
-		"sigsegv.exe+0x1079 cfi", "kernel32.dll+0x11fe4 cfi", "ntdll.dll+0x6cb81 scan"}
+	want := []string{"sigsegv.exe+0x10d9 context", "sigsegv.exe+0x1171 emulation", "sigsegv.exe+0x105d scan",
+		"sigsegv.exe+0x1079 emulation", "kernel32.dll+0x11fe4 emulation", "ntdll.dll+0x6cb81 scan"}
 	if len(keys) < len(want) {
 		t.Fatalf("frames %q", keys)
 	}
@@ -139,7 +207,7 @@ func TestBreakpadNonCanonicalNoImages(t *testing.T) {
 	ms := dumpModules(t, d, "")
 	got := WalkAMD64(d.Exception.Context.AMD64, d, ms, Options{StackLimits: stackLimits(d)})
 	keys := frameKeys(ms, got)
-	want := []string{"crash.exe+0x1331 context", "crash.exe+0x33f0 cfi", "kernel32.dll+0x17034 scan", "ntdll.dll+0x526a1 scan"}
+	want := []string{"crash.exe+0x1331 context", "crash.exe+0x33f0 emulation", "kernel32.dll+0x17034 scan", "ntdll.dll+0x526a1 scan"}
 	if len(keys) < len(want) {
 		t.Fatalf("frames %q", keys)
 	}

@@ -230,6 +230,10 @@ func (c *codeReader) moduleCode(addr uint64) (Module, bool) {
 	if addr < m.Base() || off >= m.Size() || off > 0xffffffff {
 		return nil, false
 	}
+	if _, jit := m.(FunctionLookup); jit {
+		// A JIT's code is what its table's entries cover.
+		return m, m.IsExecutableRVA(uint32(off))
+	}
 	if m.HasImage() && !m.IsExecutableRVA(uint32(off)) {
 		return nil, false
 	}

@@ -11,15 +11,19 @@ package unwind
 
 import (
 	"github.com/dumptriage/dumptriage/analyzer/minidump"
+	"github.com/dumptriage/dumptriage/analyzer/report"
 	"github.com/dumptriage/dumptriage/analyzer/symbols/breakpad"
 )
 
-// Trust levels, the same strings as report.TrustContext etc.
+// The trust values the walkers give, from report.Trust.
 const (
-	TrustContext      = "context"
-	TrustCFI          = "cfi"
-	TrustFramePointer = "frame_pointer"
-	TrustScan         = "scan"
+	TrustContext      = report.TrustContext
+	TrustCFI          = report.TrustCFI
+	TrustCFIScan      = report.TrustCFIScan
+	TrustEmulation    = report.TrustEmulation
+	TrustLeaf         = report.TrustLeaf
+	TrustFramePointer = report.TrustFramePointer
+	TrustScan         = report.TrustScan
 )
 
 // Memory is the process memory captured in the dump.
@@ -77,6 +81,11 @@ type Options struct {
 	// it the walker accepts any stack pointer that increases and scans at
 	// most a fixed window.
 	StackLimits func(sp uint64) (lo, hi uint64, ok bool)
+	// StackProbeAtContext says the context frame is a stack probe
+	// (__chkstk, ___chkstk_ms) that faulted: its caller stopped at the
+	// probe's call inside its prologue, before allocating its frame, so
+	// the scan above it does not skip a home area it has not got.
+	StackProbeAtContext bool
 	// Frames, when set, is reused for the result: the walk appends to
 	// Frames[:0]. It saves allocating for callers that keep few walks.
 	Frames []Frame
@@ -94,7 +103,7 @@ type Frame struct {
 	// SP is the stack pointer in this frame (the caller's RSP/ESP after the
 	// callee returned); FP is its frame pointer register (RBP/EBP) when known.
 	SP, FP uint64
-	Trust  string
+	Trust  report.Trust
 	// Regs are the registers known in this frame: all of them for frame 0,
 	// the non-volatile ones the unwinder recovered for callers.
 	Regs Regs

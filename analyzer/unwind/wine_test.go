@@ -174,7 +174,7 @@ func frameKeys(ms testModules, frames []Frame) []string {
 		if m := ms.ModuleAt(f.PC); m != nil {
 			where = fmt.Sprintf("%s+%#x", m.Name(), f.PC-m.Base())
 		}
-		out = append(out, where+" "+f.Trust)
+		out = append(out, where+" "+string(f.Trust))
 	}
 	return out
 }

@@ -117,7 +117,7 @@ func (w *x86Walker) forward(callee *Frame, m Module) (Frame, bool) {
 	for _, r := range [...]int{RegEAX, RegECX, RegEDX} {
 		caller.Regs.Clear(r)
 	}
-	caller.finish(TrustCFI, "no unwind data: executed the code after the pc to its return")
+	caller.finish(TrustEmulation, "no unwind data: executed the code after the pc to its return")
 	return caller, true
 }
 
@@ -208,7 +208,7 @@ func (w *x86Walker) stackWin(callee *Frame, win *breakpad.StackWin, calleeParams
 			if loc, ra, ok := w.scanX86(start, scanWindow(false)); ok {
 				eip, newESP = ra, loc+4
 				offset = loc - start
-				trust, note = TrustScan, "STACK WIN, return address found by scanning"
+				trust, note = TrustCFIScan, "STACK WIN, return address found by scanning"
 			}
 		}
 		if recoverEBP {

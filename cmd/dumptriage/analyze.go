@@ -34,11 +34,24 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 	pretty := fs.Bool("pretty", false, "indent the JSON")
 	address := fs.String("address", "", "also describe this address as WinDbg's !address ADDR does")
 	symbols := fs.String("symbols", symbolPathFromEnv(), "symbol path (_NT_SYMBOL_PATH syntax); default $DUMPTRIAGE_SYMBOL_PATH")
+	reporterLog := fs.String("reporter-log", "", "the crash reporter's own log (Unity Player.log or error.log, Unreal CrashContext.runtime-xml), held against our stack")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return errors.New("analyze: no dump file given")
+	}
+	var rlog []byte
+	if *reporterLog != "" {
+		f, err := os.Open(*reporterLog)
+		if err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		rlog, err = io.ReadAll(io.LimitReader(f, 64<<20))
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("analyze: reading %s: %w", *reporterLog, err)
+		}
 	}
 	// A short-lived command that allocates a few MB: collecting less often
 	// costs a little memory and saves a good share of the run time.
@@ -61,7 +74,7 @@ func runAnalyze(args []string, stdout, stderr io.Writer) error {
 	}()
 	var failed error
 	for _, path := range fs.Args() {
-		rep, err := analyzeFile(path, analyzer.Options{SymbolPath: *symbols, Symbols: cache})
+		rep, err := analyzeFile(path, analyzer.Options{SymbolPath: *symbols, Symbols: cache, ReporterLog: rlog})
 		if err != nil {
 			fmt.Fprintf(stderr, "dumptriage: %s: %v\n", path, firstLine(err.Error()))
 			failed = errors.New("some dumps could not be analyzed")

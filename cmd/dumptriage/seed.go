@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/dumptriage/dumptriage/internal/seed"
 	"github.com/dumptriage/dumptriage/store"
 )
 
@@ -19,7 +20,7 @@ func runSeed(args []string) error {
 	data := fs.String("data", envOr("DUMPTRIAGE_DATA", "./data"), "data folder ($DUMPTRIAGE_DATA)")
 	n := fs.Int("dumps", 100000, "how many analyses to add")
 	days := fs.Int("days", 180, "spread them over this many days before now")
-	seed := fs.Uint64("seed", 1, "random seed")
+	seedN := fs.Uint64("seed", 1, "random seed")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -36,7 +37,7 @@ func runSeed(args []string) error {
 	}
 	defer idx.Close()
 	start := time.Now()
-	err = idx.Seed(ctx, store.SeedConfig{Dumps: *n, Days: *days, Seed: *seed, Progress: func(done int) {
+	err = idx.Seed(ctx, seed.Config{Dumps: *n, Days: *days, Seed: *seedN, Progress: func(done int) {
 		if done%10000 == 0 || done == *n {
 			fmt.Fprintf(os.Stderr, "seeded %d/%d (%.0f/s)\n", done, *n, float64(done)/time.Since(start).Seconds())
 		}

@@ -175,6 +175,26 @@ func Frame(f report.Frame) string {
 	return s
 }
 
+// InlinesInnermostFirst orders a frame's inlined calls as WinDbg lists
+// them: innermost on top, above their physical frame.
+func InlinesInnermostFirst(f report.Frame) []report.InlineFrame {
+	out := make([]report.InlineFrame, len(f.Inlines))
+	for i, in := range f.Inlines {
+		out[len(out)-1-i] = in
+	}
+	return out
+}
+
+// InlineFrame writes an inlined call as WinDbg's k does.
+func InlineFrame(f report.Frame, in report.InlineFrame) string {
+	return "(Inline Function) " + report.InlineText(f.Module, report.InlineFrame{Function: in.Function})
+}
+
+// InlineSource writes an inlined call's file:line, or "".
+func InlineSource(in report.InlineFrame) string {
+	return FrameSource(report.Frame{File: in.File, Line: in.Line})
+}
+
 // FrameSource writes a frame's file:line, or "".
 func FrameSource(f report.Frame) string {
 	if f.File == "" {
@@ -233,29 +253,22 @@ func ThreadTitle(i int, t report.Thread) string {
 }
 
 // TrustClass gives a frame's trust its colour.
-func TrustClass(trust string) string {
+func TrustClass(trust report.Trust) string {
 	switch trust {
-	case report.TrustContext, report.TrustCFI:
+	case report.TrustContext, report.TrustCFI, report.TrustInline:
 		return "trust trust-good"
-	case report.TrustFramePointer:
+	case report.TrustFramePointer, report.TrustEmulation, report.TrustLeaf:
 		return "trust trust-ok"
 	}
 	return "trust trust-bad"
 }
 
-// TrustTitle explains a trust level.
-func TrustTitle(trust string) string {
-	switch trust {
-	case report.TrustContext:
-		return "from the thread's CPU context"
-	case report.TrustCFI:
-		return "from unwind information (.pdata/.xdata, STACK CFI)"
-	case report.TrustFramePointer:
-		return "from the frame-pointer chain"
-	case report.TrustScan:
-		return "a return address found by scanning the stack: may be wrong"
+// TrustTitle explains how a frame was found, with the unwinder's note.
+func TrustTitle(f report.Frame) string {
+	if f.Note == "" {
+		return f.Trust.Describe()
 	}
-	return "how this frame was found is unknown"
+	return f.Trust.Describe() + " (" + f.Note + ")"
 }
 
 // StatusClass colours a status badge.
@@ -311,4 +324,32 @@ func noFrames(t report.Thread) string {
 		return "No frames: " + t.WalkNote + "."
 	}
 	return "No frames."
+}
+
+// handlerFrames is how many of thread c's frames are the crash handler's
+// (folded on the page), when c is the crashing thread.
+func handlerFrames(r *report.Report, c int) int {
+	ct := r.CrashingThread
+	if ct == nil || ct.ThreadsIndex != c || ct.HandlerFrames <= 0 || ct.HandlerFrames >= len(r.Threads[c].Frames) {
+		return 0
+	}
+	return ct.HandlerFrames
+}
+
+func reporterAgrees(f report.ReporterFrame) string {
+	if f.OurFrame != nil {
+		return "yes"
+	}
+	return "no"
+}
+
+func reporterFrameText(f report.ReporterFrame) string {
+	s := ""
+	if f.Address != nil {
+		s = fmt.Sprintf("%#x ", uint64(*f.Address))
+	}
+	if f.Module != "" {
+		s += f.Module + "!"
+	}
+	return s + f.Function
 }

@@ -137,6 +137,15 @@ func TestSyntheticLookup(t *testing.T) {
 	}{
 		{0x0fff, Symbol{}, false},
 		{0x1000, Symbol{Name: "first_function(int, char const*)", RVA: 0x1000, Size: 0x20, File: "/src/a.c", Line: 10, LineRVA: 0x1000}, true},
+		// INLINE ranges: level 0 covers 0x1008-0x100b, level 1 0x1008-0x1009
+		// and 0x100c, which level 0 does not cover, so only the first two
+		// addresses nest. The FUNC's place becomes the outermost call site,
+		// and the line record's goes to the innermost inline.
+		{0x1008, Symbol{Name: "first_function(int, char const*)", RVA: 0x1000, Size: 0x20, File: "/src/a.c", Line: 12, LineRVA: 0x1000,
+			Inlines: []Inline{{Name: "inlined_helper", File: "/src/b with space.h", Line: 5}, {Name: "old_style_origin", File: "/src/a.c", Line: 10}}}, true},
+		{0x100a, Symbol{Name: "first_function(int, char const*)", RVA: 0x1000, Size: 0x20, File: "/src/a.c", Line: 12, LineRVA: 0x1000,
+			Inlines: []Inline{{Name: "inlined_helper", File: "/src/a.c", Line: 10}}}, true},
+		{0x100c, Symbol{Name: "first_function(int, char const*)", RVA: 0x1000, Size: 0x20, File: "/src/a.c", Line: 10, LineRVA: 0x1000}, true},
 		{0x1012, Symbol{Name: "first_function(int, char const*)", RVA: 0x1000, Size: 0x20, File: "/src/b with space.h", Line: 11, LineRVA: 0x1010}, true},
 		{0x101f, Symbol{Name: "first_function(int, char const*)", RVA: 0x1000, Size: 0x20, File: "/src/b with space.h", Line: 11, LineRVA: 0x1010}, true},
 		{0x1020, Symbol{Name: "folded", RVA: 0x1020, Size: 0x10, File: "/src/a.c", Line: 20, LineRVA: 0x1020, ParamSize: 8, Multiple: true}, true},

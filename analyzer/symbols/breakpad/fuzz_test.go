@@ -33,8 +33,10 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, rva := range []uint64{0, 1, 0x1000, 0x1020, 0x2010, 0x4004, 1<<32 - 1, 1<<64 - 1} {
-			sf.Lookup(rva)
+		for _, rva := range []uint64{0, 1, 0x1000, 0x1008, 0x1009, 0x1020, 0x2010, 0x4004, 1<<32 - 1, 1<<64 - 1} {
+			if s, ok := sf.Lookup(rva); ok && len(s.Inlines) > maxInlineDepth+1 {
+				t.Fatalf("Lookup(%#x): %d inlines", rva, len(s.Inlines))
+			}
 			sf.FindWin(rva)
 			if rules, ok := sf.FindCFI(rva); ok {
 				vars := map[string]uint64{"$rsp": 0x1000, "$esp": 0x1000}
@@ -45,6 +47,9 @@ func FuzzParse(f *testing.F) {
 		}
 		for i := range sf.funcs {
 			fn := &sf.funcs[i]
+			if fn.inlLo > fn.inlHi || int(fn.inlHi) > len(sf.inlines) {
+				t.Fatalf("function %d has inline range %d:%d of %d", i, fn.inlLo, fn.inlHi, len(sf.inlines))
+			}
 			if fn.lineLo > fn.lineHi || int(fn.lineHi) > len(sf.lines) {
 				t.Fatalf("function %d has line range %d:%d of %d", i, fn.lineLo, fn.lineHi, len(sf.lines))
 			}

@@ -19,6 +19,18 @@ type Symbol struct {
 	ParamSize  uint32 // bytes of stack parameters (x86 callee-pops)
 	Multiple   bool   // "m": several functions were folded at this address
 	FromPublic bool   // found as a PUBLIC symbol, without size or lines
+	// Inlines are the INLINE calls covering the address, outermost first.
+	// When there are some, File and Line are the outermost call site in
+	// the FUNC, and each inline's are the next call site inside it, or
+	// the line record for the innermost.
+	Inlines []Inline
+}
+
+// Inline is one inlined call at an address.
+type Inline struct {
+	Name string // the INLINE_ORIGIN's name
+	File string // "" when unknown
+	Line int    // 0 when unknown
 }
 
 // Lookup finds the symbol for an address relative to the module base. A FUNC
@@ -38,6 +50,9 @@ func (f *File) Lookup(rva uint64) (Symbol, bool) {
 				s.File = f.files[int64(ls[j].file)]
 				s.Line = int(ls[j].line)
 				s.LineRVA = ls[j].rva
+			}
+			if fn.inlHi > fn.inlLo {
+				f.addInlines(&s, f.inlines[fn.inlLo:fn.inlHi], rva)
 			}
 			return s, true
 		}
@@ -152,4 +167,51 @@ func parseRules(text string, into CFIRules) (CFIRules, error) {
 		return nil, err
 	}
 	return into, nil
+}
+
+// addInlines fills s.Inlines from the INLINE ranges of its FUNC, one call
+// per nest level from 0 down as long as a range of that level covers rva,
+// and moves the line record's place to the innermost call.
+func (f *File) addInlines(s *Symbol, rs []inlineRange, rva uint64) {
+	// One pass picks, per level, the first range in file order that covers
+	// rva; the levels are then followed from 0 while they continue.
+	var byDepth []*inlineRange
+	for i := range rs {
+		r := &rs[i]
+		if rva < r.rva || rva-r.rva >= r.size {
+			continue
+		}
+		for int(r.depth) >= len(byDepth) {
+			byDepth = append(byDepth, nil)
+		}
+		if byDepth[r.depth] == nil {
+			byDepth[r.depth] = r
+		}
+	}
+	for _, r := range byDepth {
+		if r == nil {
+			break
+		}
+		name := f.origins[int64(r.origin)]
+		if name == "" {
+			name = "(unknown)"
+		}
+		file := ""
+		if r.callFile >= 0 {
+			file = f.files[int64(r.callFile)]
+		}
+		// The call site belongs to the enclosing level (the FUNC's place
+		// for level 0, else the previous inline's); the line record's place
+		// passes to the new innermost call.
+		in := Inline{Name: name}
+		if len(s.Inlines) == 0 {
+			in.File, in.Line = s.File, s.Line
+			s.File, s.Line = file, int(r.callLine)
+		} else {
+			last := &s.Inlines[len(s.Inlines)-1]
+			in.File, in.Line = last.File, last.Line
+			last.File, last.Line = file, int(r.callLine)
+		}
+		s.Inlines = append(s.Inlines, in)
+	}
 }

@@ -42,7 +42,9 @@ type File struct {
 	files    map[int64]string
 	funcs    []function // sorted by rva, non-overlapping
 	lines    []lineRecord
-	publics  []publicSymbol // sorted by rva, unique
+	inlines  []inlineRange    // per FUNC, File.inlines[inlLo:inlHi], in file order
+	origins  map[int64]string // INLINE_ORIGIN id -> function name
+	publics  []publicSymbol   // sorted by rva, unique
 	win      [numWinTypes][]winEntry
 	cfiInit  []cfiInit  // sorted by rva, non-overlapping
 	cfiDelta []cfiDelta // sorted by rva, unique
@@ -55,6 +57,7 @@ type function struct {
 	rva, size      uint64
 	paramSize      uint32
 	lineLo, lineHi uint32 // File.lines[lineLo:lineHi], sorted by rva
+	inlLo, inlHi   uint32 // File.inlines[inlLo:inlHi]
 	multiple       bool
 	name           string
 }
@@ -63,6 +66,15 @@ type lineRecord struct {
 	rva, size uint64
 	line      int32
 	file      int32
+}
+
+// inlineRange is one address range of an INLINE record.
+type inlineRange struct {
+	rva, size uint64
+	depth     int32 // nest level: 0 is inlined into the FUNC itself
+	callLine  int32
+	callFile  int32 // -1 when the record has none
+	origin    int32
 }
 
 type publicSymbol struct {
@@ -120,7 +132,7 @@ type parser struct {
 // proportional to the records kept: the input is read line by line.
 func Parse(r io.Reader) (*File, error) {
 	p := &parser{
-		f:       &File{files: map[int64]string{}},
+		f:       &File{files: map[int64]string{}, origins: map[int64]string{}},
 		intern:  map[string]string{},
 		curFunc: -1,
 	}
@@ -382,10 +394,10 @@ func (p *parser) function(rest []byte) bool {
 	if !ok1 || !ok2 || !ok3 || param > 1<<31-1 {
 		return false
 	}
-	n := len(p.f.lines)
+	n, k := len(p.f.lines), uint32(len(p.f.inlines))
 	p.f.funcs = append(p.f.funcs, function{
 		rva: rva, size: size, paramSize: uint32(param), multiple: multiple,
-		name: string(t[3]), lineLo: uint32(n), lineHi: uint32(n),
+		name: string(t[3]), lineLo: uint32(n), lineHi: uint32(n), inlLo: k, inlHi: k,
 	})
 	p.curFunc = len(p.f.funcs) - 1
 	return true
@@ -435,41 +447,85 @@ func (p *parser) public(rest []byte) bool {
 	return true
 }
 
-// inlineOrigin parses "INLINE_ORIGIN <id> [<file id>] <name>". The records are
-// checked but not kept: lookups report the outer FUNC.
+// inlineOrigin parses "INLINE_ORIGIN <id> [<file id>] <name>"; older
+// dump_syms wrote the file id, which lookups do not need. A second token
+// that is a number followed by more is taken for it. The first record of
+// an id wins.
 func (p *parser) inlineOrigin(rest []byte) bool {
-	t := p.tok[:2]
-	if fields(rest, t) != 2 {
+	t := p.tok[:3]
+	n := fields(rest, t)
+	if n < 2 {
 		return false
 	}
 	id, ok := dec(t[0])
-	return ok && id >= 0
+	if !ok || id < 0 {
+		return false
+	}
+	name := bytes.TrimLeft(rest, " ")
+	name = bytes.TrimLeft(name[len(t[0]):], " ")
+	if _, isNum := dec(t[1]); isNum && n == 3 {
+		name = t[2]
+	}
+	if _, dup := p.f.origins[id]; !dup {
+		p.f.origins[id] = p.str(name)
+	}
+	return true
 }
 
+// maxInlineDepth bounds the nest level a record may claim; deeper inlining
+// is not seen in practice, and the lookup sizes nothing by it.
+const maxInlineDepth = 1 << 10
+
 // inline parses "INLINE <nest level> <call site line> [<call site file>]
-// <origin id> (<address> <size>)+". Older files lack the call site file, so
-// the field count's parity tells the two forms apart.
+// <origin id> (<address> <size>)+", which belongs to the FUNC before it.
+// Older files lack the call site file, so the field count's parity tells
+// the two forms apart.
 func (p *parser) inline(rest []byte) bool {
 	if p.curFunc < 0 {
 		return false
 	}
-	n := 0
+	var nums [4]int64
+	n, start := 0, len(p.f.inlines)
+	fixed := 4
+	if f := bytes.Fields(rest); len(f)%2 == 1 {
+		fixed = 3
+	}
+	ok := true
+	var rva uint64
 	for _, f := range bytes.Split(rest, []byte{' '}) {
 		if len(f) == 0 {
 			continue
 		}
-		var ok bool
-		if n < 3 {
-			_, ok = dec(f)
-		} else {
-			_, ok = hex(f)
+		switch {
+		case n < fixed:
+			nums[n], ok = dec(f)
+			ok = ok && nums[n] >= 0
+		case (n-fixed)%2 == 0:
+			rva, ok = hex(f)
+		default:
+			var size uint64
+			size, ok = hex(f)
+			if ok {
+				r := inlineRange{rva: rva, size: size, depth: int32(nums[0]), callLine: int32(nums[1]), callFile: -1}
+				if fixed == 4 {
+					r.callFile, r.origin = int32(nums[2]), int32(nums[3])
+				} else {
+					r.origin = int32(nums[2])
+				}
+				p.f.inlines = append(p.f.inlines, r)
+			}
 		}
 		if !ok {
-			return false
+			break
 		}
 		n++
 	}
-	return n >= 5
+	if !ok || n < fixed+2 || nums[0] > maxInlineDepth || len(p.f.inlines) >= 1<<32-1 {
+		p.f.inlines = p.f.inlines[:start]
+		return false
+	}
+	p.f.funcs[p.curFunc].inlHi = uint32(len(p.f.inlines))
+	return true
 }
 
 // The STACK WIN types of Breakpad's WindowsFrameInfo::StackInfoTypes.
@@ -648,6 +704,7 @@ func (p *parser) finish() {
 		fn.lineLo, fn.lineHi = uint32(lo), uint32(w)
 	}
 	f.lines = compactSlice(f.lines[:w])
+	f.inlines = compactSlice(f.inlines)
 	funcs := f.funcs[:0]
 	for i, fn := range f.funcs {
 		if keep[i] {

@@ -4,7 +4,8 @@
 // Open indexes the DW_TAG_subprogram address ranges of every compilation unit
 // once, with names qualified from the DIE tree (DW_TAG_namespace, class and
 // structure parents, followed through DW_AT_specification and
-// DW_AT_abstract_origin) the way lldb shows them. Line tables are decoded on
+// DW_AT_abstract_origin) the way lldb shows them. A lookup lists the
+// DW_TAG_inlined_subroutine chain at the address (inline.go). Line tables are decoded on
 // demand, one compilation unit at a time. All addresses are RVAs: debug/pe
 // and DWARF speak in VAs (ImageBase + RVA), converted here.
 package dwarf
@@ -39,6 +40,11 @@ type File struct {
 	funcs     []funcRange // sorted by low, then longest first
 	symtab    []coffSym   // function symbols of the COFF symbol table, sorted
 	maxHigh   []uint64    // maxHigh[i] = max(funcs[0..i].high), to bound backward scans
+	// names and refs name inlined subroutines through their
+	// DW_AT_abstract_origin: qualified subprogram names by DIE, and the
+	// specification/abstract-origin links between subprogram DIEs.
+	names map[dwarf.Offset]string
+	refs  map[dwarf.Offset]dwarf.Offset
 
 	mu    sync.Mutex
 	lines map[dwarf.Offset]*lineTable // by compilation unit offset
@@ -60,11 +66,23 @@ type Symbol struct {
 	Size uint64
 	File string // source file and line of the address, from .debug_line
 	Line int
+	// Inlines are the DW_TAG_inlined_subroutine entries covering the
+	// address, outermost first. File and Line are then the outermost call
+	// site (DW_AT_call_file/call_line), and each inline's are the next call
+	// site inside it, or the line table's place for the innermost.
+	Inlines []Inline
 	// FromSymtab is set when no DW_TAG_subprogram covers the address and the
 	// name is the nearest preceding function of the COFF symbol table, as
 	// llvm-symbolizer and lldb fall back to. Such names are raw: C++ names
 	// are Itanium-mangled ("_Znwy"), and Size is 0.
 	FromSymtab bool
+}
+
+// Inline is one inlined call at an address.
+type Inline struct {
+	Name string
+	File string // "" when unknown
+	Line int    // 0 when unknown
 }
 
 // coffSym is a function symbol from the COFF symbol table (IMAGE_SYMBOL with
@@ -260,19 +278,9 @@ func (f *File) index() error {
 		}
 	}
 
-	// resolve follows specification/abstract-origin links to the DIE that
-	// carries the best (declaration's, hence qualified) name.
-	var resolve func(off dwarf.Offset, depth int) string
-	resolve = func(off dwarf.Offset, depth int) string {
-		if ref, ok := refs[off]; ok && depth < 8 {
-			if n := resolve(ref, depth+1); n != "" {
-				return n
-			}
-		}
-		return names[off]
-	}
+	f.names, f.refs = names, refs
 	for _, p := range pending {
-		name := resolve(p.die, 0)
+		name := f.resolve(p.die, 0)
 		for _, rg := range p.ranges {
 			if rg[1] <= rg[0] || rg[0] < f.imageBase {
 				continue // empty, or not in the image (e.g. discarded COMDAT at 0)
@@ -290,6 +298,17 @@ func (f *File) index() error {
 		f.maxHigh[i] = m
 	}
 	return nil
+}
+
+// resolve follows specification/abstract-origin links to the DIE that
+// carries the best (declaration's, hence qualified) name.
+func (f *File) resolve(off dwarf.Offset, depth int) string {
+	if ref, ok := f.refs[off]; ok && depth < 8 {
+		if n := f.resolve(ref, depth+1); n != "" {
+			return n
+		}
+	}
+	return f.names[off]
 }
 
 // qualify joins a scope's qualified name and a name with "::".
@@ -320,9 +339,9 @@ func (f *File) Functions() int { return len(f.funcs) }
 func (f *File) ImageBase() uint64 { return f.imageBase }
 
 // Lookup returns the function containing rva with the source line of rva.
-// An address inside an inlined subroutine reports the outer function (with
-// the inlined code's line, as the line table has it). Callers looking up a
-// return address should pass the address minus one.
+// An address inside inlined subroutines reports the outer function at its
+// call site, and the inlined calls in Inlines. Callers looking up a return
+// address should pass the address minus one.
 func (f *File) Lookup(rva uint64) (sym Symbol, ok bool) {
 	defer func() {
 		if recover() != nil {
@@ -334,9 +353,11 @@ func (f *File) Lookup(rva uint64) (sym Symbol, ok bool) {
 		return f.lookupSymtab(rva)
 	}
 	sym = Symbol{Name: fr.name, RVA: fr.low, Size: fr.high - fr.low}
-	if lt := f.lineTable(fr.cu); lt != nil {
+	lt := f.lineTable(fr.cu)
+	if lt != nil {
 		sym.File, sym.Line = lt.find(rva + f.imageBase)
 	}
+	f.addInlines(&sym, fr, lt, rva)
 	return sym, true
 }
 
@@ -385,6 +406,9 @@ type lineRow struct {
 type lineTable struct {
 	rows  []lineRow // sorted by address; end-of-sequence rows first on ties
 	files []string
+	// byIndex names the line program's files by their number, as
+	// DW_AT_call_file refers to them.
+	byIndex []string
 }
 
 func (f *File) decodeLines(cu dwarf.Offset) *lineTable {
@@ -417,6 +441,13 @@ func (f *File) decodeLines(cu dwarf.Offset) *lineTable {
 			row.file = idx
 		}
 		lt.rows = append(lt.rows, row)
+	}
+	for _, lf := range lr.Files() {
+		name := ""
+		if lf != nil {
+			name = joinCompDir(compDir, lf.Name)
+		}
+		lt.byIndex = append(lt.byIndex, name)
 	}
 	slices.SortStableFunc(lt.rows, func(a, b lineRow) int {
 		if c := cmp.Compare(a.addr, b.addr); c != 0 {

@@ -19,12 +19,18 @@ func FuzzOpen(f *testing.F) {
 		f.Add(data[:0x1000])
 		f.Add(data[:len(data)/2])
 	}
+	// The -O2 inline fixture: small, with nested DW_TAG_inlined_subroutine.
+	if data, err := os.ReadFile("../../testdata/inline/inline_mingw.exe"); err == nil {
+		f.Add(data)
+	} else {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		df, err := Open(bytes.NewReader(data))
 		if err != nil {
 			return
 		}
-		for _, rva := range []uint64{0, 0x1000, 0x1500, 0x3000, 0x10000} {
+		for _, rva := range []uint64{0, 0x1000, 0x1015, 0x1043, 0x1500, 0x3000, 0x10000} {
 			df.Lookup(rva)
 			if fn, ok := df.Function(rva); ok {
 				for _, v := range append(fn.Params, fn.Locals...) {

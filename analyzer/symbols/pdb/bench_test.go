@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 )
@@ -283,12 +284,12 @@ func TestSynthPDB(t *testing.T) {
 	}
 	s, ok := f.Lookup(0x1000 + 64*37 + 9)
 	want := Symbol{Name: "ns::Class7::method2", RawName: "ns::Class7::method2", RVA: 0x1000 + 64*37, Size: 48, File: `C:\src\file.cpp`, Line: 11}
-	if !ok || s != want {
+	if !ok || !reflect.DeepEqual(s, want) {
 		t.Errorf("Lookup = %+v, %v; want %+v", s, ok, want)
 	}
 	s, ok = f.Lookup(0x1000 + 64*37 + 50)
 	want = Symbol{Name: "ns::Class7::method2", RawName: "?method2@Class7@ns@@QEAAXXZ", RVA: 0x1000 + 64*37, FromPublic: true}
-	if !ok || s != want {
+	if !ok || !reflect.DeepEqual(s, want) {
 		t.Errorf("Lookup(past the end) = %+v, %v; want %+v", s, ok, want)
 	}
 }

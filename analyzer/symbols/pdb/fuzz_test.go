@@ -2,6 +2,7 @@ package pdb
 
 import (
 	"bytes"
+	"os"
 	"testing"
 )
 
@@ -15,6 +16,11 @@ func FuzzOpen(f *testing.F) {
 	// and the small streams usually live early).
 	crash := readPDB(f, "crash")
 	f.Add(crash[:64<<10])
+	inl, err := os.ReadFile("../../testdata/inline/inline_pdb.pdb")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(inl)
 	recoverPanics = false
 	f.Fuzz(func(t *testing.T, b []byte) {
 		pf, err := Open(bytes.NewReader(b), int64(len(b)))
@@ -36,6 +42,26 @@ func FuzzOpen(f *testing.F) {
 			pf.Lookup(rva)
 			pf.Procedure(rva)
 		}
+	})
+}
+
+// FuzzInlineAnnotations runs S_INLINESITE binary annotations (compressed
+// opcodes and operands) against an address, in the inline fixture's module.
+func FuzzInlineAnnotations(f *testing.F) {
+	b, err := os.ReadFile("../../testdata/inline/inline_pdb.pdb")
+	if err != nil {
+		f.Fatal(err)
+	}
+	pf, err := Open(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	m := pf.loadModule(0)
+	f.Add([]byte{0x0B, 0x40, 0x0B, 0x2F, 0x0B, 0x26, 0x04, 0x03}, uint32(0x1000), uint32(0x10))
+	f.Add([]byte{0x06, 0x04, 0x03, 0x33, 0x0B, 0x26, 0x04, 0x06, 0x00}, uint32(0x1001), uint32(0x35))
+	f.Add([]byte{0x0C, 0x80, 0x01, 0xC0, 0x00, 0x00, 0x01, 0x05, 0x00, 0x01, 0x7F}, uint32(7), uint32(0x100))
+	f.Fuzz(func(t *testing.T, ann []byte, inlinee, target uint32) {
+		pf.siteAt(m, inlinee, ann, target)
 	})
 }
 

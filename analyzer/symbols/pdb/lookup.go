@@ -16,6 +16,10 @@ type Symbol struct {
 	File       string // source file for the looked-up rva, "" if none
 	Line       int    // 0 if none
 	FromPublic bool   // found only in the publics stream
+	// Inlines are the inline sites (S_INLINESITE) covering the address,
+	// outermost first, each with its place inside the inlined function.
+	// File and Line stay the procedure's line table's: the outermost call.
+	Inlines []Inline
 }
 
 // displayName undecorates MSVC-decorated names; procedure names are usually
@@ -98,6 +102,9 @@ func (f *File) Lookup(rva uint32) (Symbol, bool) {
 	if p != nil {
 		s := Symbol{Name: displayName(p.name), RawName: p.name, RVA: p.rva, Size: p.size}
 		s.File, s.Line = m.lineFor(rva)
+		if m.hasSites {
+			s.Inlines = f.inlinesAt(m, p, rva)
+		}
 		return s, true
 	}
 	i := sort.Search(len(f.pubs), func(i int) bool { return f.pubs[i].rva > rva }) - 1

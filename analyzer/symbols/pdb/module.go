@@ -19,6 +19,11 @@ type module struct {
 	procs []procEntry
 	lines []lineSub
 	files []string
+	// inlinees and chk serve inline frames: DEBUG_S_INLINEELINES by
+	// inlinee id, and DEBUG_S_FILECHKSMS for the sites' file changes.
+	inlinees map[uint32]inlineeSrc
+	chk      []byte
+	hasSites bool // the symbol stream has S_INLINESITE records
 }
 
 type procEntry struct {
@@ -89,6 +94,9 @@ func (f *File) indexProcs(m *module) {
 		if n < 2 || next > len(m.sym) {
 			break
 		}
+		if kind == sINLINESITE || kind == sINLINESITE2 {
+			m.hasSites = true
+		}
 		if isProc(kind) && n >= 2+35 {
 			size := r.u32(off + 16)
 			o := r.u32(off + 32)
@@ -120,8 +128,13 @@ func (f *File) parseLines(m *module, b []byte) {
 			chk = data
 		case debugSLines:
 			lineSubs = append(lineSubs, data)
+		case debugSInlineeLines:
+			m.parseInlineeLines(data)
 		}
 		off = (off + 8 + n + 3) &^ 3
+	}
+	if m.hasSites {
+		m.chk = append([]byte(nil), chk...)
 	}
 	names := f.namesBuf()
 	fileIdx := map[uint32]uint32{}

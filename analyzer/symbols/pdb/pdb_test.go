@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -110,7 +111,8 @@ func TestLookupGolden(t *testing.T) {
 					// Publics carry no line; the module's line table may still know it.
 					got.File, got.Line = "", 0
 				}
-				if !ok || got != want {
+				got.Inlines = nil // checked against llvm-symbolizer in inline_test.go
+				if !ok || !reflect.DeepEqual(got, want) {
 					t.Errorf("Lookup(%#x)\n got %+v\nwant %+v", rva, got, want)
 				}
 				n++

@@ -111,9 +111,22 @@ type Store struct {
 	// which some servers expect.
 	UserAgent string
 
+	// NegativeTTL is how long a URL answered 404 is not asked again
+	// (default 5 min): symbols may be uploaded after a crash comes in.
+	NegativeTTL time.Duration
+	// now is the clock, for tests.
+	now func() time.Time
+
 	mu       sync.Mutex
-	negative map[string]bool // URLs answered 404
+	negative map[string]time.Time // URLs answered 404, with when to forget them
+	negOrder []string             // insertion order, oldest first, for the bound
 }
+
+// Bounds of the remembered 404s.
+const (
+	defaultNegativeTTL = 5 * time.Minute
+	maxNegative        = 4096
+)
 
 // Result is the outcome of Find.
 type Result struct {
@@ -323,19 +336,60 @@ func (s *Store) download(ctx context.Context, base, cache string, k Key, res *Re
 	return "", lastErr
 }
 
+func (s *Store) clock() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
+}
+
 func (s *Store) isNegative(u string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.negative[u]
+	until, ok := s.negative[u]
+	if ok && !s.clock().Before(until) {
+		delete(s.negative, u)
+		return false
+	}
+	return ok
+}
+
+// NegativeLen is the number of remembered 404s, for tests.
+func (s *Store) NegativeLen() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.negative)
 }
 
 func (s *Store) setNegative(u string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.negative == nil {
-		s.negative = map[string]bool{}
+		s.negative = map[string]time.Time{}
 	}
-	s.negative[u] = true
+	ttl := s.NegativeTTL
+	if ttl <= 0 {
+		ttl = defaultNegativeTTL
+	}
+	if _, ok := s.negative[u]; !ok {
+		s.negOrder = append(s.negOrder, u)
+	}
+	s.negative[u] = s.clock().Add(ttl)
+	// Keep the order list in step with the map: drop names already
+	// forgotten, then the oldest past the bound.
+	if len(s.negOrder) > 2*maxNegative {
+		live := s.negOrder[:0]
+		for _, k := range s.negOrder {
+			if _, ok := s.negative[k]; ok {
+				live = append(live, k)
+			}
+		}
+		s.negOrder = live
+	}
+	for len(s.negative) > maxNegative && len(s.negOrder) > 0 {
+		delete(s.negative, s.negOrder[0])
+		s.negOrder = s.negOrder[1:]
+	}
 }
 
 func checkURL(raw string) error {

@@ -315,6 +315,14 @@ func TestFindServer(t *testing.T) {
 	if last := res.Tried[len(res.Tried)-1]; !strings.Contains(last.Reason, "remembered") {
 		t.Errorf("Tried = %v", res.Tried)
 	}
+	// ... until their TTL passes: the file may have been uploaded since.
+	now := time.Now().Add(s.NegativeTTL + defaultNegativeTTL + time.Second)
+	s.now = func() time.Time { return now }
+	before = hits.Load()
+	if _, err := s.Find(ctx, missing); !errors.Is(err, ErrNotFound) || hits.Load() == before {
+		t.Errorf("missing after the TTL: %v, %d new requests", err, hits.Load()-before)
+	}
+	s.now = nil
 
 	// Size limit, server errors, timeouts: reported, nothing cached.
 	for _, tc := range []struct {
@@ -351,6 +359,23 @@ func TestFindServer(t *testing.T) {
 }
 
 // TestFindServerCacheElement: "cache*dir" gives later servers their cache.
+// TestNegativeBound: the remembered 404s are bounded.
+func TestNegativeBound(t *testing.T) {
+	s := &Store{}
+	for i := range 3 * maxNegative {
+		s.setNegative(fmt.Sprint("http://x/", i))
+	}
+	if n := s.NegativeLen(); n != maxNegative {
+		t.Errorf("%d remembered, want the bound %d", n, maxNegative)
+	}
+	if len(s.negOrder) > 2*maxNegative+1 {
+		t.Errorf("order list grew to %d", len(s.negOrder))
+	}
+	if !s.isNegative(fmt.Sprint("http://x/", 3*maxNegative-1)) || s.isNegative("http://x/0") {
+		t.Error("the newest should stay and the oldest go")
+	}
+}
+
 func TestFindServerCacheElement(t *testing.T) {
 	srv, _ := symServer(t, map[string]string{"/app.pdb/ABCDEF1/app.pdb": "pdb"})
 	cache := t.TempDir()

@@ -1,9 +1,13 @@
-package store
+// Package seed makes up realistic analysed dumps for demos and for the
+// dashboard's tests and benchmarks: a few products and versions, a long tail
+// of signatures whose counts follow a power law, crashes rising and falling
+// over the period, several Windows versions, out-of-memory crashes with their
+// allocation sizes and stack overflows. It writes nothing: the store imports
+// what it makes (store.SQLite.Seed).
+package seed
 
 import (
-	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -14,8 +18,8 @@ import (
 	"github.com/dumptriage/dumptriage/analyzer/report"
 )
 
-// SeedConfig says how many made-up analyses Seed writes.
-type SeedConfig struct {
+// Config says how many made-up analyses to make.
+type Config struct {
 	Dumps int       // default 1000
 	Days  int       // spread over this many days before Now, default 180
 	Now   time.Time // default time.Now()
@@ -24,13 +28,23 @@ type SeedConfig struct {
 	Progress func(done int)
 }
 
-// Seed fills the index with realistic made-up analyses (no dump files):
-// a few products and versions, a long tail of signatures whose counts
-// follow a power law, crashes rising and falling over the period, several
-// Windows versions, out-of-memory crashes with their allocation sizes and
-// stack overflows. It is for benchmarks and demos of the dashboard.
-func (s *SQLite) Seed(ctx context.Context, cfg SeedConfig) (err error) {
-	defer wrap(&err, "seed")
+// Dump is one made-up analysed dump (no file).
+type Dump struct {
+	SHA256, FileName string
+	Size             int64
+	UploadedAt       time.Time
+	// FileExpiredAt is set for old dumps whose file retention deleted.
+	FileExpiredAt *time.Time
+	Report        *report.Report
+	AnalyzedAt    time.Time
+	Duration      time.Duration
+}
+
+// Generator makes the dumps of one Config, in order.
+type Generator struct{ g *seeder }
+
+// New fills in Config's defaults and prepares the made-up world.
+func New(cfg Config) *Generator {
 	if cfg.Dumps <= 0 {
 		cfg.Dumps = 1000
 	}
@@ -38,44 +52,16 @@ func (s *SQLite) Seed(ctx context.Context, cfg SeedConfig) (err error) {
 		cfg.Days = 180
 	}
 	if cfg.Now.IsZero() {
-		cfg.Now = s.now()
+		cfg.Now = time.Now()
 	}
-	g := newSeeder(cfg)
-	// A big page cache keeps the batch's index pages in memory until commit.
-	if _, err := s.w.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil {
-		return err
-	}
-	defer s.w.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -2000`)
-	// Made-up data needs no durability until the end.
-	// Statement journals (the triggers' upserts need them) stay in memory.
-	if _, err := s.w.ExecContext(ctx, `PRAGMA temp_store = MEMORY`); err != nil {
-		return err
-	}
-	if _, err := s.w.ExecContext(ctx, `PRAGMA synchronous = OFF`); err != nil {
-		return err
-	}
-	defer s.w.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = NORMAL`)
-	const batch = 2000
-	for done := 0; done < cfg.Dumps; {
-		n := min(batch, cfg.Dumps-done)
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			for i := 0; i < n; i++ {
-				if err := g.insert(ctx, tx, done+i); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		done += n
-		if cfg.Progress != nil {
-			cfg.Progress(done)
-		}
-	}
-	return nil
+	return &Generator{newSeeder(cfg)}
 }
+
+// Config is the generator's configuration, defaults filled in.
+func (g *Generator) Config() Config { return g.g.cfg }
+
+// Dump makes the i-th dump; call it for i = 0, 1, 2 ... in order.
+func (g *Generator) Dump(i int) Dump { return g.g.dump(i) }
 
 type seedModule struct {
 	name, version string
@@ -104,7 +90,7 @@ type seedFrame struct {
 }
 
 type seeder struct {
-	cfg      SeedConfig
+	cfg      Config
 	r        *rand.Rand
 	modules  []seedModule
 	frames   []seedFrame
@@ -145,7 +131,7 @@ var seedNouns = []string{"Scene", "Renderer", "Texture", "Mesh", "Buffer", "Allo
 var seedVerbs = []string{"draw", "update", "load", "parse", "resize", "flush", "commit", "decode", "encode", "submit",
 	"dispatch", "alloc", "release", "insert", "find", "visit", "compile", "bind", "tick", "read", "write", "grow"}
 
-func newSeeder(cfg SeedConfig) *seeder {
+func newSeeder(cfg Config) *seeder {
 	g := &seeder{cfg: cfg, r: rand.New(rand.NewPCG(cfg.Seed, 0x5eed))}
 	r := g.r
 	base := uint64(0x7ffb_0000_0000)
@@ -292,7 +278,7 @@ func (g *seeder) signature(s *seedSig) string {
 	return strings.Join(parts, " | ")
 }
 
-func (g *seeder) insert(ctx context.Context, tx *sql.Tx, i int) error {
+func (g *seeder) dump(i int) Dump {
 	r := g.r
 	// Crashes grow over the period, with a weekly rhythm.
 	frac := math.Sqrt(r.Float64())
@@ -336,51 +322,15 @@ func (g *seeder) insert(ctx context.Context, tx *sql.Tx, i int) error {
 	}
 	rep := g.report(s, p, version, osv, at, i)
 	sum := sha256.Sum256([]byte(fmt.Sprintf("seed %d %d", g.cfg.Seed, i)))
-	sha := hex.EncodeToString(sum[:])
-	size := int64(200_000 + r.IntN(3_000_000))
-	rep.Dump.SHA256, rep.Dump.Size = sha, size
-	a, err := NewAnalysis(rep, at.Add(2*time.Second), time.Duration(20+r.IntN(400))*time.Millisecond)
-	if err != nil {
-		return err
-	}
-	var expired any
+	d := Dump{SHA256: hex.EncodeToString(sum[:]), Size: int64(200_000 + r.IntN(3_000_000)), UploadedAt: at,
+		FileName: fmt.Sprintf("%s_%d.dmp", strings.TrimSuffix(p.exe, ".exe"), i), Report: rep,
+		AnalyzedAt: at.Add(2 * time.Second), Duration: time.Duration(20+r.IntN(400)) * time.Millisecond}
+	rep.Dump.SHA256, rep.Dump.Size = d.SHA256, d.Size
 	if at.Before(g.cfg.Now.Add(-90*24*time.Hour)) && r.IntN(2) == 0 {
-		expired = ms(at.Add(90 * 24 * time.Hour))
+		exp := at.Add(90 * 24 * time.Hour)
+		d.FileExpiredAt = &exp
 	}
-	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO dumps (uid, sha256, size, file_name, uploaded_at, uploaded_by, uploaded_from,
-		last_uploaded_at, status, file_expired_at) VALUES (?, ?, ?, ?, ?, 'seed', '127.0.0.1', ?, 'done', ?) RETURNING id`,
-		newUID(), sha, size, fmt.Sprintf("%s_%d.dmp", strings.TrimSuffix(p.exe, ".exe"), i), ms(at), ms(at), expired).Scan(&id)
-	if err != nil {
-		return err
-	}
-	var dumpTime, alloc any
-	if a.DumpTime != nil {
-		dumpTime = ms(*a.DumpTime)
-	}
-	if a.AllocBytes != nil {
-		alloc = int64(*a.AllocBytes)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO analyses (dump_id, analyzer_version, analyzed_at, duration_ms,
-		report, crash_type, crash_address, signature, module, module_version, os, os_version, arch, process_name,
-		dump_time, alloc_bytes, stack_overflow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, a.AnalyzerVersion, ms(a.AnalyzedAt), a.Duration.Milliseconds(), string(a.Report), a.CrashType,
-		a.CrashAddress, a.Signature, a.Module, a.ModuleVersion, a.OS, a.OSVersion, a.Arch, a.ProcessName, dumpTime,
-		alloc, a.StackOverflow); err != nil {
-		return err
-	}
-	if err := seedRows(ctx, tx, `INSERT INTO modules (dump_id, idx, name, version, debug_id, debug_file, code_id) VALUES `,
-		7, len(a.Modules), func(i int) []any {
-			m := a.Modules[i]
-			return []any{id, i, m.Name, m.Version, m.DebugID, m.DebugFile, m.CodeID}
-		}); err != nil {
-		return err
-	}
-	return seedRows(ctx, tx, `INSERT INTO frames (dump_id, idx, module, function, module_offset, function_offset, trust) VALUES `,
-		7, len(a.Frames), func(i int) []any {
-			f := a.Frames[i]
-			return []any{id, i, f.Module, f.Function, f.ModuleOffset, f.FunctionOffset, f.Trust}
-		})
+	return d
 }
 
 func u64(v uint64) *uint64 { return &v }
@@ -438,7 +388,7 @@ func (g *seeder) report(s *seedSig, p *seedProduct, version, osv string, at time
 	for _, mi := range p.mods {
 		add(mi)
 	}
-	frameOf := func(k int, f seedFrame, trust string) report.Frame {
+	frameOf := func(k int, f seedFrame, trust report.Trust) report.Frame {
 		if _, ok := modIdx[f.mod]; !ok {
 			add(f.mod)
 		}
@@ -461,7 +411,11 @@ func (g *seeder) report(s *seedSig, p *seedProduct, version, osv string, at time
 		if k == 0 {
 			trust = report.TrustContext
 		}
-		crash = append(crash, frameOf(k, g.frames[fi], trust))
+		f := frameOf(k, g.frames[fi], trust)
+		if k == 1 {
+			f.Note = "chained unwind info" // as the amd64 unwinder notes it
+		}
+		crash = append(crash, f)
 	}
 	if s.overflow {
 		rec := crash[len(crash)-1]
@@ -595,28 +549,6 @@ func seedMemorySummary(r *rand.Rand, largest uint64) *report.MemorySummary {
 		"<unknown>                               210        1`2c3d0000 (   4.691 GB)  62.10%    0.00%\n"
 	ms.Usage = []report.SummaryEntry{{Name: "Free", Regions: 42, Bytes: 1 << 46}}
 	return ms
-}
-
-// seedRows inserts n rows of cols values each, many rows per statement.
-func seedRows(ctx context.Context, tx *sql.Tx, prefix string, cols, n int, row func(i int) []any) error {
-	tuple := "(?" + strings.Repeat(", ?", cols-1) + ")"
-	for start := 0; start < n; start += 100 {
-		end := min(n, start+100)
-		var b strings.Builder
-		b.WriteString(prefix)
-		args := make([]any, 0, (end-start)*cols)
-		for i := start; i < end; i++ {
-			if i > start {
-				b.WriteString(", ")
-			}
-			b.WriteString(tuple)
-			args = append(args, row(i)...)
-		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func seedBytes(n uint64) string {
