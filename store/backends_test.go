@@ -9,11 +9,14 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
 
 	"github.com/dumptriage/dumptriage/analyzer/report"
 )
@@ -36,6 +39,19 @@ var remoteSeq atomic.Int64
 
 // openRemote opens a store in a fresh PostgreSQL schema and S3 prefix.
 func openRemote(t testing.TB, cfg Config) *Store {
+	t.Helper()
+	b := remoteBackends(t)
+	st, err := OpenBackends(context.Background(), t.TempDir(), b, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// remoteBackends makes a fresh PostgreSQL schema and S3 prefix, dropped
+// when the test ends.
+func remoteBackends(t testing.TB) Backends {
 	t.Helper()
 	db, blobs := os.Getenv("DUMPTRIAGE_TEST_DB"), os.Getenv("DUMPTRIAGE_TEST_BLOBS")
 	if db == "" || blobs == "" {
@@ -64,18 +80,13 @@ func openRemote(t testing.TB, cfg Config) *Store {
 	}
 	u.Path = "/" + name
 	dir := t.TempDir()
-	st, err := OpenBackends(ctx, dir, Backends{DB: db + sep + "search_path=" + name, Blobs: u.String()}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		st.Close()
 		if a, err := OpenIndex(ctx, dir, db); err == nil {
 			a.w.ExecContext(ctx, "DROP SCHEMA "+name+" CASCADE")
 			a.Close()
 		}
 	})
-	return st
+	return Backends{DB: db + sep + "search_path=" + name, Blobs: u.String()}
 }
 
 func forBackends(t *testing.T, fn func(t *testing.T, open func(t testing.TB, cfg Config) *Store)) {
@@ -307,5 +318,47 @@ func BenchmarkClaim(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestS3SymbolsAcrossNodes: a PDB uploaded to one node is in the bucket and
+// reaches another node's mirror, which its analyses search.
+func TestS3SymbolsAcrossNodes(t *testing.T) {
+	b := remoteBackends(t)
+	ctx := context.Background()
+	node := func() (*Store, *Symbols, string) {
+		dir := t.TempDir()
+		st, err := OpenBackends(ctx, dir, b, Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		sym, err := OpenSymbols(st, dir, SymbolConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, sym, dir
+	}
+	_, symA, _ := node()
+	stB, symB, dirB := node()
+	up, err := symA.Add(ctx, bytes.NewReader(symbolicFixture(t, "crash.pdb")), "crash.pdb", "ci", "api")
+	if err != nil || up.Status != SymbolStored {
+		t.Fatalf("upload: %+v %v", up, err)
+	}
+	s3 := stB.Blobs.(*S3)
+	if _, err := s3.c.StatObject(ctx, s3.bucket, s3.prefix+"symbols/"+up.File.Path, minio.StatObjectOptions{}); err != nil {
+		t.Fatalf("not in the bucket: %v", err)
+	}
+	mirrored := filepath.Join(dirB, "symbols", filepath.FromSlash(up.File.Path))
+	if _, err := os.Stat(mirrored); err == nil {
+		t.Fatal("node B had the file before syncing")
+	}
+	path := symB.SearchPath(ctx)
+	if !strings.HasPrefix(path, filepath.Join(dirB, "symbols")) {
+		t.Fatalf("search path %q", path)
+	}
+	got, err := os.ReadFile(mirrored)
+	if err != nil || !bytes.Equal(got, symbolicFixture(t, "crash.pdb")) {
+		t.Fatalf("node B's mirror: %d bytes, %v", len(got), err)
 	}
 }
