@@ -3,6 +3,8 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -360,5 +362,45 @@ func TestS3SymbolsAcrossNodes(t *testing.T) {
 	got, err := os.ReadFile(mirrored)
 	if err != nil || !bytes.Equal(got, symbolicFixture(t, "crash.pdb")) {
 		t.Fatalf("node B's mirror: %d bytes, %v", len(got), err)
+	}
+}
+
+// TestS3ChunksAcrossNodes: sentry-cli's chunks sent to one node are
+// assembled by another, and a third answers the poll.
+func TestS3ChunksAcrossNodes(t *testing.T) {
+	b := remoteBackends(t)
+	ctx := context.Background()
+	node := func() *Symbols {
+		dir := t.TempDir()
+		st, err := OpenBackends(ctx, dir, b, Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		sym, err := OpenSymbols(st, dir, SymbolConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sym
+	}
+	a, bb, c := node(), node(), node()
+	pdb := symbolicFixture(t, "crash.pdb")
+	half := len(pdb) / 2
+	var sums []string
+	for _, part := range [][]byte{pdb[:half], pdb[half:]} {
+		s, err := a.PutChunk(ctx, bytes.NewReader(part), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums = append(sums, s)
+	}
+	h := sha1.Sum(pdb)
+	whole := hex.EncodeToString(h[:])
+	st := bb.Assemble(ctx, whole, "crash.pdb", sums, "ci")
+	if st.State != AssembleOK || st.Result == nil || st.Result.Status != SymbolStored {
+		t.Fatalf("assembly on another node: %+v", st)
+	}
+	if st := c.Assemble(ctx, whole, "crash.pdb", sums, "ci"); st.State != AssembleOK {
+		t.Fatalf("poll on a third node: %+v", st)
 	}
 }
