@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha1"
-	"encoding/hex"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -402,5 +402,69 @@ func TestS3ChunksAcrossNodes(t *testing.T) {
 	}
 	if st := c.Assemble(ctx, whole, "crash.pdb", sums, "ci"); st.State != AssembleOK {
 		t.Fatalf("poll on a third node: %+v", st)
+	}
+}
+
+// TestMigrateRoundTrip: a data folder copied to PostgreSQL + S3 and back
+// keeps its accounts, dumps, analyses (and the dashboard built from them)
+// and files; a second run copies nothing again.
+func TestMigrateRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	src := openTest(t, Config{})
+	if _, err := src.AddUser(ctx, "alice", RoleAdmin, "correct horse"); err != nil {
+		t.Fatal(err)
+	}
+	var raws [][]byte
+	for i := range 3 {
+		raw := fakeDump(uint64(300+i), 200<<10)
+		raws = append(raws, raw)
+		if _, err := src.Ingest(ctx, bytes.NewReader(raw), Upload{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j, err := src.Queue.Claim(ctx, "test/1/0", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := NewAnalysis(&report.Report{Signature: "moved"}, time.Now(), 0)
+	a.Frames = []FrameRow{{Module: "x.dll"}}
+	if err := src.Queue.Finish(ctx, j, a, ""); err != nil {
+		t.Fatal(err)
+	}
+	remote := openRemote(t, Config{})
+	back := openTest(t, Config{})
+	for _, step := range []struct {
+		from, to *Store
+	}{{src, remote}, {remote, back}} {
+		st, err := Migrate(ctx, step.from, step.to, nil, nil, func(string) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Files != 3 || st.Rows < 7 {
+			t.Fatalf("first run: %+v", st)
+		}
+		again, err := Migrate(ctx, step.from, step.to, nil, nil, func(string) {})
+		if err != nil || again.Files != 0 || again.Rows != 0 {
+			t.Fatalf("second run copied again: %+v %v", again, err)
+		}
+		to := step.to
+		if _, err := to.AddUser(ctx, "bob", RoleViewer, "another pass"); err != nil {
+			t.Fatalf("ids after migrate: %v", err) // the identity sequence moved past copied ids
+		}
+		page, _ := to.ListDumps(ctx, ListQuery{})
+		if len(page.Dumps) != 3 {
+			t.Fatalf("%d dumps", len(page.Dumps))
+		}
+		for _, raw := range raws {
+			if got := readBlob(t, to, sum(raw)); !bytes.Equal(got, raw) {
+				t.Fatal("file differs")
+			}
+		}
+		var n int
+		to.Index.(*SQLite).r.QueryRowContext(ctx, `SELECT n FROM crash_groups WHERE dim = 'stack' AND key = 'x.dll'`).Scan(&n)
+		if n != 1 {
+			t.Fatalf("dashboard not rebuilt: stack x.dll %d", n)
+		}
+		to.Index.(*SQLite).w.ExecContext(ctx, `DELETE FROM users WHERE name = 'bob'`)
 	}
 }

@@ -17,6 +17,7 @@ commands:
   user add|list|remove|passwd|role            manage accounts (dumptriage user for details)
   token create|list|revoke                    manage API tokens (dumptriage token for details)
   symbols upload [--server URL] [--token T] PATH...  upload PDBs, images, .sym files or zips to a server
+  migrate --from DIR --to-db URL --to-blobs URL   copy everything to PostgreSQL + S3 (or back: --from-db, --from-blobs, --to)
 `
 
 func main() {
@@ -42,6 +43,8 @@ func main() {
 		err = runToken(os.Args[2:], os.Stdout, os.Stderr)
 	case "symbols":
 		err = runSymbols(os.Args[2:], os.Stdout, os.Stderr)
+	case "migrate":
+		err = runMigrate(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
