@@ -468,3 +468,32 @@ func TestMigrateRoundTrip(t *testing.T) {
 		to.Index.(*SQLite).w.ExecContext(ctx, `DELETE FROM users WHERE name = 'bob'`)
 	}
 }
+
+// TestBackendsConcurrentSameDump: the same new dump uploaded at once (as
+// through two web nodes) is stored once and counted each time.
+func TestBackendsConcurrentSameDump(t *testing.T) {
+	forBackends(t, func(t *testing.T, open func(testing.TB, Config) *Store) {
+		st := open(t, Config{})
+		ctx := context.Background()
+		raw := fakeDump(77, 64<<10)
+		var wg sync.WaitGroup
+		var dups atomic.Int64
+		for range 6 {
+			wg.Go(func() {
+				res, err := st.Ingest(ctx, bytes.NewReader(raw), Upload{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if res.Duplicate {
+					dups.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		page, _ := st.ListDumps(ctx, ListQuery{})
+		if len(page.Dumps) != 1 || page.Dumps[0].UploadCount != 6 || dups.Load() != 5 {
+			t.Fatalf("%d dumps, count %v, %d duplicates", len(page.Dumps), page.Dumps, dups.Load())
+		}
+	})
+}

@@ -234,6 +234,16 @@ func scanDump(sc scanner, rowID *int64, extra ...any) (Dump, error) {
 // AddDump implements Index.
 func (s *SQLite) AddDump(ctx context.Context, nd NewDump) (d Dump, dup bool, err error) {
 	defer wrap(&err, "AddDump(%s)", nd.SHA256)
+	d, dup, err = s.addDump(ctx, nd)
+	// On PostgreSQL two web nodes may insert the same new dump at once; the
+	// loser's transaction is aborted, and run again it finds the winner's row.
+	for try := 0; s.pg && err != nil && try < 3 && strings.Contains(err.Error(), "dumps_sha256_key"); try++ {
+		d, dup, err = s.addDump(ctx, nd)
+	}
+	return d, dup, err
+}
+
+func (s *SQLite) addDump(ctx context.Context, nd NewDump) (d Dump, dup bool, err error) {
 	now := ms(s.now())
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var id int64
