@@ -225,11 +225,8 @@ func (s *SQLite) Listen(ctx context.Context, wake func()) {
 		return
 	}
 	for ctx.Err() == nil {
-		err := s.listenOnce(ctx, wake)
-		if ctx.Err() != nil {
-			return
-		}
-		_ = err
+		// A lost connection is made again; the workers' polling covers the gap.
+		_ = s.listenOnce(ctx, wake)
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
