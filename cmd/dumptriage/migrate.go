@@ -40,10 +40,10 @@ func runMigrate(args []string, out io.Writer) error {
 	src := store.Backends{DB: *fromDB, Blobs: *fromBlobs}
 	dst := store.Backends{DB: *toDB, Blobs: *toBlobs}
 	if *from == "" && (src.DB == "" || src.Blobs == "") {
-		return errors.New("name the source: --from DATA_DIR and/or --from-db and --from-blobs\n" + migrateUsage)
+		return fmt.Errorf("name the source: --from DATA_DIR and/or --from-db and --from-blobs\n%s", migrateUsage)
 	}
 	if *to == "" && (dst.DB == "" || dst.Blobs == "") {
-		return errors.New("name the destination: --to DATA_DIR and/or --to-db and --to-blobs\n" + migrateUsage)
+		return fmt.Errorf("name the destination: --to DATA_DIR and/or --to-db and --to-blobs\n%s", migrateUsage)
 	}
 	if src == dst && *from == *to {
 		return errors.New("the source and the destination are the same")
