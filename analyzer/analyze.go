@@ -77,6 +77,7 @@ func Analyze(ctx context.Context, r io.ReaderAt, size int64, opts Options) (rep 
 	a := newAnalysis(ctx, d, opts)
 	defer a.held.release() // the report holds no symbol file
 	a.run()
+	a.fit()
 	return a.rep, nil
 }
 
@@ -97,7 +98,11 @@ type analysis struct {
 	opts Options
 	rep  *Report
 
-	crashIndex int // index into d.Threads of the crashing thread, or -1
+	crashIndex int // index into d.Threads of the thread that crashed, or -1
+	// namedIndex is the thread MINIDUMP_EXCEPTION_STREAM.ThreadId names;
+	// it differs from crashIndex when the dump was written from a reporting
+	// thread (crashedThread).
+	namedIndex int
 	// crashedWhy says why the crashing thread is not the one the
 	// Exception stream names, or is empty.
 	crashedWhy string
@@ -124,6 +129,7 @@ func (a *analysis) run() {
 	a.describeProcess()
 	a.describeException()
 	a.describeThreads()
+	a.describeCuts()
 	a.guard("vendor streams", a.describeVendorStreams)
 	for _, step := range []struct {
 		name string
@@ -176,6 +182,11 @@ func (a *analysis) describeDump() {
 	}
 	a.rep.Dump = info
 	a.rep.Warnings = []string{}
+	if t := d.Truncation; t != nil {
+		a.rep.Dump.Truncated = &report.Truncation{PresentBytes: t.FileSize, NeededBytes: t.NeededSize,
+			LostStreams: append([]string{}, t.Lost...), CutStreams: append([]string{}, t.Cut...), MissingDirectoryEntries: t.MissingEntries}
+		a.warn("%s", truncationText(a.rep.Dump.Truncated))
+	}
 	for _, w := range d.Warnings {
 		a.rep.Warnings = append(a.rep.Warnings, w.Error())
 	}

@@ -11,9 +11,10 @@ import (
 
 // TestUnrealCrashedThread: Unreal wrote its dump from the crash reporter
 // thread 8148, which the Exception stream names, but the exception
-// context's stack pointer lies in the game thread 11644's stack. That
-// thread is the crashing one, walked from the exception context, and the
-// report says why. Frame 0 is RaiseException in KERNELBASE (Unreal raises
+// context's stack pointer lies in the game thread 11644's stack. The
+// crashing thread keeps the id and index the dump names (as every peer
+// reports them), its frames are the exception context's walk on 11644's
+// stack, and crashed_thread_id with the reason say so. Frame 0 is RaiseException in KERNELBASE (Unreal raises
 // code 1 for an assert) and frame 1 the game's frame the crash reporter's
 // own CallStack names FDebug::AssertFailed: both sit above the fault, and
 // the signature starts below them.
@@ -30,8 +31,14 @@ func TestUnrealCrashedThread(t *testing.T) {
 		}
 		rep := analyzeFile(t, filepath.Join(dir, "UE4Minidump.dmp"), opts)
 		ct := rep.CrashingThread
-		if ct == nil || ct.ThreadID != 11644 || ct.ThreadsIndex != 0 || *rep.CrashInfo.CrashingThread != 0 {
-			t.Fatalf("crashing thread %+v, want 11644 (index 0)", ct)
+		if ct == nil || ct.ThreadID != 8148 || ct.ThreadsIndex != 4 || *rep.CrashInfo.CrashingThread != 4 {
+			t.Fatalf("crashing thread %+v, want 8148 (index 4), as the Exception stream names it", ct)
+		}
+		if ct.CrashedThreadID == nil || *ct.CrashedThreadID != 11644 || ct.CrashedThreadsIndex == nil || *ct.CrashedThreadsIndex != 0 {
+			t.Fatalf("crashed thread %v (index %v), want 11644 (index 0)", ct.CrashedThreadID, ct.CrashedThreadsIndex)
+		}
+		if got := rep.Threads[0].Frames; len(got) != len(ct.Frames) || got[0].Offset != ct.Frames[0].Offset {
+			t.Errorf("threads[0] (11644) does not carry the crash's walk")
 		}
 		if !strings.Contains(ct.Reason, "8148") || !strings.Contains(ct.Reason, "11644") {
 			t.Errorf("reason %q", ct.Reason)

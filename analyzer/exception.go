@@ -11,7 +11,7 @@ import (
 
 // describeException fills crash_info and the raw exception record.
 func (a *analysis) describeException() {
-	a.crashIndex = -1
+	a.crashIndex, a.namedIndex = -1, -1
 	e := a.d.Exception
 	if as := a.d.Assertion; as != nil {
 		s := strings.TrimSpace(fmt.Sprintf("%s in %s (%s:%d)", as.Expression, as.Function, as.File, as.Line))
@@ -26,8 +26,9 @@ func (a *analysis) describeException() {
 		return
 	}
 	if _, i := a.d.ThreadByID(e.ThreadID); i >= 0 {
+		a.namedIndex = i
 		a.crashIndex = a.crashedThread(e, i)
-		idx := a.crashIndex
+		idx := i // crash_info.crashing_thread keeps what the dump says, as every peer reports it
 		a.rep.CrashInfo.CrashingThread = &idx
 	} else {
 		a.warn("the exception names thread %d, which is not in the thread list", e.ThreadID)
@@ -262,7 +263,8 @@ func (a *analysis) inferThrownType() {
 	if rec.Code != ntstatus.MSVCCppException && rec.Code != ntstatus.GCCCppException {
 		return
 	}
-	for i, f := range a.rep.Threads[a.crashIndex].Frames {
+	frames := a.rep.Threads[a.crashIndex].Frames
+	for i, f := range frames {
 		if i > 8 {
 			break
 		}
@@ -271,7 +273,23 @@ func (a *analysis) inferThrownType() {
 			a.rep.CrashInfo.Description = fmt.Sprintf("C++ exception: %s (inferred from %s on the stack)", t, f.Function)
 			return
 		}
+		// libstdc++'s operator new throws std::bad_alloc itself, with no
+		// helper between it and __cxa_throw (the type_info it passes lives
+		// in the heap, which a minidump rarely holds).
+		if f.Function == "__cxa_throw" && i+1 < len(frames) && isOperatorNew(frames[i+1].Function) {
+			t := "std::bad_alloc"
+			rec.ThrownType, rec.ThrownTypes = t, []string{t}
+			a.rep.CrashInfo.Description = fmt.Sprintf("C++ exception: %s (inferred: %s called __cxa_throw)", t, frames[i+1].Function)
+			return
+		}
 	}
+}
+
+// isOperatorNew says whether a demangled name is the global operator new or
+// new[] (not a class's own operator new, which may throw anything).
+func isOperatorNew(fn string) bool {
+	name, _, _ := strings.Cut(fn, "(")
+	return name == "operator new" || name == "operator new[]"
 }
 
 // describeUnrealCrash uses the crash context an Unreal Engine game embeds

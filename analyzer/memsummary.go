@@ -19,5 +19,6 @@ func (a *analysis) summarizeMemory() {
 		a.warn("memory summary: %v", err)
 		return
 	}
+	a.cutRegions(s)
 	a.rep.MemorySummary = s
 }

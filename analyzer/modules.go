@@ -57,6 +57,12 @@ func (a *analysis) files(m *minidump.Module) *moduleFiles {
 	}
 	f := &moduleFiles{}
 	a.modules[m] = f
+	if err := a.ctx.Err(); err != nil {
+		// Past the deadline no more images or symbols are loaded.
+		why := report.FileStatus{Why: "not looked up: the analysis stopped (" + err.Error() + ")"}
+		f.imageStatus, f.symStatus = why, why
+		return f
+	}
 	a.findImage(m, f)
 	a.findSymbols(m, f)
 	return f

@@ -1,8 +1,11 @@
 package analyzer
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 
+	"github.com/dumptriage/dumptriage/analyzer/memmap"
 	"github.com/dumptriage/dumptriage/analyzer/minidump"
 	"github.com/dumptriage/dumptriage/analyzer/ntstatus"
 	"github.com/dumptriage/dumptriage/analyzer/report"
@@ -13,7 +16,10 @@ import (
 // reservation is reported as (about to) overflow even without 0xC00000FD.
 const nearLimitPages = 3
 
-const pageGuard = 0x100
+const (
+	pageGuard = 0x100
+	memFree   = 0x10000
+)
 
 // tebStack reads StackBase, StackLimit and DeallocationStack from a TEB.
 func (a *analysis) tebStack(teb uint64) (base, limit, dealloc uint64, ok bool) {
@@ -67,7 +73,11 @@ func (a *analysis) analyzeStackOverflow() {
 		in.PageSize = uint64(sm.PageSize)
 	}
 	if b, l, dl, ok := a.tebStack(t.Teb); ok {
-		in.HaveTEB, in.StackBase, in.StackLimit, in.DeallocationStack = true, b, l, dl
+		in.HaveBounds, in.BoundsSource = true, stackoverflow.SourceTEB
+		in.StackBase, in.StackLimit, in.DeallocationStack = b, l, dl
+	} else if rs, ok := regionStack(a.d.MemoryInfo, in.SP); ok {
+		in.HaveBounds, in.BoundsSource = true, stackoverflow.SourceMemoryRegions
+		in.StackBase, in.StackLimit, in.DeallocationStack = rs.base, rs.limit, rs.dealloc
 	} else if t.Stack.DataSize > 0 {
 		in.CapturedStackEnd = t.Stack.Start + uint64(t.Stack.DataSize)
 	}
@@ -78,13 +88,8 @@ func (a *analysis) analyzeStackOverflow() {
 			in.ReserveSource = "PE optional header of " + a.d.Modules[0].FileName()
 		}
 	}
-	if in.HaveTEB {
-		for _, m := range a.d.MemoryInfo {
-			if m.Protect&pageGuard != 0 && m.BaseAddress >= in.DeallocationStack && m.BaseAddress < in.StackBase {
-				in.Guard = &report.GuardPage{Base: report.Addr(m.BaseAddress), Size: m.RegionSize}
-				break
-			}
-		}
+	if in.HaveBounds {
+		in.Guard, in.GuardConfidence, in.GuardNote = guardRegion(a.d.MemoryInfo, in.DeallocationStack, in.StackLimit, in.StackBase)
 	}
 	if w, note, ok := a.dumpWriter(); ok {
 		in.WriterThreadID, in.WriterNote = &w, note
@@ -95,8 +100,104 @@ func (a *analysis) analyzeStackOverflow() {
 		a.warn("stack_overflow: stack reserve and commit are null: the main module's image was not found (add its folder to the symbol path)")
 	}
 	if so.StackLimit == nil {
-		a.warn("stack_overflow: stack_limit, deallocation_stack and remaining_bytes are null: the thread's TEB was not captured")
+		a.warn("stack_overflow: stack_limit, deallocation_stack and remaining_bytes are null: the thread's TEB was not captured and no MemoryInfoList region holds its stack pointer")
 	}
+}
+
+// pageNoAccess is PAGE_NOACCESS (MEMORY_BASIC_INFORMATION.Protect);
+// memCommit is declared with the other protection constants.
+const pageNoAccess = 0x01
+
+// regionBounds are a thread's stack bounds read from MemoryInfoList.
+type regionBounds struct{ base, limit, dealloc uint64 }
+
+// maxStackRegions bounds the regions one stack allocation may have; a
+// stack has a handful (reserved, guard, committed).
+const maxStackRegions = 4096
+
+// regionStack reads a thread's stack bounds from the MINIDUMP_MEMORY_INFO
+// regions when its TEB was not captured. A thread stack is one
+// reservation: DeallocationStack is the AllocationBase of the region that
+// holds sp, StackBase the end of the last region of that allocation, and
+// StackLimit the lowest address of the committed, accessible (not
+// PAGE_GUARD, not PAGE_NOACCESS) regions that run up to sp without a gap.
+func regionStack(regions []minidump.MemoryInfo, sp uint64) (regionBounds, bool) {
+	if sp == 0 {
+		return regionBounds{}, false
+	}
+	var alloc uint64
+	found := false
+	for _, m := range regions {
+		if sp >= m.BaseAddress && sp-m.BaseAddress < m.RegionSize {
+			alloc, found = m.AllocationBase, m.State == memCommit
+			break
+		}
+	}
+	if !found || alloc == 0 || alloc > sp {
+		return regionBounds{}, false
+	}
+	var own []minidump.MemoryInfo
+	for _, m := range regions {
+		if m.AllocationBase == alloc && m.State != memFree && m.RegionSize != 0 {
+			if len(own) == maxStackRegions {
+				return regionBounds{}, false
+			}
+			own = append(own, m)
+		}
+	}
+	slices.SortFunc(own, func(x, y minidump.MemoryInfo) int { return cmp.Compare(x.BaseAddress, y.BaseAddress) })
+	// The allocation's regions must run without a gap from its base to
+	// past sp; StackBase is where the run ends.
+	b := regionBounds{dealloc: alloc, base: alloc}
+	k := -1
+	for i, m := range own {
+		if m.BaseAddress != b.base {
+			break
+		}
+		if sp >= m.BaseAddress && sp-m.BaseAddress < m.RegionSize {
+			k = i
+		}
+		b.base = m.BaseAddress + m.RegionSize
+	}
+	if k < 0 {
+		return regionBounds{}, false
+	}
+	for i := k; i >= 0; i-- {
+		m := own[i]
+		if m.State != memCommit || m.Protect == 0 || m.Protect&(pageGuard|pageNoAccess) != 0 {
+			break
+		}
+		b.limit = m.BaseAddress
+	}
+	if b.limit == 0 {
+		return regionBounds{}, false
+	}
+	return b, true
+}
+
+// guardRegion finds the stack's guard region in MemoryInfoList: a
+// PAGE_GUARD region inside [dealloc, base), else the committed region just
+// below StackLimit, which after an overflow is what is left of the guard
+// pages (Wine keeps a PAGE_NOACCESS page at the bottom of every stack;
+// Windows leaves the last page reserved).
+func guardRegion(regions []minidump.MemoryInfo, dealloc, limit, base uint64) (*report.GuardPage, string, string) {
+	if len(regions) == 0 {
+		return nil, "", ""
+	}
+	for _, m := range regions {
+		if m.Protect&pageGuard != 0 && m.BaseAddress >= dealloc && m.BaseAddress < base {
+			return &report.GuardPage{Base: report.Addr(m.BaseAddress), Size: m.RegionSize,
+				State: memmap.StateName(m.State), Protect: memmap.ProtectName(m.Protect)}, report.ConfidenceHigh, ""
+		}
+	}
+	for _, m := range regions {
+		if m.BaseAddress >= dealloc && m.BaseAddress < limit && m.BaseAddress+m.RegionSize == limit && m.State == memCommit {
+			return &report.GuardPage{Base: report.Addr(m.BaseAddress), Size: m.RegionSize,
+					State: memmap.StateName(m.State), Protect: memmap.ProtectName(m.Protect)}, report.ConfidenceMedium,
+				fmt.Sprintf("no PAGE_GUARD region is left in the stack: the guard pages were used up by the overflow; the committed %s region below StackLimit is where the stack ended", memmap.ProtectName(m.Protect))
+		}
+	}
+	return nil, "", ""
 }
 
 // dumpWriter finds the thread that wrote the dump: Breakpad says so; Wine

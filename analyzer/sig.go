@@ -1,6 +1,8 @@
 package analyzer
 
 import (
+	"fmt"
+
 	"github.com/dumptriage/dumptriage/analyzer/crashhandler"
 	"github.com/dumptriage/dumptriage/analyzer/signature"
 )
@@ -23,6 +25,11 @@ func (a *analysis) makeSignature() {
 		}
 	}
 	a.rep.Signature, a.rep.SignatureNotes = signature.Generate(in)
+	if t := a.rep.Dump.Truncated; t != nil {
+		notes := []string{fmt.Sprintf("damaged: %s; damaged dumps group under their own signature. From what survived, the frames give %q",
+			truncationText(t), a.rep.Signature)}
+		a.rep.Signature, a.rep.SignatureNotes = signature.Corrupt("truncated"), append(notes, a.rep.SignatureNotes...)
+	}
 }
 
 // markHandlerFrames counts the crash handler's frames at the top of the

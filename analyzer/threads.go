@@ -3,6 +3,7 @@ package analyzer
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dumptriage/dumptriage/analyzer/minidump"
 	"github.com/dumptriage/dumptriage/analyzer/ntstatus"
@@ -42,11 +43,19 @@ func (a *analysis) describeThreads() {
 	a.rep.Threads = make([]report.Thread, 0, len(d.Threads))
 	mem := a.memory()
 	tl := a.teb()
+	infos := make(map[uint32]*minidump.ThreadInfo, len(d.ThreadInfos))
+	for i := len(d.ThreadInfos) - 1; i >= 0; i-- { // the first entry of an id wins
+		infos[d.ThreadInfos[i].ThreadID] = &d.ThreadInfos[i]
+	}
 	for i := range d.Threads {
+		if i%256 == 0 && a.ctx.Err() != nil {
+			a.warn("thread list stopped at thread %d: %v", i, a.ctx.Err())
+			break
+		}
 		t := &d.Threads[i]
 		rt := report.Thread{ThreadID: t.ID, Frames: []report.Frame{}}
 		if name, ok := d.ThreadNames[t.ID]; ok && name != "" {
-			n := name
+			n := cutString(name, maxThreadName)
 			rt.ThreadName = &n
 		}
 		if t.Teb != 0 {
@@ -60,7 +69,9 @@ func (a *analysis) describeThreads() {
 			rt.StackStart = report.AddrPtr(t.Stack.Start)
 			rt.StackEnd = report.AddrPtr(t.Stack.Start + uint64(t.Stack.DataSize))
 		}
-		a.describeThreadInfo(&rt)
+		if ti := infos[t.ID]; ti != nil {
+			describeThreadInfo(&rt, ti, a.d)
+		}
 		ctx, fromException := a.threadContext(i)
 		rt.UsesExceptionContext = fromException
 		if ctx == nil {
@@ -82,7 +93,7 @@ func (a *analysis) describeThreads() {
 		rt.FrameCount = len(rt.Frames)
 		a.rep.Threads = append(a.rep.Threads, rt)
 	}
-	a.rep.ThreadCount = len(a.rep.Threads)
+	a.rep.ThreadCount = max(len(a.rep.Threads), d.ThreadCount)
 	a.syncCrashingThread()
 }
 
@@ -94,9 +105,21 @@ func (a *analysis) syncCrashingThread() {
 		return
 	}
 	t := a.rep.Threads[a.crashIndex]
-	a.rep.CrashingThread = &report.CrashingThread{ThreadID: t.ThreadID, ThreadName: t.ThreadName,
+	ct := &report.CrashingThread{ThreadID: t.ThreadID, ThreadName: t.ThreadName,
 		LastErrorValue: t.LastErrorValue, ThreadsIndex: a.crashIndex, FrameCount: len(t.Frames), Frames: t.Frames,
 		Reason: a.crashedWhy, HandlerFrames: a.handlerFrames}
+	if n := a.namedIndex; n != a.crashIndex && n >= 0 && n < len(a.rep.Threads) {
+		// thread_id and threads_index stay the thread the Exception stream
+		// names, as Breakpad, rust-minidump and Socorro report them, so
+		// tools keyed on them agree; the frames are the crash's (the
+		// exception context's walk), and crashed_thread_id says whose stack
+		// they are on.
+		named := a.rep.Threads[n]
+		crashedID, crashedIndex := t.ThreadID, a.crashIndex
+		ct.ThreadID, ct.ThreadName, ct.LastErrorValue, ct.ThreadsIndex = named.ThreadID, named.ThreadName, named.LastErrorValue, n
+		ct.CrashedThreadID, ct.CrashedThreadsIndex = &crashedID, &crashedIndex
+	}
+	a.rep.CrashingThread = ct
 }
 
 // contextFrame is frame 0, straight from a CPU context.
@@ -138,25 +161,19 @@ func (a *analysis) symbolize(f *report.Frame, addr uint64) {
 }
 
 // describeThreadInfo adds what ThreadInfoList says about a thread.
-func (a *analysis) describeThreadInfo(rt *report.Thread) {
-	for _, ti := range a.d.ThreadInfos {
-		if ti.ThreadID != rt.ThreadID {
-			continue
+func describeThreadInfo(rt *report.Thread, ti *minidump.ThreadInfo, d *minidump.Dump) {
+	if ti.StartAddress != 0 {
+		rt.StartAddress = report.AddrPtr(ti.StartAddress)
+		if m := d.ModuleAt(ti.StartAddress); m != nil {
+			rt.StartModule = m.FileName()
 		}
-		if ti.StartAddress != 0 {
-			rt.StartAddress = report.AddrPtr(ti.StartAddress)
-			if m := a.d.ModuleAt(ti.StartAddress); m != nil {
-				rt.StartModule = m.FileName()
-			}
-		}
-		if t := filetime(ti.CreateTime); t != "" {
-			rt.CreateTime = t
-		}
-		// FILETIME durations are in 100 ns units.
-		u, k := ti.UserTime/10000, ti.KernelTime/10000
-		rt.UserTimeMS, rt.KernelTimeMS = &u, &k
-		return
 	}
+	if t := filetime(ti.CreateTime); t != "" {
+		rt.CreateTime = t
+	}
+	// FILETIME durations are in 100 ns units.
+	u, k := ti.UserTime/10000, ti.KernelTime/10000
+	rt.UserTimeMS, rt.KernelTimeMS = &u, &k
 }
 
 // filetime formats a FILETIME (100 ns since 1601) as RFC 3339, or "".
@@ -166,4 +183,16 @@ func filetime(ft uint64) string {
 		return ""
 	}
 	return time.Unix(0, int64(ft-epochDiff)*100).UTC().Format(time.RFC3339)
+}
+
+// cutString cuts s to at most n bytes at a rune boundary, marking the cut.
+func cutString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }

@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"fmt"
 	"math/bits"
 	"slices"
 	"sort"
@@ -97,7 +98,9 @@ func (u *unwindModule) Breakpad() unwind.BreakpadRecords {
 	return u.f.breakpad
 }
 
-// walkStacks walks every thread's stack from its context.
+// walkStacks walks every thread's stack from its context, each up to
+// MaxFrames: the crashing thread first, then the others while the report's
+// frame budget lasts.
 func (a *analysis) walkStacks() {
 	d := a.d
 	mods := a.unwindModules()
@@ -105,7 +108,18 @@ func (a *analysis) walkStacks() {
 	a.walks = make([][]unwind.Frame, len(d.Threads))
 	// Only the crashing thread's walk is kept; the others share one buffer.
 	var scratch []unwind.Frame
+	budget := maxReportFrames
+	order := make([]int, 0, len(d.Threads))
+	if a.crashIndex >= 0 {
+		order = append(order, a.crashIndex)
+	}
 	for i := range d.Threads {
+		if i != a.crashIndex {
+			order = append(order, i)
+		}
+	}
+	spent := 0
+	for _, i := range order {
 		if err := a.ctx.Err(); err != nil {
 			a.warn("stack walk stopped at thread %d: %v", i, err)
 			break
@@ -114,8 +128,15 @@ func (a *analysis) walkStacks() {
 		if ctx == nil {
 			continue
 		}
+		limit := min(a.opts.MaxFrames, budget)
+		rt := &a.rep.Threads[i]
+		if limit <= 1 {
+			spent++
+			rt.WalkNote = fmt.Sprintf("not walked: the report's budget of %d frames is spent", maxReportFrames)
+			continue
+		}
 		t := &d.Threads[i]
-		opts := unwind.Options{MaxFrames: a.opts.MaxFrames, StackLimits: a.stackLimits(t), Frames: scratch,
+		opts := unwind.Options{MaxFrames: limit, StackLimits: a.stackLimits(t), Frames: scratch,
 			StackProbeAtContext: i == a.crashIndex && a.stackProbeFault(ctx)}
 		var frames []unwind.Frame
 		switch {
@@ -126,12 +147,12 @@ func (a *analysis) walkStacks() {
 		default:
 			continue // arm64: frame 0 only
 		}
+		budget -= len(frames)
 		if i == a.crashIndex {
 			a.walks[i], scratch = frames, nil
 		} else {
 			scratch = frames
 		}
-		rt := &a.rep.Threads[i]
 		rt.Frames = slices.Grow(rt.Frames[:0], len(frames))
 		for k, uf := range frames {
 			// As minidump-stackwalk does, a caller's offset is its return
@@ -157,9 +178,16 @@ func (a *analysis) walkStacks() {
 			rt.Frames = append(rt.Frames, f)
 		}
 		rt.FrameCount = len(rt.Frames)
-		if n := len(frames); n > 0 && n >= a.opts.MaxFrames {
-			rt.WalkNote = "stopped at the frame limit"
+		if n := len(frames); n > 0 && n >= limit {
+			if limit == a.opts.MaxFrames {
+				rt.WalkNote = "stopped at the frame limit"
+			} else {
+				rt.WalkNote = fmt.Sprintf("stopped at %d frames: the report's budget of %d frames is spent", limit, maxReportFrames)
+			}
 		}
+	}
+	if spent > 0 {
+		a.warn("%d threads were not walked: the report lists at most %d frames (frame 0 is kept for each)", spent, maxReportFrames)
 	}
 	a.syncCrashingThread()
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -131,6 +132,9 @@ type TrendQuery struct {
 	Days int       // period length, default 30
 	Now  time.Time // default time.Now(); the period ends with its day
 	Top  int       // signatures stacked in the daily chart, default 8
+	// IncludeDamaged counts damaged dumps (files cut short) too; by default
+	// trends leave them out, since what they say may be wrong.
+	IncludeDamaged bool
 }
 
 // Series is one key's crashes per day, aligned with Trends.Days.
@@ -171,6 +175,10 @@ type Trends struct {
 	ByVersion   []Group
 	OOM         []OOMPoint
 	OOMCount    int
+	// Damaged counts the period's damaged dumps, left out unless the query
+	// asked for them (DamagedIncluded).
+	Damaged         int
+	DamagedIncluded bool
 }
 
 // Facets are the most common values of each filter.
@@ -250,6 +258,12 @@ func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, er
 	}
 	if q.HasModule != "" {
 		add(`d.id IN (SELECT dump_id FROM modules WHERE name = ? COLLATE NOCASE)`, q.HasModule)
+	}
+	if q.Product != "" {
+		add(`d.product = ?`, q.Product)
+	}
+	for _, kv := range q.Annotations {
+		add(`d.id IN (SELECT dump_id FROM annotations WHERE key = ? AND value = ?)`, kv.Key, kv.Value)
 	}
 	if !q.Since.IsZero() {
 		add(at+` >= ?`, ms(q.Since))
@@ -335,6 +349,18 @@ func scanGroups(rows *sql.Rows, err error) ([]Group, error) {
 	return out, rows.Err()
 }
 
+// MaxSearchBytes bounds a search string. SQLite refuses LIKE patterns past
+// 50,000 bytes, and no signature or module name is near this long.
+const MaxSearchBytes = 1024
+
+// checkSearch refuses a search too long to be one.
+func checkSearch(s string) error {
+	if len(s) > MaxSearchBytes {
+		return fmt.Errorf("%w: the search is %d bytes long; at most %d", ErrBadRequest, len(s), MaxSearchBytes)
+	}
+	return nil
+}
+
 // likeEscape makes s a LIKE substring pattern (ESCAPE '\').
 func likeEscape(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
@@ -344,6 +370,9 @@ func likeEscape(s string) string {
 // Groups implements Dashboard.
 func (s *SQLite) Groups(ctx context.Context, q GroupQuery) (_ GroupPage, err error) {
 	defer wrap(&err, "Groups(%s)", q.Dim)
+	if err := checkSearch(q.Search); err != nil {
+		return GroupPage{}, err
+	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 50
@@ -442,6 +471,9 @@ func (s *SQLite) SignatureInfo(ctx context.Context, sig string) (_ SignatureInfo
 // ModuleStats implements Dashboard.
 func (s *SQLite) ModuleStats(ctx context.Context, q ModuleQuery) (_ ModulePage, err error) {
 	defer wrap(&err, "ModuleStats")
+	if err := checkSearch(q.Search); err != nil {
+		return ModulePage{}, err
+	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 50
@@ -539,6 +571,58 @@ func (s *SQLite) topKeys(ctx context.Context, dim string, from, until int64, lim
 	return out, rows.Err()
 }
 
+// damagedCounts counts the damaged crashes in [from, until) days by the
+// crashes column of each dimension ("all" by day), read through the partial
+// index crashes_damaged: damaged dumps are few.
+type damagedCounts map[string]map[string]int
+
+var damagedCols = map[string]string{"all": "day", DimSignature: "signature", DimType: "crash_type", DimModule: "module",
+	DimOS: "os", DimVersion: "version"}
+
+func (s *SQLite) damaged(ctx context.Context, from, until int64) (damagedCounts, error) {
+	out := damagedCounts{}
+	for dim, col := range damagedCols {
+		rows, err := s.r.QueryContext(ctx, `SELECT `+col+`, count(*) FROM crashes INDEXED BY crashes_damaged
+			WHERE damaged AND at >= ? AND at < ? GROUP BY `+col, from*dayMS, until*dayMS)
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]int{}
+		for rows.Next() {
+			var k string
+			var n int
+			if err := rows.Scan(&k, &n); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			m[k] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		out[dim] = m
+	}
+	return out, nil
+}
+
+// topKeysWithout is topKeys less the damaged crashes counted in dmg.
+func (s *SQLite) topKeysWithout(ctx context.Context, dim string, from, until int64, limit int, dmg map[string]int) ([]Group, error) {
+	gs, err := s.topKeys(ctx, dim, from, until, limit+len(dmg))
+	if err != nil || len(dmg) == 0 {
+		return gs, err
+	}
+	out := gs[:0]
+	for _, g := range gs {
+		g.Count -= dmg[g.Key]
+		if g.Count > 0 {
+			out = append(out, g)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Count > out[j].Count })
+	return out[:min(len(out), limit)], nil
+}
+
 // keyDays calls fn for each day in [from, until) with crashes of the given
 // keys, reading the rollup's (dim, key, day) primary key.
 func (s *SQLite) keyDays(ctx context.Context, dim string, keys []string, from, until int64, fn func(key string, day int64, n int)) error {
@@ -591,6 +675,29 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 	if err != nil {
 		return t, err
 	}
+	dmg, err := s.damaged(ctx, from-int64(q.Days), until)
+	if err != nil {
+		return t, err
+	}
+	for d, n := range dmg["all"] {
+		if day, err := strconv.ParseInt(d, 10, 64); err == nil && day >= from {
+			t.Damaged += n
+		}
+	}
+	t.DamagedIncluded = q.IncludeDamaged
+	if q.IncludeDamaged {
+		dmg = damagedCounts{}
+	}
+	for i := range all {
+		all[i].Count -= dmg["all"][strconv.FormatInt(dayOf(all[i].Day), 10)]
+	}
+	cur := damagedCounts{}
+	if !q.IncludeDamaged && t.Damaged > 0 {
+		// The per-key counts of the period itself, without the period before.
+		if cur, err = s.damaged(ctx, from, until); err != nil {
+			return t, err
+		}
+	}
 	for i, dc := range all {
 		if i < q.Days {
 			t.PrevTotal += dc.Count
@@ -599,7 +706,7 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 			t.Total += dc.Count
 		}
 	}
-	topSigs, err := s.topKeys(ctx, DimSignature, from, until, max(q.Top, 15))
+	topSigs, err := s.topKeysWithout(ctx, DimSignature, from, until, max(q.Top, 15), cur[DimSignature])
 	if err != nil {
 		return t, err
 	}
@@ -639,20 +746,23 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 		dim string
 		dst *[]Group
 	}{{DimType, &t.ByType}, {DimModule, &t.ByModule}, {DimOS, &t.ByOS}, {DimVersion, &t.ByVersion}} {
-		if *b.dst, err = s.topKeys(ctx, b.dim, from, until, 10); err != nil {
+		if *b.dst, err = s.topKeysWithout(ctx, b.dim, from, until, 10, cur[b.dim]); err != nil {
 			return t, err
 		}
 	}
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crashes WHERE oom AND at >= ? AND at < ?`,
-		from*dayMS, until*dayMS).Scan(&t.OOMCount); err != nil {
+	// Damaged dumps have their own signature (signature.CorruptPrefix),
+	// which the OOM index holds.
+	notDamaged := ` AND (? OR substr(signature, 1, 15) != 'corrupt dump | ')`
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crashes INDEXED BY crashes_oom WHERE oom AND at >= ? AND at < ?`+notDamaged,
+		from*dayMS, until*dayMS, q.IncludeDamaged).Scan(&t.OOMCount); err != nil {
 		return t, err
 	}
 	// Every n-th of the period's OOM crashes, at most maxOOMPoints.
 	step := max(1, (t.OOMCount+maxOOMPoints-1)/maxOOMPoints)
 	rows, err := s.r.QueryContext(ctx, `SELECT c.at, d.uid, c.signature, c.alloc_bytes, c.largest_free
 		FROM (SELECT at, signature, alloc_bytes, largest_free, dump_id, row_number() OVER (ORDER BY at) AS i
-			FROM crashes INDEXED BY crashes_oom WHERE oom AND at >= ? AND at < ?) c
-		JOIN dumps d ON d.id = c.dump_id WHERE (c.i - 1) % ? = 0 ORDER BY c.at`, from*dayMS, until*dayMS, step)
+			FROM crashes INDEXED BY crashes_oom WHERE oom AND at >= ? AND at < ?`+notDamaged+`) c
+		JOIN dumps d ON d.id = c.dump_id WHERE (c.i - 1) % ? = 0 ORDER BY c.at`, from*dayMS, until*dayMS, q.IncludeDamaged, step)
 	if err != nil {
 		return t, err
 	}

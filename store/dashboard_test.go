@@ -192,3 +192,82 @@ func TestDashboardQueries(t *testing.T) {
 type sqlTx = sql.Tx
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// TestTrendsLeaveOutDamaged: damaged dumps (report.dump.truncated) are left
+// out of the trends unless asked for, in every figure the page shows.
+func TestTrendsLeaveOutDamaged(t *testing.T) {
+	s := seeded(t, 200)
+	ctx := context.Background()
+	const corrupt = "corrupt dump | truncated"
+	// Re-analysed as damaged (the update trigger), and one analysis replaced
+	// (the insert trigger).
+	if _, err := s.w.ExecContext(ctx, `UPDATE analyses SET damaged = 1, signature = ? WHERE dump_id % 7 = 0`, corrupt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `INSERT OR REPLACE INTO analyses (dump_id, analyzer_version, analyzed_at, report, crash_type,
+		signature, module, process_name, damaged) SELECT dump_id, analyzer_version, analyzed_at, report, crash_type, ?, module,
+		process_name, 1 FROM analyses WHERE dump_id = (SELECT min(dump_id) FROM analyses WHERE dump_id % 7 != 0)`, corrupt); err != nil {
+		t.Fatal(err)
+	}
+	checkRollups(t, s)
+	var flagged, analysed int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crashes WHERE damaged`).Scan(&flagged); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM analyses WHERE damaged`).Scan(&analysed); err != nil {
+		t.Fatal(err)
+	}
+	if flagged == 0 || flagged != analysed {
+		t.Fatalf("crashes flagged damaged: %d, analyses: %d", flagged, analysed)
+	}
+	def, err := s.Trends(ctx, TrendQuery{Days: 90})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.Trends(ctx, TrendQuery{Days: 90, IncludeDamaged: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.Damaged == 0 || def.DamagedIncluded || !all.DamagedIncluded || all.Damaged != def.Damaged {
+		t.Fatalf("damaged %d (included %v), with them %d (included %v)", def.Damaged, def.DamagedIncluded, all.Damaged, all.DamagedIncluded)
+	}
+	if all.Total-def.Total != def.Damaged {
+		t.Errorf("total %d without, %d with, %d damaged", def.Total, all.Total, def.Damaged)
+	}
+	for d := range def.Daily {
+		sum := 0
+		for _, s := range def.Stacked {
+			sum += s.Counts[d]
+		}
+		if sum != def.Daily[d] {
+			t.Errorf("day %d: stacked %d, total %d", d, sum, def.Daily[d])
+		}
+	}
+	has := func(tr Trends) bool {
+		for _, c := range tr.TopCrashers {
+			if c.Key == corrupt {
+				return true
+			}
+		}
+		return false
+	}
+	if has(def) || !has(all) {
+		t.Errorf("corrupt signature among the top crashers: %v without damaged dumps, %v with", has(def), has(all))
+	}
+	sumGroups := func(gs []Group) (n int) {
+		for _, g := range gs {
+			n += g.Count
+		}
+		return n
+	}
+	if sumGroups(def.ByOS) >= sumGroups(all.ByOS) || sumGroups(def.ByType) >= sumGroups(all.ByType) {
+		t.Errorf("by OS %d vs %d, by type %d vs %d", sumGroups(def.ByOS), sumGroups(all.ByOS), sumGroups(def.ByType), sumGroups(all.ByType))
+	}
+	var dmgOOM int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crashes WHERE damaged AND oom AND at >= ?`, def.From.UnixMilli()).Scan(&dmgOOM); err != nil {
+		t.Fatal(err)
+	}
+	if all.OOMCount-def.OOMCount != dmgOOM {
+		t.Errorf("OOM %d without, %d with, %d damaged", def.OOMCount, all.OOMCount, dmgOOM)
+	}
+}

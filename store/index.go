@@ -41,6 +41,7 @@ func NewAnalysis(rep *report.Report, at time.Time, took time.Duration) (*Analysi
 		a.AllocBytes = &v
 	}
 	a.StackOverflow = rep.StackOverflow != nil
+	a.Damaged = rep.Dump.Truncated != nil
 	for _, m := range rep.Modules {
 		row := ModuleRow{Name: m.Filename, Version: m.Version, DebugID: m.DebugID, DebugFile: m.DebugFile, CodeID: m.CodeID}
 		if m.Symbols != nil && m.Symbols.Found {

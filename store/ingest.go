@@ -19,11 +19,14 @@ import (
 	"github.com/dumptriage/dumptriage/internal/dumpfile"
 )
 
-// Upload describes where an upload came from.
+// Upload describes where an upload came from and what a crash reporter
+// sent with it.
 type Upload struct {
 	FileName     string
 	UploadedBy   string
 	UploadedFrom string
+	Annotations  map[string]string
+	Attachments  []Attachment
 }
 
 // IngestResult is the stored dump; Duplicate says the same bytes were
@@ -38,35 +41,71 @@ type IngestResult struct {
 // while hashing it, makes it durable under its sha256 and records it in the
 // index with a queued analysis. The dump is never held in memory.
 func (s *Store) Ingest(ctx context.Context, body io.Reader, up Upload) (res IngestResult, err error) {
+	st, err := s.Stage(ctx, body)
+	if err != nil {
+		return res, err
+	}
+	defer st.Abort()
+	return st.Commit(ctx, up)
+}
+
+// Staged is a dump written to a temporary file and hashed, not yet stored:
+// crash reporters send form fields after the dump, and the dump is recorded
+// with all of them. Commit or Abort it.
+type Staged struct {
+	s       *Store
+	w       BlobWriter
+	sum     string
+	n       int64
+	wrapper string
+}
+
+// Stage streams a dump to a temporary file (unwrapping zip, gzip or zstd)
+// and hashes it. The caller must Commit or Abort the result.
+func (s *Store) Stage(ctx context.Context, body io.Reader) (_ *Staged, err error) {
 	br := bufio.NewReaderSize(body, 64<<10)
 	src, wrapper, cleanup, err := unwrap(br, s.Blobs.Scratch)
 	defer cleanup()
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	w, err := s.Blobs.Create(ctx)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	defer w.Abort()
 	h := sha256.New()
 	n, err := copyDump(w, h, src, s.cfg.MaxDumpBytes)
+	if err == nil && n < 32 {
+		err = fmt.Errorf("%w: %d bytes is shorter than a minidump header", ErrInvalidDump, n)
+	}
 	if err != nil {
-		return res, err
+		w.Abort()
+		return nil, err
 	}
-	if n < 32 {
-		return res, fmt.Errorf("%w: %d bytes is shorter than a minidump header", ErrInvalidDump, n)
-	}
-	sum := hex.EncodeToString(h.Sum(nil))
+	return &Staged{s: s, w: w, sum: hex.EncodeToString(h.Sum(nil)), n: n, wrapper: wrapper}, nil
+}
+
+// Size is the dump's size after unwrapping.
+func (st *Staged) Size() int64 { return st.n }
+
+// Abort discards a staged dump; it is safe after Commit.
+func (st *Staged) Abort() { st.w.Abort() }
+
+// Commit makes the staged dump durable under its sha256 and records it,
+// with the upload's annotations and attachments, with a queued analysis.
+func (st *Staged) Commit(ctx context.Context, up Upload) (res IngestResult, err error) {
+	s := st.s
 	s.commitMu.RLock()
 	defer s.commitMu.RUnlock()
-	if err := w.Commit(sum); err != nil {
+	if err := st.w.Commit(st.sum); err != nil {
 		return res, err
 	}
 	// Once committed the file outlives a failure to index it; Recover sweeps
 	// such orphans at the next start.
-	d, dup, err := s.Index.AddDump(ctx, NewDump{SHA256: sum, Size: n, FileName: up.FileName, Wrapper: wrapper,
-		UploadedBy: up.UploadedBy, UploadedFrom: up.UploadedFrom})
+	product, version := ProductVersion(up.Annotations)
+	d, dup, err := s.Index.AddDump(ctx, NewDump{SHA256: st.sum, Size: st.n, FileName: up.FileName, Wrapper: st.wrapper,
+		UploadedBy: up.UploadedBy, UploadedFrom: up.UploadedFrom, Annotations: up.Annotations,
+		Attachments: up.Attachments, Product: product, ProductVersion: version})
 	if err != nil {
 		return res, err
 	}
@@ -176,6 +215,8 @@ func fill(src io.Reader, buf []byte) (int, error) {
 // body reader's other errors (size limit, connection) pass through.
 func classifyReadErr(err error) error {
 	switch {
+	case errors.Is(err, dumpfile.ErrExpansion):
+		return fmt.Errorf("%w: %v", ErrTooLarge, err)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%w: the upload or its compressed data ended early", ErrInvalidDump)
 	case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader),

@@ -103,12 +103,17 @@ func (s *SQLite) Finish(ctx context.Context, j *Job, a *Analysis, note string) (
 		if a.AllocBytes != nil {
 			alloc = int64(*a.AllocBytes)
 		}
+		// Alerts come from a dump's first analysis, not from re-analyses.
+		var analysed int
+		if err := s.queryRow(ctx, tx, `SELECT count(*) FROM analyses WHERE dump_id = ?`, j.dumpRow).Scan(&analysed); err != nil {
+			return err
+		}
 		_, err = s.exec(ctx, tx, `INSERT OR REPLACE INTO analyses (dump_id, analyzer_version, analyzed_at, duration_ms,
 			report, crash_type, crash_address, signature, module, module_version, os, os_version, arch, process_name,
-			dump_time, alloc_bytes, stack_overflow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			dump_time, alloc_bytes, stack_overflow, damaged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			j.dumpRow, a.AnalyzerVersion, ms(a.AnalyzedAt), a.Duration.Milliseconds(), string(a.Report), a.CrashType,
 			a.CrashAddress, a.Signature, a.Module, a.ModuleVersion, a.OS, a.OSVersion, a.Arch, a.ProcessName, dumpTime,
-			alloc, a.StackOverflow)
+			alloc, a.StackOverflow, a.Damaged)
 		if err != nil {
 			return err
 		}
@@ -136,6 +141,11 @@ func (s *SQLite) Finish(ctx context.Context, j *Job, a *Analysis, note string) (
 		}
 		if _, err := s.exec(ctx, tx, `UPDATE dumps SET status = 'done', error = ? WHERE id = ?`, note, j.dumpRow); err != nil {
 			return err
+		}
+		if analysed == 0 {
+			if err := s.raiseAlerts(ctx, tx, j.dumpRow, a.Signature); err != nil {
+				return err
+			}
 		}
 		return s.end(ctx, tx, j, rerun)
 	})

@@ -177,9 +177,9 @@ func newUID() string {
 }
 
 const dumpCols = `d.id, d.uid, d.sha256, d.size, d.file_name, d.wrapper, d.uploaded_at, d.uploaded_by, d.uploaded_from,
-	d.upload_count, d.last_uploaded_at, d.status, d.error, d.file_expired_at,
+	d.upload_count, d.last_uploaded_at, d.status, d.error, d.file_expired_at, d.product, d.product_version,
 	a.analyzer_version, a.analyzed_at, a.duration_ms, a.crash_type, a.crash_address, a.signature, a.module,
-	a.module_version, a.os, a.os_version, a.arch, a.process_name, a.dump_time, a.alloc_bytes, a.stack_overflow`
+	a.module_version, a.os, a.os_version, a.arch, a.process_name, a.dump_time, a.alloc_bytes, a.stack_overflow, a.damaged`
 
 const dumpFrom = ` FROM dumps d LEFT JOIN analyses a ON a.dump_id = d.id `
 
@@ -190,13 +190,14 @@ func scanDump(sc scanner, rowID *int64, extra ...any) (Dump, error) {
 		d                                                  Dump
 		id, uploaded, last                                 int64
 		expired, analyzedAt, durMS, dumpTime, alloc, so    sql.NullInt64
+		damaged                                            sql.NullInt64
 		ver, ctype, caddr, sig, mod, modVer, osn, osv, arc sql.NullString
 		proc                                               sql.NullString
 		status                                             string
 	)
 	dest := append([]any{&id, &d.ID, &d.SHA256, &d.Size, &d.FileName, &d.Wrapper, &uploaded, &d.UploadedBy, &d.UploadedFrom,
-		&d.UploadCount, &last, &status, &d.Error, &expired,
-		&ver, &analyzedAt, &durMS, &ctype, &caddr, &sig, &mod, &modVer, &osn, &osv, &arc, &proc, &dumpTime, &alloc, &so},
+		&d.UploadCount, &last, &status, &d.Error, &expired, &d.Product, &d.ProductVersion,
+		&ver, &analyzedAt, &durMS, &ctype, &caddr, &sig, &mod, &modVer, &osn, &osv, &arc, &proc, &dumpTime, &alloc, &so, &damaged},
 		extra...)
 	err := sc.Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -218,7 +219,7 @@ func scanDump(sc scanner, rowID *int64, extra ...any) (Dump, error) {
 		d.Summary = &Summary{AnalyzerVersion: ver.String, AnalyzedAt: fromMS(analyzedAt.Int64),
 			Duration: time.Duration(durMS.Int64) * time.Millisecond, CrashType: ctype.String, CrashAddress: caddr.String,
 			Signature: sig.String, Module: mod.String, ModuleVersion: modVer.String, OS: osn.String, OSVersion: osv.String,
-			Arch: arc.String, ProcessName: proc.String, StackOverflow: so.Int64 != 0}
+			Arch: arc.String, ProcessName: proc.String, StackOverflow: so.Int64 != 0, Damaged: damaged.Int64 != 0}
 		if dumpTime.Valid {
 			t := fromMS(dumpTime.Int64)
 			d.Summary.DumpTime = &t
@@ -257,11 +258,21 @@ func (s *SQLite) addDump(ctx context.Context, nd NewDump) (d Dump, dup bool, err
 			if err != nil {
 				return err
 			}
+			if nd.Product != "" || nd.ProductVersion != "" {
+				// A later upload that names a product files a dump the first did not.
+				if _, err := s.exec(ctx, tx, `UPDATE dumps SET product = ?, product_version = ?
+					WHERE id = ? AND product = '' AND product_version = ''`,
+					nd.Product, nd.ProductVersion, id); err != nil {
+					return err
+				}
+			}
 		case errors.Is(err, sql.ErrNoRows):
 			for try := 0; ; try++ {
 				err = s.queryRow(ctx, tx, `INSERT INTO dumps (uid, sha256, size, file_name, wrapper, uploaded_at,
-					uploaded_by, uploaded_from, last_uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-					newUID(), nd.SHA256, nd.Size, nd.FileName, nd.Wrapper, now, nd.UploadedBy, nd.UploadedFrom, now).Scan(&id)
+					uploaded_by, uploaded_from, last_uploaded_at, product, product_version)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+					newUID(), nd.SHA256, nd.Size, nd.FileName, nd.Wrapper, now, nd.UploadedBy, nd.UploadedFrom, now,
+					nd.Product, nd.ProductVersion).Scan(&id)
 				if err == nil || try == 3 || !strings.Contains(err.Error(), "dumps.uid") {
 					break
 				}
@@ -277,6 +288,9 @@ func (s *SQLite) addDump(ctx context.Context, nd NewDump) (d Dump, dup bool, err
 				return err
 			}
 		default:
+			return err
+		}
+		if err := s.addAnnotations(ctx, tx, id, nd.Annotations, nd.Attachments); err != nil {
 			return err
 		}
 		d, err = scanDump(tx.QueryRowContext(ctx, `SELECT `+dumpCols+dumpFrom+`WHERE d.id = ?`, id), nil)

@@ -52,6 +52,9 @@ type Dump struct {
 	Status         Status
 	Error          string
 	FileExpiredAt  *time.Time // set once retention deleted the file
+	// Product and ProductVersion come from the reporter's annotations.
+	Product        string
+	ProductVersion string
 	// Summary holds the indexed columns of the current analysis, nil before the first one.
 	Summary *Summary
 }
@@ -76,6 +79,9 @@ type Summary struct {
 	DumpTime        *time.Time
 	AllocBytes      *uint64
 	StackOverflow   bool
+	// Damaged marks a dump cut short (report.dump.truncated): it has its own
+	// signature and trends leave it out unless asked.
+	Damaged bool
 }
 
 // Analysis is what a finished job stores: the report and its index rows.
@@ -108,6 +114,11 @@ type NewDump struct {
 	Wrapper      string
 	UploadedBy   string
 	UploadedFrom string
+	// What a crash reporter sent with the dump; Product and ProductVersion
+	// are derived from Annotations (ProductVersion).
+	Annotations             map[string]string
+	Attachments             []Attachment
+	Product, ProductVersion string
 }
 
 // ListQuery selects dumps for the list API, newest first.
@@ -125,10 +136,16 @@ type ListQuery struct {
 	OS            string
 	Arch          string
 	HasModule     string // any loaded module with this name
+	Product       string // the reporter's product (annotations)
+	// Annotations must all match, as key and value.
+	Annotations   []KeyValue
 	SHA256        string
 	StackOverflow *bool
 	Since, Until  time.Time // uploaded in [Since, Until)
 }
+
+// KeyValue is one annotation filter.
+type KeyValue struct{ Key, Value string }
 
 // DumpPage is one page of a list; Next is empty on the last page.
 type DumpPage struct {

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -438,7 +439,7 @@ func TestGiveUpAfterRepeatedDeaths(t *testing.T) {
 	}
 	runUntilIdle(t, st, WorkerConfig{Workers: 1, MaxAttempts: 2}, okAnalyzer)
 	got, _ := st.Dump(ctx, d.ID)
-	if got.Status != StatusFailed || got.Error != "gave up after 2 attempts: the worker stopped each time before finishing (crash or kill)" {
+	if got.Status != StatusFailed || got.Error != "gave up after 2 attempts: the worker process stopped each time before finishing (killed, crashed or out of memory)" {
 		t.Fatalf("%+v", got)
 	}
 	// The dump stays and can be analysed again.
@@ -585,4 +586,43 @@ func TestLockUploads(t *testing.T) {
 		t.Fatalf("lock after release: %v", err)
 	}
 	l2.Close()
+}
+
+// TestAbandonedAnalysis: an analysis that ignores its deadline fails the
+// job on time, but its worker takes no other job until it ends, so
+// abandoned analyses cannot pile up holding memory.
+func TestAbandonedAnalysis(t *testing.T) {
+	st := openTest(t, Config{})
+	first, second := ingest(t, st, 30), ingest(t, st, 31)
+	var running, peak atomic.Int32
+	fn := func(ctx context.Context, _ io.ReaderAt, _ int64, sha string) (*report.Report, error) {
+		n := running.Add(1)
+		defer running.Add(-1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		time.Sleep(time.Second) // deaf to ctx
+		return fakeReport(sha), nil
+	}
+	runUntilIdle(t, st, WorkerConfig{Workers: 1, Timeout: 100 * time.Millisecond, MaxAttempts: 1}, fn)
+	if p := peak.Load(); p != 1 {
+		t.Errorf("%d analyses ran at once on one worker", p)
+	}
+	for _, d := range []Dump{first, second} {
+		got, _ := st.Dump(context.Background(), d.ID)
+		if got.Status != StatusFailed || got.Error != "analysis timed out after 100ms" {
+			t.Errorf("%s: %q %q", d.ID, got.Status, got.Error)
+		}
+	}
+}
+
+// TestReportTooLarge: a report over the limit fails with its size, not as
+// a worker that "stopped each time".
+func TestReportTooLarge(t *testing.T) {
+	st := openTest(t, Config{})
+	d := ingest(t, st, 40)
+	runUntilIdle(t, st, WorkerConfig{Workers: 1, MaxReportBytes: 100}, okAnalyzer)
+	got, _ := st.Dump(context.Background(), d.ID)
+	if got.Status != StatusFailed || !strings.HasPrefix(got.Error, "the report is ") || !strings.Contains(got.Error, "more than the 0.0 MB") {
+		t.Errorf("%q %q", got.Status, got.Error)
+	}
 }

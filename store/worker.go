@@ -29,7 +29,10 @@ type WorkerConfig struct {
 	Lease       time.Duration // default 30 s; renewed every Lease/3
 	MaxAttempts int           // default 3
 	Poll        time.Duration // how often idle workers look for jobs, default 1 s
-	Logger      *slog.Logger  // default: discard
+	// MaxReportBytes bounds a stored report's JSON, default 128 MB. The
+	// analyzer bounds what a report lists, so real reports stay far below.
+	MaxReportBytes int
+	Logger         *slog.Logger // default: discard
 }
 
 func (c *WorkerConfig) defaults() {
@@ -50,6 +53,9 @@ func (c *WorkerConfig) defaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.MaxReportBytes <= 0 {
+		c.MaxReportBytes = 128 << 20
 	}
 }
 
@@ -147,12 +153,18 @@ type outcome struct {
 
 func (w *worker) run(ctx context.Context, j *Job) {
 	log := w.cfg.Logger.With("job", j.ID, "dump", j.DumpID, "attempt", j.Attempts)
-	// Writes that end a job must happen even while shutting down.
-	dbctx, cancelDB := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancelDB()
+	// Writes that end a job must happen even while shutting down, and each
+	// gets its own deadline from when it starts: one taken before a long
+	// analysis would have run out, the failure would go unrecorded, and the
+	// dump would end as "stopped each time" instead of saying why.
+	dbctx := func() context.Context {
+		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		context.AfterFunc(c, cancel)
+		return c
+	}
 	fail := func(msg string) {
 		log.Warn("analysis failed", "err", msg)
-		if err := w.s.Queue.Fail(dbctx, j, msg); err != nil {
+		if err := w.s.Queue.Fail(dbctx(), j, msg); err != nil {
 			log.Error("record failure", "err", err)
 		}
 	}
@@ -161,7 +173,7 @@ func (w *worker) run(ctx context.Context, j *Job) {
 		if j.LastErr != "" {
 			msg += ": " + j.LastErr
 		} else {
-			msg += ": the worker stopped each time before finishing (crash or kill)"
+			msg += ": the worker process stopped each time before finishing (killed, crashed or out of memory)"
 		}
 		fail(msg)
 		return
@@ -176,14 +188,18 @@ func (w *worker) run(ctx context.Context, j *Job) {
 		return
 	}
 	if err != nil {
-		w.retry(dbctx, log, j, err)
+		w.retry(dbctx(), log, j, err)
 		return
 	}
 
-	actx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
+	// The lease is renewed until the job is recorded, not only while the
+	// analysis runs: storing a large report takes time too.
+	hbctx, stopHeartbeat := context.WithCancel(ctx)
+	defer stopHeartbeat()
+	actx, cancel := context.WithTimeout(hbctx, w.cfg.Timeout)
 	defer cancel()
 	lost := make(chan struct{})
-	go w.heartbeat(actx, log, j, cancel, lost)
+	go w.heartbeat(hbctx, log, j, cancel, lost)
 
 	start := time.Now()
 	done := make(chan outcome, 1)
@@ -198,16 +214,29 @@ func (w *worker) run(ctx context.Context, j *Job) {
 		done <- outcome{rep: rep, err: err}
 	}()
 	var out outcome
+	abandoned := false
 	select {
 	case out = <-done:
 	case <-actx.Done():
-		// Give the analyzer a moment to notice; one that ignores its context
-		// is left behind, and the job ends without it.
+		// Give the analyzer a moment to notice.
 		select {
 		case out = <-done:
 		case <-time.After(min(5*time.Second, w.cfg.Timeout)):
 			out.err = actx.Err()
+			abandoned = true
 		}
+	}
+	if abandoned {
+		// An analysis that ignores its context still holds its memory: this
+		// worker takes no other job until it ends, so abandoned analyses
+		// cannot pile up.
+		defer func() {
+			log.Warn("the analysis did not stop at its deadline; waiting for it before the next job")
+			select {
+			case <-done:
+			case <-ctx.Done():
+			}
+		}()
 	}
 	took := time.Since(start)
 	select {
@@ -219,7 +248,7 @@ func (w *worker) run(ctx context.Context, j *Job) {
 	switch {
 	case ctx.Err() != nil:
 		// Shutting down: the job was not at fault.
-		if err := w.s.Queue.Release(dbctx, j); err != nil {
+		if err := w.s.Queue.Release(dbctx(), j); err != nil {
 			log.Error("release job", "err", err)
 		}
 		return
@@ -231,7 +260,7 @@ func (w *worker) run(ctx context.Context, j *Job) {
 		fail(fmt.Sprintf("analysis timed out after %s", w.cfg.Timeout))
 		return
 	case out.err != nil && transient(out.err):
-		w.retry(dbctx, log, j, out.err)
+		w.retry(dbctx(), log, j, out.err)
 		return
 	case out.err != nil:
 		fail(firstLine(out.err.Error()))
@@ -249,16 +278,40 @@ func (w *worker) run(ctx context.Context, j *Job) {
 		fail("storing the report: " + err.Error())
 		return
 	}
-	if err := w.s.Queue.Finish(dbctx, j, a, note); err != nil {
+	out.rep = nil // the encoded report is all that is needed now
+	if n := len(a.Report); n > w.cfg.MaxReportBytes {
+		fail(fmt.Sprintf("the report is %s, more than the %s the index stores", megabytes(n), megabytes(w.cfg.MaxReportBytes)))
+		return
+	}
+	// Storing gets its own deadline, and a failure to store is recorded
+	// with a fresh one, so the dump says why rather than being retried
+	// until it "stopped each time".
+	sctx, cancelStore := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancelStore()
+	if err := w.s.Queue.Finish(sctx, j, a, note); err != nil {
 		if errors.Is(err, ErrLeaseLost) {
 			log.Warn("lease lost before the report was stored")
 			return
 		}
-		w.retry(dbctx, log, j, err)
+		rctx := dbctx()
+		if errors.Is(err, context.DeadlineExceeded) || sctx.Err() != nil {
+			msg := fmt.Sprintf("storing the %s report took longer than %s", megabytes(len(a.Report)), storeTimeout)
+			log.Warn("analysis failed", "err", msg)
+			if err := w.s.Queue.Fail(rctx, j, msg); err != nil {
+				log.Error("record failure", "err", err)
+			}
+			return
+		}
+		w.retry(rctx, log, j, fmt.Errorf("storing the %s report: %w", megabytes(len(a.Report)), err))
 		return
 	}
 	log.Debug("analyzed", "took", took)
 }
+
+// storeTimeout bounds writing one analysis into the index.
+const storeTimeout = 60 * time.Second
+
+func megabytes(n int) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
 // heartbeat renews the lease until ctx ends; when the lease is lost it
 // closes lost and cancels the analysis.

@@ -134,6 +134,11 @@ type dumpJSON struct {
 	DumpTime        *time.Time   `json:"dump_time,omitempty"`
 	AllocBytes      *uint64      `json:"alloc_bytes,omitempty"`
 	StackOverflow   bool         `json:"stack_overflow,omitempty"`
+	Product         string       `json:"product,omitempty"`
+	ProductVersion  string       `json:"product_version,omitempty"`
+	// Annotations and Attachments are shown with one dump, not in lists.
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Attachments []attachmentJSON  `json:"attachments,omitempty"`
 	// SymbolsArrivedAt is when symbols for one of the dump's modules last
 	// arrived (SymbolsArrived names them); later than analyzed_at means a
 	// re-analysis is pending.
@@ -142,10 +147,20 @@ type dumpJSON struct {
 	Report           json.RawMessage `json:"report,omitempty"`
 }
 
+type attachmentJSON struct {
+	Field       string `json:"field"`
+	FileName    string `json:"file_name,omitempty"`
+	ContentType string `json:"content_type,omitempty"`
+	Size        int64  `json:"size"`
+	Truncated   bool   `json:"truncated,omitempty"`
+	URL         string `json:"url"`
+}
+
 func toJSON(d store.Dump) dumpJSON {
 	j := dumpJSON{ID: d.ID, URL: dumpURL(d.ID), Status: d.Status, SHA256: d.SHA256, Size: d.Size, FileName: d.FileName,
 		Wrapper: d.Wrapper, UploadedAt: d.UploadedAt, UploadedBy: d.UploadedBy, UploadCount: d.UploadCount,
-		LastUploadedAt: d.LastUploadedAt, FileExpired: d.FileExpired(), FileExpiredAt: d.FileExpiredAt}
+		LastUploadedAt: d.LastUploadedAt, FileExpired: d.FileExpired(), FileExpiredAt: d.FileExpiredAt,
+		Product: d.Product, ProductVersion: d.ProductVersion}
 	if d.Error != "" {
 		e := d.Error
 		j.Error = &e
@@ -174,6 +189,19 @@ func (s *Server) apiDumpShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j := toJSON(d)
+	if j.Annotations, err = s.svc.Annotations(r.Context(), d.ID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	atts, err := s.svc.Attachments(r.Context(), d.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, a := range atts {
+		j.Attachments = append(j.Attachments, attachmentJSON{Field: a.Field, FileName: a.FileName, ContentType: a.ContentType,
+			Size: a.Size, Truncated: a.Truncated, URL: fmt.Sprintf("/api/dumps/%s/attachments/%d", d.ID, a.ID)})
+	}
 	j.Report = json.RawMessage("null")
 	if len(rep) > 0 {
 		j.Report = rep
@@ -193,14 +221,15 @@ type listResponse struct {
 
 // apiDumpList lists dumps newest first. Query: limit, cursor (from next),
 // status, crash_type, signature, module, module_version, process, os, arch,
-// has_module, sha256, stack_overflow, since, until (RFC 3339).
+// has_module, sha256, stack_overflow, since, until (RFC 3339), product,
+// version, annotation=key:value (repeatable).
 func (s *Server) apiDumpList(w http.ResponseWriter, r *http.Request) {
 	q, err := listQuery(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	page, err := s.svc.ListDumps(r.Context(), q)
+	page, err := s.svc.SearchDumps(r.Context(), q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -215,14 +244,40 @@ func (s *Server) apiDumpList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func listQuery(r *http.Request) (store.ListQuery, error) {
+func listQuery(r *http.Request) (store.SearchQuery, error) {
 	v := r.URL.Query()
-	q := store.ListQuery{Cursor: v.Get("cursor"), Status: store.Status(v.Get("status")), CrashType: v.Get("crash_type"),
+	lq, err := listFilters(r)
+	return store.SearchQuery{ListQuery: lq, Version: v.Get("version")}, err
+}
+
+// annotationFilters reads ?annotation=key:value, repeatable.
+func annotationFilters(vs []string) ([]store.KeyValue, error) {
+	if len(vs) > 10 {
+		return nil, fmt.Errorf("%w: at most 10 annotation filters", store.ErrBadRequest)
+	}
+	var out []store.KeyValue
+	for _, a := range vs {
+		k, v, ok := strings.Cut(a, ":")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%w: annotation filter %q is not key:value", store.ErrBadRequest, a)
+		}
+		out = append(out, store.KeyValue{Key: k, Value: v})
+	}
+	return out, nil
+}
+
+func listFilters(r *http.Request) (store.ListQuery, error) {
+	v := r.URL.Query()
+	q := store.ListQuery{Product: v.Get("product"), Cursor: v.Get("cursor"), Status: store.Status(v.Get("status")), CrashType: v.Get("crash_type"),
 		Signature: v.Get("signature"), Module: v.Get("module"), ModuleVersion: v.Get("module_version"),
 		Process: v.Get("process"), OS: v.Get("os"), Arch: v.Get("arch"), HasModule: v.Get("has_module"),
 		SHA256: v.Get("sha256")}
 	bad := func(what string, err error) (store.ListQuery, error) {
 		return q, fmt.Errorf("%w: %s: %v", store.ErrBadRequest, what, err)
+	}
+	var err error
+	if q.Annotations, err = annotationFilters(v["annotation"]); err != nil {
+		return q, err
 	}
 	if l := v.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
@@ -253,6 +308,34 @@ func listQuery(r *http.Request) (store.ListQuery, error) {
 		}
 	}
 	return q, nil
+}
+
+// apiDumpAttachment downloads one attachment. It is served as an
+// attachment of its declared type only when that type is plain text;
+// anything else is octet-stream, so an upload cannot plant a page here.
+func (s *Server) apiDumpAttachment(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.ParseInt(chi.URLParam(r, "att"), 10, 64)
+	if err != nil {
+		s.fail(w, r, store.ErrNotFound)
+		return
+	}
+	a, err := s.svc.Attachment(r.Context(), chi.URLParam(r, "id"), n)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ct := "application/octet-stream"
+	if strings.HasPrefix(a.ContentType, "text/plain") {
+		ct = "text/plain; charset=utf-8"
+	}
+	name := a.FileName
+	if name == "" {
+		name = a.Field
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	w.Write(a.Data)
 }
 
 // apiDumpFile downloads the dump file (decompressed), with Range support.

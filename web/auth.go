@@ -17,24 +17,25 @@ import (
 type perm int
 
 const (
-	permPublic  perm = iota + 1 // anyone: login, healthz, static assets
-	permSetup                   // anyone the first-run rules let in (the handler checks them)
-	permShare                   // anyone holding a share link (the handler checks the link)
-	permRead                    // any role; a token needs the read scope
-	permUpload                  // member or admin; a token needs the upload scope
-	permMember                  // member or admin changing things: share, reanalyze, delete own; a token needs upload and read
-	permAdmin                   // admin; a token needs upload and read
-	permAccount                 // any signed-in user's own account pages: a session, not a token
+	permPublic   perm = iota + 1 // anyone: login, healthz, static assets
+	permSetup                    // anyone the first-run rules let in (the handler checks them)
+	permShare                    // anyone holding a share link (the handler checks the link)
+	permRead                     // any role; a token needs the read scope
+	permUpload                   // member or admin; a token needs the upload scope
+	permMember                   // member or admin changing things: share, reanalyze, delete own; a token needs upload and read
+	permAdmin                    // admin; a token needs upload and read
+	permAccount                  // any signed-in user's own account pages: a session, not a token
+	permReporter                 // crash reporters: the handler checks an upload token (uploadTokenPrincipal)
 )
 
 func (p perm) String() string {
-	return [...]string{"", "public", "setup", "share", "read", "upload", "member", "admin", "account"}[p]
+	return [...]string{"", "public", "setup", "share", "read", "upload", "member", "admin", "account", "reporter"}[p]
 }
 
 // allows says whether a principal (nil: anonymous) passes a rule.
 func (p perm) allows(pr *store.Principal) bool {
 	switch p {
-	case permPublic, permSetup, permShare:
+	case permPublic, permSetup, permShare, permReporter:
 		return true
 	}
 	if pr == nil {

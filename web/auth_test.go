@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	reporter "github.com/dumptriage/dumptriage/internal/reportertest"
 	"github.com/dumptriage/dumptriage/store"
 )
 
@@ -158,8 +159,60 @@ func TestPermissionMatrix(t *testing.T) {
 				[]string{"Content-Type", "application/octet-stream"}
 		}
 	}
+	crashpad := func(path string) func(*authEnv, string, cred) (string, io.Reader, []string) {
+		return func(e *authEnv, _ string, _ cred) (string, io.Reader, []string) {
+			r := reporter.Crashpad(map[string]string{"prod": "P"}, fakeDump(uint64(3e6+e.seq.Add(1)), 4000), nil, true)
+			return path, bytes.NewReader(r.Body), []string{"Content-Type", r.Header.Get("Content-Type"), "Content-Encoding", "gzip"}
+		}
+	}
+	withLog, err := e.st.Ingest(ctx, bytes.NewReader(fakeDump(4e6, 4000)), store.Upload{UploadedBy: "member",
+		Attachments: []store.Attachment{{Field: "log", FileName: "log.txt", Size: 2, Data: []byte("hi")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	atts, err := e.st.Attachments(ctx, withLog.Dump.ID)
+	if err != nil || len(atts) != 1 {
+		t.Fatal(atts, err)
+	}
+	newHook := func(e *authEnv) int64 {
+		h, _ := store.NewWebhook("http://127.0.0.1:1/x", "json", "new", 0, "t")
+		h, err := e.st.AddWebhook(ctx, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.ID
+	}
+	const sharedSig = "x" // unknown: 404 for those allowed
 	cases := map[string]routeCase{
-		"POST /api/dumps":          {allowUploaders, dumpBody("/api/dumps")},
+		"POST /api/dumps":               {allowUploaders, dumpBody("/api/dumps")},
+		"POST /api/minidump":            {allowUploaders, crashpad("/api/minidump")},
+		"POST /api/{project}/minidump":  {allowUploaders, crashpad("/api/1/minidump")},
+		"POST /api/{project}/minidump/": {allowUploaders, crashpad("/api/1/minidump/")},
+		"GET /api/signatures":           {allowReaders, plain("/api/signatures")},
+		"GET /api/signature":            {allowReaders, plain("/api/signature?sig=x")},
+		"GET /api/modules":              {allowReaders, plain("/api/modules")},
+		"GET /api/modules/{name}":       {allowReaders, plain("/api/modules/ntdll.dll")},
+		"GET /api/trends":               {allowReaders, plain("/api/trends")},
+		"GET /api/openapi.json":         {allowEveryone, plain("/api/openapi.json")},
+		"POST /api/signature/status": {allowWriters, func(*authEnv, string, cred) (string, io.Reader, []string) {
+			return "/api/signature/status?sig=" + url.QueryEscape(sharedSig), strings.NewReader(`{"status":"investigating"}`),
+				[]string{"Content-Type", "application/json"}
+		}},
+		"POST /signature/status": {allowWriters, form("/signature/status?sig="+url.QueryEscape(sharedSig), "status", "investigating")},
+		"GET /api/webhooks":      {allowAdmins, plain("/api/webhooks")},
+		"POST /api/webhooks": {allowAdmins, func(*authEnv, string, cred) (string, io.Reader, []string) {
+			return "/api/webhooks", strings.NewReader(`{"url":"http://127.0.0.1:1/h","events":["new"]}`), []string{"Content-Type", "application/json"}
+		}},
+		"DELETE /api/webhooks/{id}": {allowAdmins, func(e *authEnv, _ string, _ cred) (string, io.Reader, []string) {
+			return fmt.Sprintf("/api/webhooks/%d", newHook(e)), nil, nil
+		}},
+		"GET /admin/webhooks":  {allowAdmins, plain("/admin/webhooks")},
+		"POST /admin/webhooks": {allowAdmins, form("/admin/webhooks", "url", "http://127.0.0.1:1/h", "events", "new")},
+		"POST /admin/webhooks/{id}/remove": {allowAdmins, func(e *authEnv, _ string, _ cred) (string, io.Reader, []string) {
+			return fmt.Sprintf("/admin/webhooks/%d/remove", newHook(e)), nil, nil
+		}},
+		"GET /api/dumps/{id}/attachments/{att}": {allowReaders,
+			plain(fmt.Sprintf("/api/dumps/%s/attachments/%d", withLog.Dump.ID, atts[0].ID))},
 		"GET /api/dumps":           {allowReaders, plain("/api/dumps")},
 		"GET /api/dumps/{id}":      {allowReaders, plain("/api/dumps/" + shared)},
 		"GET /api/dumps/{id}/file": {allowReaders, plain("/api/dumps/" + shared + "/file")},

@@ -13,16 +13,24 @@ import (
 )
 
 // dumpFilter reads the dumps list's filters: signature, exception, module,
-// module_version, version, process, os, status, from and to (YYYY-MM-DD, UTC,
+// module_version, version, product, annotation (key:value), process, os, status, from and to (YYYY-MM-DD, UTC,
 // both days included), cursor.
 func dumpFilter(r *http.Request) (components.DumpFilter, store.SearchQuery, error) {
 	v := r.URL.Query()
 	f := components.DumpFilter{Signature: v.Get("signature"), CrashType: v.Get("exception"), Module: v.Get("module"),
 		Version: v.Get("version"), Process: v.Get("process"), Status: v.Get("status"), From: v.Get("from"),
-		To: v.Get("to"), OS: v.Get("os"), ModuleVersion: v.Get("module_version")}
+		To: v.Get("to"), OS: v.Get("os"), ModuleVersion: v.Get("module_version"), Product: v.Get("product"),
+		Annotation: v.Get("annotation")}
 	q := store.SearchQuery{Version: f.Version, ListQuery: store.ListQuery{Cursor: v.Get("cursor"),
 		Status: store.Status(f.Status), CrashType: f.CrashType, Signature: f.Signature, Module: f.Module,
-		ModuleVersion: f.ModuleVersion, Process: f.Process, OS: f.OS}}
+		ModuleVersion: f.ModuleVersion, Process: f.Process, OS: f.OS, Product: f.Product}}
+	if f.Annotation != "" {
+		kv, err := annotationFilters([]string{f.Annotation})
+		if err != nil {
+			return f, q, err
+		}
+		q.Annotations = kv
+	}
 	switch q.Status {
 	case "", store.StatusQueued, store.StatusAnalyzing, store.StatusDone, store.StatusFailed:
 	default:

@@ -2,7 +2,10 @@ package web
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -33,15 +36,32 @@ func (s *Server) renderDump(w http.ResponseWriter, r *http.Request, code int, id
 		s.failPage(w, r, err)
 		return
 	}
-	v := components.DumpView{Dump: d, ShareURL: s.absURL(dumpURL(d.ID)), Now: time.Now(), AnalyzerVersion: s.cfg.AnalyzerVersion}
-	if len(js) > 0 {
-		var rep report.Report
-		if err := json.Unmarshal(js, &rep); err != nil {
+	v := components.DumpView{Dump: d, ShareURL: s.absURL(dumpURL(d.ID)), Now: time.Now(), AnalyzerVersion: s.cfg.AnalyzerVersion,
+		Pages: reportPages(r)}
+	// A share link shows the analysis, not what the reporter sent (user
+	// ids, e-mail addresses, logs).
+	if !components.ViewerFrom(r.Context()).Shared {
+		ann, err := s.svc.Annotations(r.Context(), d.ID)
+		if err != nil {
 			s.failPage(w, r, err)
 			return
 		}
-		redactReport(&rep)
-		v.Report = &rep
+		for _, k := range slices.Sorted(maps.Keys(ann)) {
+			v.Annotations = append(v.Annotations, store.KeyValue{Key: k, Value: ann[k]})
+		}
+		if v.Attachments, err = s.svc.Attachments(r.Context(), d.ID); err != nil {
+			s.failPage(w, r, err)
+			return
+		}
+	}
+	if len(js) > 0 {
+		rep, err := decodeForPage(js, v.Pages)
+		if err != nil {
+			s.failPage(w, r, err)
+			return
+		}
+		redactReport(rep)
+		v.Report = rep
 	}
 	if s.cfg.Symbols != nil && !components.ViewerFrom(r.Context()).Shared {
 		if v.SymbolsArrived, err = s.cfg.Symbols.Arrival(r.Context(), d.ID); err != nil {
@@ -74,6 +94,99 @@ func (s *Server) renderDump(w http.ResponseWriter, r *http.Request, code int, id
 		edit(&v)
 	}
 	s.render(w, r, code, components.DumpShow(v))
+}
+
+// pageReport reads a stored report for the report page, keeping the long
+// lists raw: only the entries the page shows are decoded. Decoding a report
+// of thousands of threads and tens of thousands of frames in full took
+// most of the page's time.
+type pageReport struct {
+	report.Report
+	Threads       []json.RawMessage `json:"threads"`
+	Handles       []json.RawMessage `json:"handles"`
+	MemorySummary *pageMemory       `json:"memory_summary"`
+	// The crashing thread's frames are a copy of those of the thread the
+	// crash happened on.
+	CrashingThread *pageCrashing `json:"crashing_thread"`
+}
+
+type pageCrashing struct {
+	report.CrashingThread
+	Frames json.RawMessage `json:"frames"`
+}
+
+type pageMemory struct {
+	report.MemorySummary
+	Regions []json.RawMessage `json:"regions"`
+}
+
+// decodeForPage decodes js with only the page's threads, handles and
+// regions filled in; the others are zero values, so counts stay right.
+func decodeForPage(js []byte, p components.Pages) (*report.Report, error) {
+	var pr pageReport
+	if err := json.Unmarshal(js, &pr); err != nil {
+		return nil, err
+	}
+	rep := &pr.Report
+	if c := pr.CrashingThread; c != nil {
+		rep.CrashingThread = &c.CrashingThread
+	}
+	var err error
+	decode := func(raw []json.RawMessage, dst func(i int) any, idx ...[2]int) {
+		for _, w := range idx {
+			for i := max(w[0], 0); i < min(w[1], len(raw)); i++ {
+				if e := json.Unmarshal(raw[i], dst(i)); e != nil && err == nil {
+					err = e
+				}
+			}
+		}
+	}
+	rep.Threads = make([]report.Thread, len(pr.Threads))
+	wanted := [][2]int{{p.Thread, p.Thread + 1}}
+	from, to := components.Window(p.Threads, len(pr.Threads), components.ThreadsPerPage)
+	wanted = append(wanted, [2]int{from, to})
+	crashed := -1 // the thread whose frames crashing_thread copies
+	if c := rep.CrashingThread; c != nil {
+		crashed = c.ThreadsIndex
+		if c.CrashedThreadsIndex != nil {
+			crashed = *c.CrashedThreadsIndex
+		}
+		wanted = append(wanted, [2]int{c.ThreadsIndex, c.ThreadsIndex + 1}, [2]int{crashed, crashed + 1})
+	}
+	decode(pr.Threads, func(i int) any { return &rep.Threads[i] }, wanted...)
+	if c := rep.CrashingThread; c != nil && crashed >= 0 && crashed < len(rep.Threads) {
+		c.Frames = rep.Threads[crashed].Frames
+	}
+	if pr.Handles != nil {
+		rep.Handles = make([]report.Handle, len(pr.Handles))
+		from, to := components.Window(p.Handles, len(pr.Handles), components.HandlesPerPage)
+		decode(pr.Handles, func(i int) any { return &rep.Handles[i] }, [2]int{from, to})
+	}
+	if pm := pr.MemorySummary; pm != nil {
+		rep.MemorySummary = &pm.MemorySummary
+		if pm.Regions != nil {
+			rs := make([]report.Region, len(pm.Regions))
+			from, to := components.Window(p.Regions, len(pm.Regions), components.RegionsPerPage)
+			decode(pm.Regions, func(i int) any { return &rs[i] }, [2]int{from, to})
+			rep.MemorySummary.Regions = rs
+		}
+	}
+	return rep, err
+}
+
+// reportPages reads which page of each long list the report page shows;
+// anything unreadable means the first.
+func reportPages(r *http.Request) components.Pages {
+	q := r.URL.Query()
+	n := func(key string, def int) int {
+		v, err := strconv.Atoi(q.Get(key))
+		if err != nil {
+			return def
+		}
+		return v
+	}
+	return components.Pages{Threads: n("threads", 1), Modules: n("modules", 1), Handles: n("handles", 1),
+		Regions: n("regions", 1), Thread: n("thread", -1)}
 }
 
 // dumpReportJSON downloads the stored report.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/dumptriage/dumptriage/crashupload"
 	"github.com/dumptriage/dumptriage/store"
 )
 
@@ -20,8 +21,20 @@ type errorBody struct {
 func httpStatus(err error) (int, string) {
 	var tooBig *http.MaxBytesError
 	switch {
+	case errors.Is(err, errUnauthorized):
+		return http.StatusUnauthorized, err.Error()
+	case errors.Is(err, errForbidden):
+		return http.StatusForbidden, err.Error()
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge, "the upload is larger than the " + store.FormatBytes(tooBig.Limit) + " limit"
+	case errors.Is(err, crashupload.ErrNoDump), errors.Is(err, crashupload.ErrMalformed), errors.Is(err, crashupload.ErrTooMany):
+		return http.StatusBadRequest, err.Error()
+	case errors.Is(err, crashupload.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, err.Error()
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge, "the upload is larger than the " + store.FormatBytes(tooBig.Limit) + " limit"
+	case errors.Is(err, errSlowBody):
+		return http.StatusRequestTimeout, err.Error()
 	case errors.Is(err, store.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, err.Error()
 	case errors.Is(err, store.ErrInvalidDump):

@@ -365,12 +365,15 @@ func TestFormUpload(t *testing.T) {
 	mw.file("file", "a-again.dmp", fakeDump(1, 3000))
 	mw.file("file", "notes.txt", []byte("not a dump"))
 	ct := mw.close()
-	// As a browser sends the page's form: the session cookie, and the
-	// CSRF token in the form's action (the body is the streamed upload).
-	sess := e.creds["admin-session"]
-	req, _ := http.NewRequest("POST", e.srv.URL+"/upload?csrf="+url.QueryEscape(sess.csrf), &buf)
+	// The form's action carries the CSRF token: the body is a stream, not parsed for a field.
+	_, page := e.get("/upload")
+	action, ok := doc(t, page).Find(tid("upload-form")).Attr("action")
+	if !ok || !strings.Contains(action, "csrf="+url.QueryEscape(e.creds["admin-session"].csrf)) {
+		t.Fatalf("upload form action %q", action)
+	}
+	req, _ := http.NewRequest("POST", e.srv.URL+action, &buf)
 	req.Header.Set("Content-Type", ct)
-	req.Header.Set("Cookie", sessionCookie+"="+sess.session)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: e.creds["admin-session"].session})
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -397,11 +400,18 @@ func TestFormUpload(t *testing.T) {
 	if !strings.Contains(rows.Eq(3).Text(), "not a minidump") {
 		t.Errorf("non-dump row: %q", rows.Eq(3).Text())
 	}
-	req, _ = http.NewRequest("POST", e.srv.URL+"/upload?csrf="+url.QueryEscape(sess.csrf), strings.NewReader("x"))
+	req, _ = http.NewRequest("POST", e.srv.URL+action, strings.NewReader("x"))
 	req.Header.Set("Content-Type", "text/plain")
-	req.Header.Set("Cookie", sessionCookie+"="+sess.session)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: e.creds["admin-session"].session})
 	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != 400 {
 		t.Errorf("non-multipart form: %d", resp.StatusCode)
+	}
+	// Without the token in the action, the same form is refused.
+	req, _ = http.NewRequest("POST", e.srv.URL+"/upload", strings.NewReader("x"))
+	req.Header.Set("Content-Type", "text/plain")
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: e.creds["admin-session"].session})
+	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != 403 {
+		t.Errorf("form without the CSRF token: %d", resp.StatusCode)
 	}
 }
 

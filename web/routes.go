@@ -19,6 +19,16 @@ import (
 // Service is what the handlers need from the store.
 type Service interface {
 	Ingest(ctx context.Context, body io.Reader, up store.Upload) (store.IngestResult, error)
+	Stage(ctx context.Context, body io.Reader) (*store.Staged, error)
+	Annotations(ctx context.Context, id string) (map[string]string, error)
+	Attachments(ctx context.Context, id string) ([]store.Attachment, error)
+	Attachment(ctx context.Context, id string, att int64) (store.Attachment, error)
+	AddWebhook(ctx context.Context, w store.Webhook) (store.Webhook, error)
+	RemoveWebhook(ctx context.Context, id int64) error
+	Webhooks(ctx context.Context) ([]store.Webhook, error)
+	GroupStatus(ctx context.Context, sig string) (store.GroupStatus, error)
+	SetGroupStatus(ctx context.Context, g store.GroupStatus) (store.GroupStatus, error)
+	RecentDeliveries(ctx context.Context, limit int) ([]store.Delivery, error)
 	Dump(ctx context.Context, id string) (store.Dump, error)
 	Report(ctx context.Context, id string) (store.Dump, []byte, error)
 	ListDumps(ctx context.Context, q store.ListQuery) (store.DumpPage, error)
@@ -48,6 +58,11 @@ type Config struct {
 	// Uploader names who sends a request, for dumps.uploaded_by; nil means
 	// the authenticated user's name.
 	Uploader func(r *http.Request) string
+	// A request body that sends nothing for BodyIdleTimeout, or less than
+	// BodyMinRate bytes a second on average, is cut off. Defaults:
+	// DefaultBodyIdleTimeout, DefaultBodyMinRate.
+	BodyIdleTimeout time.Duration
+	BodyMinRate     int64
 	// PublicURL is the server's address as users reach it (scheme, host,
 	// port). Copied links and share URLs are built from it, never from the
 	// request's Host; default http://ListenAddr.
@@ -85,6 +100,12 @@ func New(svc Service, cfg Config) *Server {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.BodyIdleTimeout <= 0 {
+		cfg.BodyIdleTimeout = DefaultBodyIdleTimeout
+	}
+	if cfg.BodyMinRate <= 0 {
+		cfg.BodyMinRate = DefaultBodyMinRate
 	}
 	if cfg.SessionIdle <= 0 {
 		cfg.SessionIdle = DefaultSessionIdle
@@ -134,7 +155,7 @@ func (s *Server) absURL(path string) string {
 // they take. Every GET route answers HEAD too.
 func (s *Server) Routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(requestID, clientIP, s.logRequests, s.recoverer, s.securityHeaders, s.checkHost, s.authenticate)
+	r.Use(requestID, clientIP, s.logRequests, s.recoverer, s.slowBodies, s.securityHeaders, s.checkHost, s.authenticate)
 	s.rules = map[string]perm{}
 	add := func(method, pattern string, p perm, h http.HandlerFunc) {
 		s.rules[method+" "+pattern] = p
@@ -156,6 +177,26 @@ func (s *Server) Routes() http.Handler {
 	add(post, "/api/dumps/{id}/shares", permMember, s.apiShareCreate)
 	add(get, "/api/dumps/{id}/shares", permRead, s.apiShareList)
 	add(del, "/api/dumps/{id}/shares/{share_id}", permMember, s.apiShareRevoke)
+	add(get, "/api/dumps/{id}/attachments/{att}", permRead, s.apiDumpAttachment)
+	add(get, "/api/signatures", permRead, s.apiSignatureList)
+	add(get, "/api/signature", permRead, s.apiSignatureShow)
+	add(get, "/api/modules", permRead, s.apiModuleList)
+	add(get, "/api/modules/{name}", permRead, s.apiModuleShow)
+	add(get, "/api/trends", permRead, s.apiTrends)
+	add(get, "/api/openapi.json", permPublic, s.apiOpenAPI)
+	add(post, "/api/signature/status", permMember, s.apiGroupStatus)
+	add(get, "/api/webhooks", permAdmin, s.apiWebhookList)
+	add(post, "/api/webhooks", permAdmin, s.apiWebhookAdd)
+	add(del, "/api/webhooks/{id}", permAdmin, s.apiWebhookRemove)
+	add(post, "/signature/status", permMember, s.groupStatusForm)
+	add(get, "/admin/webhooks", permAdmin, s.webhookList)
+	add(post, "/admin/webhooks", permAdmin, s.webhookAdd)
+	add(post, "/admin/webhooks/{id}/remove", permAdmin, s.webhookRemove)
+	// Crash reporters: the handlers check an upload token from the URL, a
+	// Bearer header or Sentry's X-Sentry-Auth.
+	add(post, "/api/minidump", permReporter, s.apiMinidump)
+	add(post, "/api/{project}/minidump", permReporter, s.apiSentryMinidump)
+	add(post, "/api/{project}/minidump/", permReporter, s.apiSentryMinidump)
 
 	if s.cfg.Symbols != nil {
 		add(post, "/api/symbols", permUpload, s.apiSymbolUpload)

@@ -31,7 +31,13 @@ func (s *Server) signatureShow(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
+	st, err := s.svc.GroupStatus(r.Context(), sig)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
 	v := components.SignatureView{Meta: s.meta(components.Short(sig, 60), "signatures"), Info: info, Now: time.Now(),
-		Chart: dailyChart(info.Daily, sig, "crashes per day of "+sig)}
+		Chart: dailyChart(info.Daily, sig, "crashes per day of "+sig), Status: st,
+		CanEdit: permMember.allows(principalFrom(r.Context()))}
 	s.render(w, r, http.StatusOK, components.SignatureShow(v))
 }

@@ -8,13 +8,14 @@ import (
 	"github.com/dumptriage/dumptriage/web/components"
 )
 
-// trends shows a period's crashes: ?days=7|30|90|365 (default 30).
+// trends shows a period's crashes: ?days=7|30|90|365 (default 30);
+// ?damaged=1 counts damaged dumps in.
 func (s *Server) trends(w http.ResponseWriter, r *http.Request) {
 	days, _ := strconv.Atoi(r.URL.Query().Get("days"))
 	if days <= 0 || days > 3650 {
 		days = 30
 	}
-	t, err := s.svc.Trends(r.Context(), store.TrendQuery{Days: days})
+	t, err := s.svc.Trends(r.Context(), store.TrendQuery{Days: days, IncludeDamaged: r.URL.Query().Get("damaged") == "1"})
 	if err != nil {
 		s.failPage(w, r, err)
 		return

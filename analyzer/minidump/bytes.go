@@ -17,7 +17,28 @@ type file struct {
 	size int64
 	// mem is the whole file when r is Mapped: reads lend slices of it.
 	mem []byte
+	// strings caches MINIDUMP_STRINGs by RVA: a hostile dump can point
+	// thousands of records at one long string, and each must cost one read.
+	strings map[stringKey]cachedString
 }
+
+type stringKey struct {
+	rva  uint32
+	utf8 bool
+}
+
+type cachedString struct {
+	s   string
+	err error
+}
+
+// MaxNameLength bounds a name read from the dump (module paths, thread and
+// handle names), in UTF-16 code units: Windows paths stop at 32,767, names
+// worth showing long before. Longer names are cut and end in "…".
+const MaxNameLength = 1024
+
+// maxUTF8String bounds a Breakpad/Crashpad UTF-8 string (annotations).
+const maxUTF8String = 4 << 10
 
 // Mapped is an io.ReaderAt that holds the whole dump in memory, such as a
 // memory-mapped file. Reads then lend slices of Bytes instead of copying,
@@ -54,10 +75,23 @@ func (f *file) fits(off int64, count uint64, entrySize uint64) bool {
 }
 
 // readString reads a MINIDUMP_STRING (ULONG32 Length in bytes, then UTF-16LE).
+// Names longer than MaxNameLength are cut.
 func (f *file) readString(stream string, rva uint32) (string, error) {
 	if rva == 0 {
 		return "", nil
 	}
+	if c, ok := f.strings[stringKey{rva, false}]; ok {
+		return c.s, c.err
+	}
+	s, err := f.readStringAt(stream, rva)
+	if f.strings == nil {
+		f.strings = map[stringKey]cachedString{}
+	}
+	f.strings[stringKey{rva, false}] = cachedString{s, err}
+	return s, err
+}
+
+func (f *file) readStringAt(stream string, rva uint32) (string, error) {
 	h, err := f.read(stream, int64(rva), 4)
 	if err != nil {
 		return "", err
@@ -66,15 +100,36 @@ func (f *file) readString(stream string, rva uint32) (string, error) {
 	if n > 64*1024 {
 		return "", formatErr(stream, int64(rva), "string length %d is implausible", n)
 	}
+	cut := false
+	if n > 2*MaxNameLength {
+		n, cut = 2*MaxNameLength, true
+	}
 	b, err := f.read(stream, int64(rva)+4, int64(n))
 	if err != nil {
 		return "", err
+	}
+	if cut {
+		return utf16le(b) + "…", nil
 	}
 	return utf16le(b), nil
 }
 
 // readUTF8String reads a Breakpad/Crashpad MinidumpUTF8String (length, bytes).
+// Strings are cached by RVA and cut at maxUTF8String.
 func (f *file) readUTF8String(stream string, rva uint32) (string, error) {
+	key := stringKey{rva, true}
+	if c, ok := f.strings[key]; ok {
+		return c.s, c.err
+	}
+	s, err := f.readUTF8StringAt(stream, rva)
+	if f.strings == nil {
+		f.strings = map[stringKey]cachedString{}
+	}
+	f.strings[key] = cachedString{s, err}
+	return s, err
+}
+
+func (f *file) readUTF8StringAt(stream string, rva uint32) (string, error) {
 	h, err := f.read(stream, int64(rva), 4)
 	if err != nil {
 		return "", err
@@ -83,9 +138,16 @@ func (f *file) readUTF8String(stream string, rva uint32) (string, error) {
 	if n > 1<<20 {
 		return "", formatErr(stream, int64(rva), "string length %d is implausible", n)
 	}
+	cut := false
+	if n > maxUTF8String {
+		n, cut = maxUTF8String, true
+	}
 	b, err := f.read(stream, int64(rva)+4, int64(n))
 	if err != nil {
 		return "", err
+	}
+	if cut {
+		return strings.ToValidUTF8(string(b), "") + "…", nil
 	}
 	return string(b), nil
 }

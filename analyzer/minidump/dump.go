@@ -7,6 +7,7 @@ package minidump
 import (
 	"fmt"
 	"io"
+	"sort"
 )
 
 const signatureMDMP = 0x504d444d
@@ -47,11 +48,127 @@ type Dump struct {
 	LinuxInfo map[string]string
 	// FullMemory reports that memory came from a Memory64List (a full dump).
 	FullMemory bool
+	// Truncation is set when the directory points past the end of the file.
+	Truncation *Truncation
 
 	Warnings []error
 
+	// The counts the dump's lists state. The lists above keep at most
+	// MaxThreads, MaxModules, ... entries, so a few KB of hostile input
+	// cannot cost gigabytes; these stay exact.
+	ThreadCount, ModuleCount, UnloadedModuleCount, HandleCount, MemoryInfoCount int
+
 	memory []MemoryRange
+	// contexts caches CONTEXTs by location: thousands of thread entries can
+	// share one.
+	contexts map[Location]cachedContext
+	// crashpadEntries counts the annotations read, against maxCrashpadEntries.
+	crashpadEntries int
+	// byBase orders Modules by base for ModuleAt, unless they overlap.
+	byBase  []int
+	overlap bool
+	// dirEntries is NumberOfStreams as the header records it; memoryEnd is
+	// the end of the furthest memory data the memory lists describe.
+	dirEntries uint32
+	memoryEnd  uint64
 }
+
+// Truncation describes a dump cut short: streams or memory that the
+// directory places past the end of the file.
+type Truncation struct {
+	FileSize int64
+	// NeededSize is where the furthest stream or memory range the
+	// directory describes ends: the size of the whole file.
+	NeededSize uint64
+	// Lost are the streams that start at or past the end of the file, Cut
+	// those that start inside it and end past it, by name.
+	Lost, Cut []string
+	// MissingEntries counts directory entries that are themselves past the
+	// end of the file: streams of unknown type, lost too.
+	MissingEntries uint32
+}
+
+// maxNamedStreams bounds the stream names a Truncation lists.
+const maxNamedStreams = 16
+
+// findTruncation sets d.Truncation when anything the directory describes
+// lies past the end of the file.
+func (d *Dump) findTruncation() {
+	size := uint64(d.f.size)
+	t := &Truncation{FileSize: d.f.size, NeededSize: size}
+	dirEnd := uint64(d.Header.StreamDirectoryRva) + uint64(d.dirEntries)*12
+	if dirEnd > size {
+		t.NeededSize = dirEnd
+		t.MissingEntries = uint32((dirEnd - size + 11) / 12)
+	}
+	lost, cut := 0, 0
+	for _, s := range d.Streams {
+		start, end := uint64(s.Rva), uint64(s.Rva)+uint64(s.Size)
+		if end <= size {
+			continue
+		}
+		t.NeededSize = max(t.NeededSize, end)
+		if start >= size {
+			lost++
+			if len(t.Lost) < maxNamedStreams {
+				t.Lost = append(t.Lost, s.Type.String())
+			}
+		} else {
+			cut++
+			if len(t.Cut) < maxNamedStreams {
+				t.Cut = append(t.Cut, s.Type.String())
+			}
+		}
+	}
+	// A hostile directory can list thousands; name a few and count the rest.
+	if lost > len(t.Lost) {
+		t.Lost = append(t.Lost, fmt.Sprintf("%d more", lost-len(t.Lost)))
+	}
+	if cut > len(t.Cut) {
+		t.Cut = append(t.Cut, fmt.Sprintf("%d more", cut-len(t.Cut)))
+	}
+	if d.memoryEnd > size {
+		t.NeededSize = max(t.NeededSize, d.memoryEnd)
+		if len(t.Lost) == 0 && len(t.Cut) == 0 && t.MissingEntries == 0 {
+			// Only the memory data is cut: the stream that describes it
+			// is whole, but what it describes is not.
+			if _, ok := d.Stream(Memory64ListStream); ok {
+				t.Cut = append(t.Cut, Memory64ListStream.String()+" memory")
+			} else {
+				t.Cut = append(t.Cut, MemoryListStream.String()+" memory")
+			}
+		}
+	}
+	if t.NeededSize > size {
+		d.Truncation = t
+	}
+}
+
+// noteMemoryEnd records where a memory range's data ends in the file.
+func (d *Dump) noteMemoryEnd(off, size uint64) {
+	if end := off + size; end >= off {
+		d.memoryEnd = max(d.memoryEnd, end)
+	} else {
+		d.memoryEnd = ^uint64(0)
+	}
+}
+
+// Bounds on the entries kept from a dump's lists. They are far above what
+// real processes have (Windows keeps 64 unloaded modules; processes with
+// more than a few thousand threads or modules are pathological) and keep a
+// hostile count from costing memory and time.
+const (
+	MaxThreads         = 4096
+	MaxModules         = 8192
+	MaxUnloadedModules = 1024
+	MaxHandles         = 1 << 16
+	MaxMemoryInfo      = 1 << 18
+	MaxMemoryRanges    = 1 << 20
+	maxThreadInfos     = 1 << 16
+	maxThreadNames     = 1 << 16
+	maxFunctionTables  = 4096
+	maxCrashpadEntries = 256
+)
 
 // Size is the size of the dump file in bytes.
 func (d *Dump) Size() int64 { return d.f.size }
@@ -105,14 +222,44 @@ func (d *Dump) ThreadByID(id uint32) (*Thread, int) {
 	return nil, -1
 }
 
-// ModuleAt returns the module whose image contains addr.
+// ModuleAt returns the module whose image contains addr (the first in the
+// list, when images overlap).
 func (d *Dump) ModuleAt(addr uint64) *Module {
+	if d.byBase == nil || d.overlap {
+		return d.moduleAtLinear(addr)
+	}
+	i := sort.Search(len(d.byBase), func(i int) bool { return d.Modules[d.byBase[i]].Base > addr }) - 1
+	if i >= 0 && d.Modules[d.byBase[i]].Contains(addr) {
+		return &d.Modules[d.byBase[i]]
+	}
+	return nil
+}
+
+func (d *Dump) moduleAtLinear(addr uint64) *Module {
 	for i := range d.Modules {
 		if d.Modules[i].Contains(addr) {
 			return &d.Modules[i]
 		}
 	}
 	return nil
+}
+
+// indexModules sorts module indices by base, for ModuleAt's binary search
+// (frames are symbolized by address, and a dump may list 8,192 modules).
+// Overlapping images keep the linear search, whose answer is defined.
+func (d *Dump) indexModules() {
+	d.byBase = make([]int, len(d.Modules))
+	for i := range d.byBase {
+		d.byBase[i] = i
+	}
+	sort.Slice(d.byBase, func(a, b int) bool { return d.Modules[d.byBase[a]].Base < d.Modules[d.byBase[b]].Base })
+	for k := 1; k < len(d.byBase); k++ {
+		prev, cur := &d.Modules[d.byBase[k-1]], &d.Modules[d.byBase[k]]
+		if prev.End() > cur.Base || prev.End() < prev.Base {
+			d.overlap = true
+			return
+		}
+	}
 }
 
 func (d *Dump) warn(err error) { d.Warnings = append(d.Warnings, err) }
@@ -148,6 +295,7 @@ func Open(r io.ReaderAt, size int64) (*Dump, error) {
 	}
 	d.Header = h
 	n := h.NumberOfStreams
+	d.dirEntries = n
 	if n > maxStreams {
 		return nil, formatErr("directory", int64(h.StreamDirectoryRva), "%d streams is implausible", n)
 	}
@@ -173,13 +321,16 @@ func Open(r io.ReaderAt, size int64) (*Dump, error) {
 		d.Streams = append(d.Streams, s)
 	}
 	d.parseStreams()
+	d.findTruncation()
 	return d, nil
 }
 
 // parseStreams decodes each known stream. SystemInfo goes first because the
 // CPU architecture decides how thread contexts are read.
 func (d *Dump) parseStreams() {
-	order := []StreamType{SystemInfoStream, MiscInfoStream}
+	// The exception and Breakpad's info name threads that the thread list
+	// keeps even past MaxThreads.
+	order := []StreamType{SystemInfoStream, MiscInfoStream, ExceptionStream, BreakpadInfoStream}
 	seen := map[StreamType]bool{}
 	for _, t := range order {
 		if s, ok := d.Stream(t); ok {
@@ -196,7 +347,14 @@ func (d *Dump) parseStreams() {
 		seen[s.Type] = true
 		d.parseStream(s)
 	}
+	if len(d.Modules) >= 32 {
+		d.indexModules()
+	}
 	d.memory = buildMemoryIndex(d.memory)
+	if len(d.memory) > MaxMemoryRanges {
+		d.warn(formatErr("memory", 0, "%d captured memory ranges; only the first %d by address are read", len(d.memory), MaxMemoryRanges))
+		d.memory = d.memory[:MaxMemoryRanges:MaxMemoryRanges]
+	}
 }
 
 func (d *Dump) parseStream(s StreamInfo) {

@@ -56,3 +56,31 @@ func TestSortRanges(t *testing.T) {
 		t.Error("heapSortRanges does not sort")
 	}
 }
+
+// TestModuleAtIndex: the binary search answers as the linear scan does,
+// with and without overlapping images.
+func TestModuleAtIndex(t *testing.T) {
+	for _, overlap := range []bool{false, true} {
+		d := &Dump{}
+		for i := range 100 {
+			base := uint64(0x10000000 + (99-i)*0x20000)
+			size := uint32(0x10000 + i%3*0x8000)
+			if i%7 == 0 {
+				size = 0
+			}
+			d.Modules = append(d.Modules, Module{Base: base, Size: size})
+		}
+		if overlap {
+			d.Modules[10].Size = 0x80000
+		}
+		d.indexModules()
+		if d.overlap != overlap {
+			t.Fatalf("overlap %v, want %v", d.overlap, overlap)
+		}
+		for addr := uint64(0x0fff0000); addr < 0x10d00000; addr += 0x1000 {
+			if got, want := d.ModuleAt(addr), d.moduleAtLinear(addr); got != want {
+				t.Fatalf("overlap %v: ModuleAt(%#x) = %v, want %v", overlap, addr, got, want)
+			}
+		}
+	}
+}

@@ -103,7 +103,26 @@ func (d *Dump) contextArch() Arch {
 // maxContextSize bounds a CONTEXT read; XSTATE contexts are a few KB.
 const maxContextSize = 64 * 1024
 
+type cachedContext struct {
+	ctx *Context
+	err error
+}
+
+// readContext reads a CONTEXT, once per location: callers must not modify
+// the result, which thread entries sharing the location share.
 func (d *Dump) readContext(stream string, loc Location) (*Context, error) {
+	if c, ok := d.contexts[loc]; ok {
+		return c.ctx, c.err
+	}
+	ctx, err := d.readContextAt(stream, loc)
+	if d.contexts == nil {
+		d.contexts = map[Location]cachedContext{}
+	}
+	d.contexts[loc] = cachedContext{ctx, err}
+	return ctx, err
+}
+
+func (d *Dump) readContextAt(stream string, loc Location) (*Context, error) {
 	if loc.DataSize == 0 {
 		return nil, formatErr(stream, int64(loc.Rva), "no context recorded")
 	}
@@ -121,32 +140,55 @@ func (d *Dump) readContext(stream string, loc Location) (*Context, error) {
 	return ctx, nil
 }
 
+// keptThread reports a thread that the list keeps past MaxThreads: the one
+// the exception names, and the ones Breakpad's info names.
+func (d *Dump) keptThread(id uint32) bool {
+	if e := d.Exception; e != nil && e.ThreadID == id {
+		return true
+	}
+	if b := d.BreakpadInfo; b != nil && (b.HasDumpThreadID && b.DumpThreadID == id || b.HasRequestingThreadID && b.RequestingThreadID == id) {
+		return true
+	}
+	return false
+}
+
+// parseThreadList keeps the first MaxThreads entries (and the threads
+// keptThread names); ThreadCount is the list's count.
 func (d *Dump) parseThreadList(s StreamInfo, entry uint32) error {
 	count, first, herr := d.listHeader(s, entry)
 	if count == 0 {
 		return herr
 	}
-	b, err := d.f.read(s.Type.String(), first, int64(count)*int64(entry))
-	if err != nil {
-		return err
-	}
-	d.Threads = make([]Thread, 0, count)
-	for i := uint32(0); i < count; i++ {
-		c := cursor{b: b, off: int(i * entry)}
-		t := Thread{ID: c.u32(), SuspendCount: c.u32(), PriorityClass: c.u32(), Priority: c.u32(), Teb: c.u64()}
-		t.Stack = MemoryDescriptor{Start: c.u64(), DataSize: c.u32(), Rva: c.u32()}
-		t.ContextLoc = Location{DataSize: c.u32(), Rva: c.u32()}
-		if entry == 64 {
-			bs := MemoryDescriptor{Start: c.u64(), DataSize: c.u32(), Rva: c.u32()}
-			t.BackingStore = &bs
+	d.ThreadCount = int(count)
+	d.Threads = make([]Thread, 0, min(count, MaxThreads+3))
+	// Read in batches: the count is bounded only by the file's size.
+	const batch = 4096
+	for start := uint32(0); start < count; start += batch {
+		n := min(batch, count-start)
+		b, err := d.f.read(s.Type.String(), first+int64(start)*int64(entry), int64(n)*int64(entry))
+		if err != nil {
+			return err
 		}
-		t.Context, t.ContextErr = d.readContext(s.Type.String()+".ThreadContext", t.ContextLoc)
-		// A thread's stack is captured memory even in a full dump whose
-		// Memory64List misses it.
-		if t.Stack.DataSize > 0 && d.f.fits(int64(t.Stack.Rva), uint64(t.Stack.DataSize), 1) {
-			d.memory = append(d.memory, MemoryRange{Start: t.Stack.Start, Size: uint64(t.Stack.DataSize), Offset: int64(t.Stack.Rva)})
+		for i := uint32(0); i < n; i++ {
+			c := cursor{b: b, off: int(i * entry)}
+			t := Thread{ID: c.u32(), SuspendCount: c.u32(), PriorityClass: c.u32(), Priority: c.u32(), Teb: c.u64()}
+			t.Stack = MemoryDescriptor{Start: c.u64(), DataSize: c.u32(), Rva: c.u32()}
+			t.ContextLoc = Location{DataSize: c.u32(), Rva: c.u32()}
+			if entry == 64 {
+				bs := MemoryDescriptor{Start: c.u64(), DataSize: c.u32(), Rva: c.u32()}
+				t.BackingStore = &bs
+			}
+			if start+i >= MaxThreads && !d.keptThread(t.ID) {
+				continue
+			}
+			t.Context, t.ContextErr = d.readContext(s.Type.String()+".ThreadContext", t.ContextLoc)
+			// A thread's stack is captured memory even in a full dump whose
+			// Memory64List misses it.
+			if t.Stack.DataSize > 0 && d.f.fits(int64(t.Stack.Rva), uint64(t.Stack.DataSize), 1) {
+				d.memory = append(d.memory, MemoryRange{Start: t.Stack.Start, Size: uint64(t.Stack.DataSize), Offset: int64(t.Stack.Rva)})
+			}
+			d.Threads = append(d.Threads, t)
 		}
-		d.Threads = append(d.Threads, t)
 	}
 	return herr
 }
@@ -157,6 +199,8 @@ func (d *Dump) parseModuleList(s StreamInfo) ([]Module, error) {
 	if count == 0 {
 		return nil, herr
 	}
+	d.ModuleCount = int(count)
+	count = min(count, MaxModules)
 	b, err := d.f.read(s.Type.String(), first, int64(count)*entry)
 	if err != nil {
 		return nil, err
@@ -201,8 +245,11 @@ func (d *Dump) readCodeView(loc Location) (*CodeView, error) {
 		return nil, err
 	}
 	cstr := func(b []byte) string {
-		if i := strings.IndexByte(string(b), 0); i >= 0 {
+		if i := bytes.IndexByte(b, 0); i >= 0 {
 			b = b[:i]
+		}
+		if len(b) > MaxNameLength {
+			return strings.ToValidUTF8(string(b[:MaxNameLength]), "") + "…"
 		}
 		return string(b)
 	}
@@ -234,6 +281,8 @@ func (d *Dump) parseUnloadedModules(s StreamInfo) error {
 	if !d.f.fits(first, uint64(n), uint64(es)) || uint64(n)*uint64(es)+uint64(hs) > uint64(s.Size) {
 		return formatErr("UnloadedModuleList", first, "%d entries of %d bytes do not fit", n, es)
 	}
+	d.UnloadedModuleCount = int(n)
+	n = min(n, MaxUnloadedModules)
 	eb, err := d.f.read("UnloadedModuleList", first, int64(n)*int64(es))
 	if err != nil {
 		return err
@@ -252,6 +301,10 @@ func (d *Dump) parseMemoryList(s StreamInfo) error {
 	if count == 0 {
 		return herr
 	}
+	if count > MaxMemoryRanges {
+		herr = formatErr("MemoryList", first, "%d ranges; reading the first %d", count, MaxMemoryRanges)
+		count = MaxMemoryRanges
+	}
 	b, err := d.f.read("MemoryList", first, int64(count)*16)
 	if err != nil {
 		return err
@@ -261,6 +314,7 @@ func (d *Dump) parseMemoryList(s StreamInfo) error {
 	for i := uint32(0); i < count; i++ {
 		c := cursor{b: b, off: int(i * 16)}
 		start, size, rva := c.u64(), c.u32(), c.u32()
+		d.noteMemoryEnd(uint64(rva), uint64(size))
 		if !d.f.fits(int64(rva), uint64(size), 1) {
 			bad++
 			continue
@@ -297,6 +351,10 @@ func (d *Dump) parseMemory64List(s StreamInfo) error {
 		herr = formatErr("Memory64List", first, "%d descriptors run past the end of the file; reading %d", n, avail)
 		n = avail
 	}
+	if n > MaxMemoryRanges {
+		herr = formatErr("Memory64List", int64(s.Rva), "%d ranges; reading the first %d", n, MaxMemoryRanges)
+		n = MaxMemoryRanges
+	}
 	if n == 0 {
 		return herr
 	}
@@ -311,6 +369,17 @@ func (d *Dump) parseMemory64List(s StreamInfo) error {
 		c := cursor{b: db, off: int(i * 16)}
 		start, size := c.u64(), c.u64()
 		if off > uint64(d.f.size) || size > uint64(d.f.size)-off {
+			// Where the data would end: the rest of the descriptors' sizes.
+			end := off
+			for j := i; j < n && end != ^uint64(0); j++ {
+				sz := le.Uint64(db[j*16+8:])
+				if end+sz < end {
+					end = ^uint64(0)
+				} else {
+					end += sz
+				}
+			}
+			d.noteMemoryEnd(end, 0)
 			short = true
 			if off < uint64(d.f.size) {
 				d.memory = append(d.memory, MemoryRange{Start: start, Size: uint64(d.f.size) - off, Offset: int64(off)})
@@ -359,10 +428,6 @@ func (d *Dump) parseException(s StreamInfo) error {
 	return nil
 }
 
-// maxListEntries bounds list streams whose entries are small; it keeps a
-// hostile count from making us walk billions of entries of a sparse file.
-const maxListEntries = 1 << 24
-
 func (d *Dump) parseMemoryInfoList(s StreamInfo) error {
 	b, err := d.f.read("MemoryInfoList", int64(s.Rva), 16)
 	if err != nil {
@@ -374,19 +439,21 @@ func (d *Dump) parseMemoryInfoList(s StreamInfo) error {
 	}
 	first := int64(s.Rva) + int64(hs)
 	var herr error
-	if uint64(hs) > uint64(s.Size) || n > (uint64(s.Size)-uint64(hs))/uint64(es) || n > maxListEntries {
+	if uint64(hs) > uint64(s.Size) || n > (uint64(s.Size)-uint64(hs))/uint64(es) {
 		avail := uint64(0)
 		if uint64(hs) <= uint64(s.Size) {
 			avail = (uint64(s.Size) - uint64(hs)) / uint64(es)
-		}
-		if avail > maxListEntries {
-			avail = maxListEntries
 		}
 		herr = formatErr("MemoryInfoList", int64(s.Rva), "%d entries do not fit the stream of %d bytes; reading %d", n, s.Size, avail)
 		n = avail
 	}
 	if !d.f.fits(first, n, uint64(es)) {
 		return formatErr("MemoryInfoList", first, "%d entries run past the end of the file", n)
+	}
+	d.MemoryInfoCount = int(n)
+	if n > MaxMemoryInfo {
+		herr = formatErr("MemoryInfoList", int64(s.Rva), "%d regions; reading the first %d", n, MaxMemoryInfo)
+		n = MaxMemoryInfo
 	}
 	eb, err := d.f.read("MemoryInfoList", first, int64(n)*int64(es))
 	if err != nil {
@@ -417,6 +484,7 @@ func (d *Dump) parseThreadInfoList(s StreamInfo) error {
 	if uint64(n)*uint64(es)+uint64(hs) > uint64(s.Size) || !d.f.fits(first, uint64(n), uint64(es)) {
 		return formatErr("ThreadInfoList", first, "%d entries of %d bytes do not fit", n, es)
 	}
+	n = min(n, maxThreadInfos)
 	eb, err := d.f.read("ThreadInfoList", first, int64(n)*int64(es))
 	if err != nil {
 		return err
@@ -435,6 +503,7 @@ func (d *Dump) parseThreadNames(s StreamInfo) error {
 	if count == 0 {
 		return herr
 	}
+	count = min(count, maxThreadNames)
 	b, err := d.f.read("ThreadNames", first, int64(count)*12)
 	if err != nil {
 		return err
@@ -464,23 +533,17 @@ func (d *Dump) parseHandleData(s StreamInfo) error {
 		return formatErr("HandleData", int64(s.Rva), "header size %d, descriptor size %d", hs, ds)
 	}
 	first := int64(s.Rva) + int64(hs)
-	if uint64(n)*uint64(ds)+uint64(hs) > uint64(s.Size) || !d.f.fits(first, uint64(n), uint64(ds)) || n > maxListEntries {
+	if uint64(n)*uint64(ds)+uint64(hs) > uint64(s.Size) || !d.f.fits(first, uint64(n), uint64(ds)) {
 		return formatErr("HandleData", first, "%d descriptors of %d bytes do not fit", n, ds)
 	}
+	d.HandleCount = int(n)
+	n = min(n, MaxHandles)
 	eb, err := d.f.read("HandleData", first, int64(n)*int64(ds))
 	if err != nil {
 		return err
 	}
-	names := map[uint32]string{}
 	str := func(rva uint32) string {
-		if rva == 0 {
-			return ""
-		}
-		if v, ok := names[rva]; ok {
-			return v
-		}
 		v, _ := d.f.readString("HandleData.Name", rva)
-		names[rva] = v
 		return v
 	}
 	for i := uint32(0); i < n; i++ {
@@ -523,7 +586,7 @@ func (d *Dump) parseFunctionTable(s StreamInfo) error {
 	}
 	off := int64(s.Rva) + int64(hs) + int64(pad)
 	end := int64(s.Rva) + int64(s.Size)
-	for i := uint32(0); i < n && off < end; i++ {
+	for i := uint32(0); i < n && i < maxFunctionTables && off < end; i++ {
 		db, err := d.f.read("FunctionTable", off, int64(ds))
 		if err != nil {
 			return err
@@ -678,7 +741,8 @@ func (d *Dump) parseCrashpadInfo(s StreamInfo) error {
 						n := le.Uint32(lb)
 						if n <= 1024 && d.f.fits(int64(list.Rva)+4, uint64(n), 4) {
 							rb, _ := d.f.read("CrashpadInfo.ListAnnotations", int64(list.Rva)+4, int64(n)*4)
-							for j := uint32(0); j < n && rb != nil; j++ {
+							for j := uint32(0); j < n && rb != nil && d.crashpadEntries < maxCrashpadEntries; j++ {
+								d.crashpadEntries++
 								if v, err := d.f.readUTF8String("CrashpadInfo.ListAnnotations", le.Uint32(rb[4*j:])); err == nil {
 									ma.ListAnnotations = append(ma.ListAnnotations, v)
 								}
@@ -713,7 +777,8 @@ func (d *Dump) readSimpleDictionary(loc Location) map[string]string {
 		return nil
 	}
 	out := map[string]string{}
-	for i := uint32(0); i < n; i++ {
+	for i := uint32(0); i < n && d.crashpadEntries < maxCrashpadEntries; i++ {
+		d.crashpadEntries++
 		k, err1 := d.f.readUTF8String("CrashpadInfo.SimpleAnnotations", le.Uint32(eb[8*i:]))
 		v, err2 := d.f.readUTF8String("CrashpadInfo.SimpleAnnotations", le.Uint32(eb[8*i+4:]))
 		if err1 == nil && err2 == nil {

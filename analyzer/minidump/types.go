@@ -316,17 +316,16 @@ func (m *Module) DebugFile() string {
 // DebugID is the CodeView debug identifier, or "" without a CodeView record.
 func (m *Module) DebugID() string { return m.CodeView.DebugID() }
 
+// baseName is the last element of p, with backslashes as slashes, without
+// allocating: it is asked for every frame. Unlike path.Base it returns ""
+// for a name that is empty or all separators (a module name the dump lost),
+// never "." or "/".
 func baseName(p string) string {
-	// path.Base of p with backslashes as slashes, without allocating: it is
-	// asked for every frame.
-	if p == "" {
-		return "."
-	}
 	for len(p) > 0 && (p[len(p)-1] == '/' || p[len(p)-1] == '\\') {
 		p = p[:len(p)-1]
 	}
 	if p == "" {
-		return "/"
+		return ""
 	}
 	if i := strings.LastIndexAny(p, `/\`); i >= 0 {
 		p = p[i+1:]

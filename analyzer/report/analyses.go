@@ -87,28 +87,47 @@ type AllocationFailure struct {
 
 // StackOverflow describes a thread that ran out of stack.
 type StackOverflow struct {
-	ThreadID          uint32      `json:"thread_id"`
-	StackReserveBytes *uint64     `json:"stack_reserve_bytes"`
-	StackCommitBytes  *uint64     `json:"stack_commit_bytes"`
-	ReserveSource     string      `json:"reserve_source,omitempty"`
-	StackBase         *Addr       `json:"stack_base"`
-	StackLimit        *Addr       `json:"stack_limit"`
-	DeallocationStack *Addr       `json:"deallocation_stack"`
-	GuardPage         *GuardPage  `json:"guard_page"`
-	UsedBytes         *uint64     `json:"used_bytes"`
-	RemainingBytes    *uint64     `json:"remaining_bytes"`
-	Recursion         *Recursion  `json:"recursion"`
-	LargestFrames     []FrameSize `json:"largest_frames"`
-	DumpedFromOther   *bool       `json:"dumped_from_other_thread"`
-	Explanation       string      `json:"explanation"`
-	Confidence        string      `json:"confidence"`
-	Notes             []string    `json:"notes,omitempty"`
+	ThreadID          uint32  `json:"thread_id"`
+	StackReserveBytes *uint64 `json:"stack_reserve_bytes"`
+	StackCommitBytes  *uint64 `json:"stack_commit_bytes"`
+	ReserveSource     string  `json:"reserve_source,omitempty"`
+	// ThreadReserveBytes is the reservation the thread really got
+	// (StackBase - DeallocationStack), and ReserveDiffers says whether it
+	// differs from StackReserveBytes, the PE header's request.
+	ThreadReserveBytes *uint64     `json:"thread_reserve_bytes"`
+	ReserveDiffers     *bool       `json:"reserve_differs"`
+	StackBase          *Addr       `json:"stack_base"`
+	StackLimit         *Addr       `json:"stack_limit"`
+	DeallocationStack  *Addr       `json:"deallocation_stack"`
+	GuardPage          *GuardPage  `json:"guard_page"`
+	UsedBytes          *uint64     `json:"used_bytes"`
+	RemainingBytes     *uint64     `json:"remaining_bytes"`
+	Recursion          *Recursion  `json:"recursion"`
+	LargestFrames      []FrameSize `json:"largest_frames"`
+	DumpedFromOther    *bool       `json:"dumped_from_other_thread"`
+	Explanation        string      `json:"explanation"`
+	Confidence         string      `json:"confidence"`
+	Notes              []string    `json:"notes,omitempty"`
+	// Sources says how each derived fact was found and how sure we are.
+	Sources []FactSource `json:"sources"`
+}
+
+// FactSource says where one derived fact came from.
+type FactSource struct {
+	Fact       string `json:"fact"`   // the field it is about, e.g. "stack_limit"
+	Source     string `json:"source"` // teb, memory_regions, pe_header, captured_stack or stack_walk
+	Confidence string `json:"confidence"`
+	Detail     string `json:"detail,omitempty"`
 }
 
 // GuardPage is the stack's guard region.
 type GuardPage struct {
 	Base Addr   `json:"base"`
 	Size uint64 `json:"size"`
+	// State and Protect are the region's, when MemoryInfoList has it: after
+	// an overflow the guard page is often used up (PAGE_NOACCESS under Wine).
+	State   string `json:"state,omitempty"`
+	Protect string `json:"protect,omitempty"`
 }
 
 // Recursion is a repeating cycle of frames.

@@ -213,6 +213,22 @@ func (x *Report) encodeJSON(p *objWriter) {
 			w.b = append(w.b, ']')
 		}
 	}
+	if len(x.Truncated) != 0 {
+		w.key("truncated")
+		if x.Truncated == nil {
+			w.null()
+		} else {
+			w.b = append(w.b, '[')
+			for i := range x.Truncated {
+				if i > 0 {
+					w.b = append(w.b, ',')
+				}
+				x.Truncated[i].encodeJSON(&w)
+				w.spill(spillBytes)
+			}
+			w.b = append(w.b, ']')
+		}
+	}
 	w.key("analyzer_version")
 	w.b = appendJSONString(w.b, x.AnalyzerVersion)
 	p.end(&w)
@@ -457,6 +473,22 @@ func (x *CrashingThread) encodeJSON(p *objWriter) {
 	if x.Reason != "" {
 		w.key("reason")
 		w.b = appendJSONString(w.b, x.Reason)
+	}
+	if x.CrashedThreadID != nil {
+		w.key("crashed_thread_id")
+		if x.CrashedThreadID == nil {
+			w.null()
+		} else {
+			w.b = strconv.AppendUint(w.b, uint64(*x.CrashedThreadID), 10)
+		}
+	}
+	if x.CrashedThreadsIndex != nil {
+		w.key("crashed_threads_index")
+		if x.CrashedThreadsIndex == nil {
+			w.null()
+		} else {
+			w.b = strconv.AppendInt(w.b, int64(*x.CrashedThreadsIndex), 10)
+		}
 	}
 	if x.HandlerFrames != 0 {
 		w.key("handler_frames")
@@ -775,6 +807,14 @@ func (x *DumpInfo) encodeJSON(p *objWriter) {
 			w.null()
 		} else {
 			w.b = strconv.AppendUint(w.b, uint64(*x.WriterThreadID), 10)
+		}
+	}
+	if x.Truncated != nil {
+		w.key("truncated")
+		if x.Truncated == nil {
+			w.null()
+		} else {
+			x.Truncated.encodeJSON(&w)
 		}
 	}
 	p.end(&w)
@@ -1120,6 +1160,18 @@ func (x *StackOverflow) encodeJSON(p *objWriter) {
 		w.key("reserve_source")
 		w.b = appendJSONString(w.b, x.ReserveSource)
 	}
+	w.key("thread_reserve_bytes")
+	if x.ThreadReserveBytes == nil {
+		w.null()
+	} else {
+		w.b = strconv.AppendUint(w.b, *x.ThreadReserveBytes, 10)
+	}
+	w.key("reserve_differs")
+	if x.ReserveDiffers == nil {
+		w.null()
+	} else {
+		w.b = strconv.AppendBool(w.b, *x.ReserveDiffers)
+	}
 	w.key("stack_base")
 	if x.StackBase == nil {
 		w.null()
@@ -1201,6 +1253,20 @@ func (x *StackOverflow) encodeJSON(p *objWriter) {
 			w.b = append(w.b, ']')
 		}
 	}
+	w.key("sources")
+	if x.Sources == nil {
+		w.null()
+	} else {
+		w.b = append(w.b, '[')
+		for i := range x.Sources {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			x.Sources[i].encodeJSON(&w)
+			w.spill(spillBytes)
+		}
+		w.b = append(w.b, ']')
+	}
 	p.end(&w)
 }
 
@@ -1226,6 +1292,17 @@ func (x *ReporterStack) encodeJSON(p *objWriter) {
 	}
 	w.key("disagreements")
 	w.b = strconv.AppendInt(w.b, int64(x.Disagreements), 10)
+	p.end(&w)
+}
+
+func (x *ListCut) encodeJSON(p *objWriter) {
+	w := p.nested()
+	w.key("what")
+	w.b = appendJSONString(w.b, x.What)
+	w.key("count")
+	w.b = strconv.AppendInt(w.b, int64(x.Count), 10)
+	w.key("listed")
+	w.b = strconv.AppendInt(w.b, int64(x.Listed), 10)
 	p.end(&w)
 }
 
@@ -1453,6 +1530,45 @@ func (x *MissingData) encodeJSON(p *objWriter) {
 	p.end(&w)
 }
 
+func (x *Truncation) encodeJSON(p *objWriter) {
+	w := p.nested()
+	w.key("present_bytes")
+	w.b = strconv.AppendInt(w.b, x.PresentBytes, 10)
+	w.key("needed_bytes")
+	w.b = strconv.AppendUint(w.b, x.NeededBytes, 10)
+	w.key("lost_streams")
+	if x.LostStreams == nil {
+		w.null()
+	} else {
+		w.b = append(w.b, '[')
+		for i := range x.LostStreams {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			w.b = appendJSONString(w.b, x.LostStreams[i])
+		}
+		w.b = append(w.b, ']')
+	}
+	w.key("cut_streams")
+	if x.CutStreams == nil {
+		w.null()
+	} else {
+		w.b = append(w.b, '[')
+		for i := range x.CutStreams {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			w.b = appendJSONString(w.b, x.CutStreams[i])
+		}
+		w.b = append(w.b, ']')
+	}
+	if x.MissingDirectoryEntries != 0 {
+		w.key("missing_directory_entries")
+		w.b = strconv.AppendUint(w.b, uint64(x.MissingDirectoryEntries), 10)
+	}
+	p.end(&w)
+}
+
 func (x *SummaryEntry) encodeJSON(p *objWriter) {
 	w := p.nested()
 	w.key("name")
@@ -1514,6 +1630,14 @@ func (x *GuardPage) encodeJSON(p *objWriter) {
 	w.addr(uint64(x.Base))
 	w.key("size")
 	w.b = strconv.AppendUint(w.b, x.Size, 10)
+	if x.State != "" {
+		w.key("state")
+		w.b = appendJSONString(w.b, x.State)
+	}
+	if x.Protect != "" {
+		w.key("protect")
+		w.b = appendJSONString(w.b, x.Protect)
+	}
 	p.end(&w)
 }
 
@@ -1547,6 +1671,21 @@ func (x *FrameSize) encodeJSON(p *objWriter) {
 	w.b = appendJSONString(w.b, x.Function)
 	w.key("bytes")
 	w.b = strconv.AppendUint(w.b, x.Bytes, 10)
+	p.end(&w)
+}
+
+func (x *FactSource) encodeJSON(p *objWriter) {
+	w := p.nested()
+	w.key("fact")
+	w.b = appendJSONString(w.b, x.Fact)
+	w.key("source")
+	w.b = appendJSONString(w.b, x.Source)
+	w.key("confidence")
+	w.b = appendJSONString(w.b, x.Confidence)
+	if x.Detail != "" {
+		w.key("detail")
+		w.b = appendJSONString(w.b, x.Detail)
+	}
 	p.end(&w)
 }
 

@@ -51,9 +51,19 @@ type Report struct {
 	// ReporterStack is the crashing stack as the program's own crash
 	// reporter logged it (Unity's Player.log, Unreal's CallStack), held
 	// against ours; nil when no such log came with the dump.
-	ReporterStack   *ReporterStack `json:"reporter_stack,omitempty"`
-	Comments        []string       `json:"comments,omitempty"`
-	AnalyzerVersion string         `json:"analyzer_version"`
+	ReporterStack *ReporterStack `json:"reporter_stack,omitempty"`
+	Comments      []string       `json:"comments,omitempty"`
+	// Truncated says which lists the report cut, with their real counts.
+	Truncated       []ListCut `json:"truncated,omitempty"`
+	AnalyzerVersion string    `json:"analyzer_version"`
+}
+
+// ListCut is one list the report holds only in part: a hostile dump can
+// state millions of entries.
+type ListCut struct {
+	What   string `json:"what"`   // e.g. "threads"
+	Count  int    `json:"count"`  // as many as the dump has
+	Listed int    `json:"listed"` // as many as the report lists
 }
 
 // RawJSON is JSON kept as written (null when empty).
@@ -226,9 +236,15 @@ type CrashingThread struct {
 	ThreadsIndex   int     `json:"threads_index"`
 	FrameCount     int     `json:"frame_count"`
 	Frames         []Frame `json:"frames"`
-	// Reason says why this is not the thread the Exception stream names
-	// (the dump was written from another thread), or is empty.
+	// Reason says why the crash's frames are not on the stack of the thread
+	// the Exception stream names (the dump was written from a reporting
+	// thread), or is empty.
 	Reason string `json:"reason,omitempty"`
+	// CrashedThreadID and CrashedThreadsIndex name the thread whose stack
+	// the exception context's stack pointer lies in, when that is not the
+	// thread the Exception stream names (ThreadID); nil otherwise.
+	CrashedThreadID     *uint32 `json:"crashed_thread_id,omitempty"`
+	CrashedThreadsIndex *int    `json:"crashed_threads_index,omitempty"`
 	// HandlerFrames is how many innermost frames belong to the code that
 	// handled the crash and wrote the dump (an assert handler, a crash
 	// handler, RaiseException), above the fault. The signature starts
@@ -333,6 +349,23 @@ type DumpInfo struct {
 	// WriterThreadID is the thread that wrote the dump, when known
 	// (BreakpadInfo, or inferred).
 	WriterThreadID *uint32 `json:"writer_thread_id,omitempty"`
+	// Truncated is set when the file was cut short: its directory places
+	// streams or memory past its end.
+	Truncated *Truncation `json:"truncated,omitempty"`
+}
+
+// Truncation says how much of a truncated dump is present and what was lost.
+type Truncation struct {
+	PresentBytes int64  `json:"present_bytes"` // the file's size
+	NeededBytes  uint64 `json:"needed_bytes"`  // the size the directory needs
+	// LostStreams start at or past the end of the file; CutStreams start
+	// inside it and end past it ("Memory64List memory" when only the
+	// memory data it describes is cut).
+	LostStreams []string `json:"lost_streams"`
+	CutStreams  []string `json:"cut_streams"`
+	// MissingDirectoryEntries counts stream directory entries past the end
+	// of the file: streams of unknown type, lost as well.
+	MissingDirectoryEntries uint32 `json:"missing_directory_entries,omitempty"`
 }
 
 // StreamInfo is one stream directory entry.

@@ -50,6 +50,19 @@ func WriteText(w io.Writer, r *Report) error {
 		p("\n")
 	}
 	p("Dump: %d bytes, flags %s (%s)\n", r.Dump.Size, r.Dump.Flags, strings.Join(r.Dump.FlagNames, "|"))
+	if t := r.Dump.Truncated; t != nil {
+		p("DAMAGED: truncated, %d of at least %d bytes present", t.PresentBytes, t.NeededBytes)
+		if len(t.LostStreams) > 0 {
+			p("; lost %s", strings.Join(t.LostStreams, ", "))
+		}
+		if len(t.CutStreams) > 0 {
+			p("; cut short %s", strings.Join(t.CutStreams, ", "))
+		}
+		p("\n")
+		if r.CrashInfo.Type == "" {
+			p("No crash recorded in what survived\n")
+		}
+	}
 	if r.CrashInfo.Type != "" {
 		p("Crash reason:  %s\n", r.CrashInfo.Type)
 		if r.CrashInfo.Address != nil {
@@ -58,7 +71,7 @@ func WriteText(w io.Writer, r *Report) error {
 		if r.CrashInfo.Description != "" {
 			p("               %s\n", r.CrashInfo.Description)
 		}
-	} else {
+	} else if r.Dump.Truncated == nil {
 		p("No crash (the dump has no exception record)\n")
 	}
 	if r.CrashInfo.Assertion != nil {

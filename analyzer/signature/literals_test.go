@@ -43,7 +43,7 @@ func exprRules(t *testing.T) []*rule {
 		t.Fatal(err)
 	}
 	var out []*rule
-	for _, list := range [][]*rule{rs.irrelevant, rs.prefix, rs.trimModule} {
+	for _, list := range [][]*rule{rs.irrelevant, rs.prefix, rs.oomSkip, rs.trimModule} {
 		for _, r := range list {
 			if !r.complete {
 				out = append(out, r)
@@ -299,7 +299,7 @@ func TestPrefilterNeverRejects(t *testing.T) {
 		}
 	}
 	compiled := map[*rule]*regexp.Regexp{}
-	for _, list := range [][]*rule{rs.irrelevant, rs.prefix, rs.trimModule} {
+	for _, list := range [][]*rule{rs.irrelevant, rs.prefix, rs.oomSkip, rs.trimModule} {
 		for _, r := range list {
 			re := regexp.MustCompile(`^(?:` + r.text + `)$`)
 			compiled[r] = re
@@ -317,7 +317,7 @@ func TestPrefilterNeverRejects(t *testing.T) {
 			}
 		}
 	}
-	for _, list := range [][]*rule{rs.irrelevant, rs.prefix, rs.trimModule} {
+	for _, list := range [][]*rule{rs.irrelevant, rs.prefix, rs.oomSkip, rs.trimModule} {
 		for _, n := range names {
 			var want *rule
 			for _, r := range list {
@@ -341,7 +341,7 @@ func FuzzLiterals(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, list := range [][]*rule{rs.irrelevant, rs.prefix, rs.trimModule} {
+	for _, list := range [][]*rule{rs.irrelevant, rs.prefix, rs.oomSkip, rs.trimModule} {
 		for _, r := range list {
 			f.Add(r.text, r.text)
 		}

@@ -21,6 +21,7 @@ var rulesFS embed.FS
 const (
 	fileIrrelevant = "irrelevant_signature_re.txt"
 	filePrefix     = "prefix_signature_re.txt"
+	fileOOMSkip    = "oom_irrelevant_signature_re.txt"
 	fileSentinels  = "signature_sentinels.txt"
 	fileTrimModule = "trim_module_re.txt"
 	fileCrashTypes = "crash_types.txt"
@@ -53,6 +54,8 @@ func (r *rule) String() string { return fmt.Sprintf("%s:%d %q", r.file, r.line, 
 type ruleSet struct {
 	irrelevant []*rule
 	prefix     []*rule
+	// oomSkip are frames skipped only in out-of-memory signatures.
+	oomSkip    []*rule
 	sentinels  []*rule
 	trimModule []*rule
 	// crashTypes maps CrashInfo.Type to "stackoverflow" or "oom".
@@ -162,6 +165,9 @@ func loadRules(fsys fs.FS, dir string) (*ruleSet, error) {
 		return nil, err
 	}
 	if rs.prefix, err = regexLines(fsys, dir, filePrefix); err != nil {
+		return nil, err
+	}
+	if rs.oomSkip, err = regexLines(fsys, dir, fileOOMSkip); err != nil {
 		return nil, err
 	}
 	if rs.trimModule, err = regexLines(fsys, dir, fileTrimModule); err != nil {

@@ -138,9 +138,44 @@ var ruleCases = []ruleCase{
 	{fn: "RtlCopyMemory", want: filePrefix, rule: "Rtl(Copy|Move|Fill|Zero|Compare)Memory"},
 	{fn: "_purecall", want: filePrefix, rule: "_purecall"},
 	{module: "ntdll.dll", want: filePrefix, rule: `[a-z0-9_.-]+\.dll`},
-	{fn: "std::vector<Entry16,std::allocator<Entry16> >::_Emplace_reallocate<Entry16 const &>", want: filePrefix, rule: ""},
+	{fn: "std::vector<Entry16,std::allocator<Entry16> >::_Emplace_reallocate<Entry16 const &>", want: filePrefix, rule: "std::vector<T>::(_M_realloc_insert|_M_realloc_append|_Emplace_reallocate)(<T>)?"},
+	{fn: "std::vector<Entry16, std::allocator<Entry16> >::_M_realloc_insert<const Entry16&>", want: filePrefix, rule: "std::vector<T>::(_M_realloc_insert|_M_realloc_append|_Emplace_reallocate)(<T>)?"},
+	{fn: "std::vector<Entry16, std::allocator<Entry16> >::push_back", want: filePrefix, rule: ""},
 	{fn: "copy_field", want: filePrefix, rule: ""},
 	{module: "app.dll", want: filePrefix, rule: ""}, // app.dll@0x1234 is not trimmed, so it ends the walk
+
+	// oom_irrelevant_signature_re.txt (skipped only in out-of-memory signatures)
+	{fn: "void * __cdecl operator new(unsigned __int64)", want: fileOOMSkip, rule: `operator new(\[\])?`},
+	{fn: "operator new[](unsigned long)", want: fileOOMSkip, rule: `operator new(\[\])?`},
+	{fn: "operator delete(void*)", want: fileOOMSkip, rule: ""}, // freeing does not fail for lack of memory
+	{fn: "std::_Allocate<16,std::_Default_allocate_traits,0>(unsigned __int64)", want: fileOOMSkip, rule: "std::_Allocate(<T>)?"},
+	{fn: "static void * __cdecl std::_Default_allocate_traits::_Allocate(unsigned __int64)", want: fileOOMSkip, rule: "std::_Default_allocate_traits::_Allocate"},
+	{fn: "std::_Allocate_manually_vector_aligned<std::_Default_allocate_traits>(unsigned __int64)", want: fileOOMSkip, rule: "std::_Allocate_manually_vector_aligned<T>"},
+	{fn: "std::allocator<Entry16>::allocate(unsigned __int64)", want: fileOOMSkip, rule: "std::allocator<T>::allocate"},
+	{fn: "__gnu_cxx::new_allocator<int>::allocate(unsigned long, void const*)", want: fileOOMSkip, rule: "__gnu_cxx::new_allocator<T>::allocate"},
+	{fn: "std::__new_allocator<Entry16>::allocate(unsigned long long, void const*)", want: fileOOMSkip, rule: "std::__new_allocator<T>::allocate"},
+	{fn: "std::allocator_traits<std::allocator<Entry16> >::allocate", want: fileOOMSkip, rule: "std::allocator_traits<T>::allocate"},
+	{fn: "std::_Vector_base<Entry16, std::allocator<Entry16> >::_M_allocate", want: fileOOMSkip, rule: "std::_Vector_base<T>::_M_allocate"},
+	{fn: "std::vector<Entry16, std::allocator<Entry16> >::_M_realloc_insert<const Entry16&>", want: fileOOMSkip, rule: "std::vector<T>::(_M_realloc_insert|_M_realloc_append|_M_default_append|_M_fill_insert|_M_range_insert)(<T>)?"},
+	{fn: "std::vector<int, std::allocator<int> >::_M_default_append(unsigned long)", want: fileOOMSkip, rule: "std::vector<T>::(_M_realloc_insert|_M_realloc_append|_M_default_append|_M_fill_insert|_M_range_insert)(<T>)?"},
+	{fn: "public: void __cdecl std::vector<struct Entry16,class std::allocator<struct Entry16> >::_Emplace_reallocate<struct Entry16 const &>(struct Entry16 * const,struct Entry16 const &) __ptr64", want: fileOOMSkip, rule: "std::vector<T>::(_Emplace_reallocate|_Emplace_one_at_back|_Emplace_back_with_unused_capacity|_Resize_reallocate|_Resize)(<T>)?"},
+	{fn: "std::vector<Entry16, std::allocator<Entry16> >::push_back", want: fileOOMSkip, rule: "std::vector<T>::(push_back|emplace_back|emplace|insert|resize|reserve)(<T>)?"},
+	{fn: "std::vector<int,std::allocator<int> >::emplace_back<int>(int&&)", want: fileOOMSkip, rule: "std::vector<T>::(push_back|emplace_back|emplace|insert|resize|reserve)(<T>)?"},
+	{fn: "std::vector<int,std::allocator<int> >::size() const", want: fileOOMSkip, rule: ""},
+	{fn: "malloc", want: fileOOMSkip, rule: "_?(malloc|calloc|realloc)(_base)?"},
+	{fn: "_malloc_base", want: fileOOMSkip, rule: "_?(malloc|calloc|realloc)(_base)?"},
+	{fn: "free", want: fileOOMSkip, rule: ""},
+	{fn: "_aligned_malloc", want: fileOOMSkip, rule: "_aligned_(malloc|realloc)"},
+	{fn: "_calloc_dbg", want: fileOOMSkip, rule: "_(malloc|calloc|realloc)_dbg"},
+	{fn: "moz_xrealloc", want: fileOOMSkip, rule: "moz_x(malloc|calloc|realloc)"},
+	{fn: "HeapAlloc", want: fileOOMSkip, rule: "Heap(Alloc|ReAlloc)"},
+	{fn: "GlobalReAlloc", want: fileOOMSkip, rule: "(Local|Global)(Alloc|ReAlloc)"},
+	{fn: "RtlAllocateHeap", want: fileOOMSkip, rule: "Rtl(Allocate|ReAllocate)Heap"},
+	{fn: "RtlpAllocateHeapInternal", want: fileOOMSkip, rule: "Rtlp[A-Za-z]*Heap[A-Za-z]*"},
+	{fn: "VirtualAllocEx", want: fileOOMSkip, rule: "VirtualAlloc(Ex|FromApp)?"},
+	{fn: "NtAllocateVirtualMemory", want: fileOOMSkip, rule: "(Nt|Zw)AllocateVirtualMemory(Ex)?"},
+	{fn: "CoTaskMemAlloc", want: fileOOMSkip, rule: "CoTaskMem(Alloc|Realloc)"},
+	{fn: "fill_vector", want: fileOOMSkip, rule: ""},
 
 	// trim_module_re.txt
 	{module: "ntdll.dll", want: fileTrimModule, rule: `ntdll\.dll`},
@@ -180,6 +215,8 @@ func classify(rs *ruleSet, c ruleCase) (*rule, string) {
 		return match(rs.irrelevant, f.name), f.name
 	case filePrefix:
 		return match(rs.prefix, f.name), f.name
+	case fileOOMSkip:
+		return match(rs.oomSkip, f.name), f.name
 	case fileTrimModule:
 		m := strings.ToLower(c.module)
 		if k := strings.LastIndexAny(m, `/\`); k >= 0 {
@@ -240,7 +277,7 @@ func TestRulesCoverage(t *testing.T) {
 	if _, note := OOMClass(nil); strings.Contains(note, rs.largeRule.String()) {
 		hit[rs.largeRule] = true
 	}
-	all := [][]*rule{rs.irrelevant, rs.prefix, rs.trimModule, rs.sentinels, {rs.largeRule}}
+	all := [][]*rule{rs.irrelevant, rs.prefix, rs.oomSkip, rs.trimModule, rs.sentinels, {rs.largeRule}}
 	for _, r := range rs.crashTypes {
 		all = append(all, []*rule{r})
 	}
@@ -279,12 +316,13 @@ func TestOOMClass(t *testing.T) {
 // are compiled on first use, not at load), by compiling the rules.
 func TestLoadRulesErrors(t *testing.T) {
 	good := map[string]string{
-		fileIrrelevant: "abort\n", filePrefix: "malloc\n", fileSentinels: "_purecall\n", fileTrimModule: `ntdll\.dll` + "\n",
+		fileIrrelevant: "abort\n", filePrefix: "malloc\n", fileOOMSkip: "malloc\n", fileSentinels: "_purecall\n", fileTrimModule: `ntdll\.dll` + "\n",
 		fileCrashTypes: "EXCEPTION_STACK_OVERFLOW stackoverflow\n", fileOOMSize: "large_bytes 1024\n",
 	}
 	tests := []struct{ file, text, want string }{
 		{fileIrrelevant, "# c\n\nabort(\n", fileIrrelevant + ":3"},
 		{filePrefix, "[\n", filePrefix + ":1"},
+		{fileOOMSkip, "a\n(\n", fileOOMSkip + ":2"},
 		{fileTrimModule, "(\n", fileTrimModule + ":1"},
 		{fileTrimModule, "ok\\.dll\n(?i\n", fileTrimModule + ":2"},
 		{fileCrashTypes, "X overflow\n", fileCrashTypes + ":1"},
@@ -323,7 +361,7 @@ func TestLoadRulesErrors(t *testing.T) {
 // compileRules compiles every expression rule, as match would on first
 // use, and returns the first error, which names the file and line.
 func compileRules(rs *ruleSet) error {
-	for _, list := range [][]*rule{rs.irrelevant, rs.prefix, rs.trimModule} {
+	for _, list := range [][]*rule{rs.irrelevant, rs.prefix, rs.oomSkip, rs.trimModule} {
 		for _, r := range list {
 			if _, err := r.compile(); err != nil {
 				return err
@@ -388,7 +426,7 @@ func TestRulesCompile(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := 0
-	for _, list := range [][]*rule{rs.irrelevant, rs.prefix, rs.trimModule} {
+	for _, list := range [][]*rule{rs.irrelevant, rs.prefix, rs.oomSkip, rs.trimModule} {
 		for _, r := range list {
 			n++
 			if r.complete {

@@ -60,13 +60,21 @@ func Generate(in Input) (sig string, notes []string) {
 	return rs.generate(in)
 }
 
+// CorruptPrefix starts the signature of every damaged dump.
+const CorruptPrefix = "corrupt dump" + sep
+
+// Corrupt is the signature of a dump damaged in the given way ("truncated"):
+// damaged dumps group apart whatever frames survived, since what is left
+// of them may be wrong or partial.
+func Corrupt(kind string) string { return CorruptPrefix + kind }
+
 // frame is one frame's normalised name and where it came from.
 type frame struct {
 	index   int // report.Frame.Frame, or the position when frames are unnumbered
 	pos     int // position in Input.Frames
 	name    string
 	trimmed bool  // a module name kept without its offset
-	skip    *rule // the irrelevant rule that matched, if any
+	skip    *rule // the irrelevant (or, in an OOM, allocator) rule that matched, if any
 	merged  bool  // a trimmed module frame that repeats the one above
 	// distrust is an export name not used because it is too far from the
 	// address to be the function.
@@ -109,6 +117,9 @@ func (rs *ruleSet) generate(in Input) (string, []string) {
 		if !ok {
 			sf.f = rs.normalizeFrame(*src, i)
 			sf.skip = match(rs.irrelevant, sf.f.name)
+			if sf.skip == nil && kind.oom != "" {
+				sf.skip = match(rs.oomSkip, sf.f.name)
+			}
 			seen[key] = sf
 		}
 		f := sf.f
@@ -146,7 +157,7 @@ func (rs *ruleSet) generate(in Input) (string, []string) {
 					break
 				}
 				if f.skip != nil {
-					note("irrelevant: skipped frame %d %q [%s]", f.index, f.name, f.skip)
+					note("%s: skipped frame %d %q [%s]", skipKind(f.skip), f.index, f.name, f.skip)
 				} else {
 					note("stackoverflow: dropped frame %d %q above the recursion", f.index, f.name)
 				}
@@ -257,7 +268,7 @@ func (rs *ruleSet) walk(frames []frame, note func(string, ...any)) []string {
 	for _, f := range frames {
 		switch {
 		case f.skip != nil:
-			note("irrelevant: skipped frame %d %q [%s]", f.index, f.name, f.skip)
+			note("%s: skipped frame %d %q [%s]", skipKind(f.skip), f.index, f.name, f.skip)
 			continue
 		case f.merged:
 			note("trim: merged frame %d %q into the frame above", f.index, f.name)
@@ -279,6 +290,14 @@ func (rs *ruleSet) walk(frames []frame, note func(string, ...any)) []string {
 		note("end: ran out of frames while in prefix frames")
 	}
 	return parts
+}
+
+// skipKind names the list a skipping rule comes from, for notes.
+func skipKind(r *rule) string {
+	if r.file == fileOOMSkip {
+		return "oom allocator"
+	}
+	return "irrelevant"
 }
 
 type crashKind struct {

@@ -78,15 +78,26 @@ func TestGenerate(t *testing.T) {
 					"ntdll.dll!RtlUserThreadStart",
 				),
 			},
-			want: "OOM | large | operator new | std::vector<T>::_Emplace_reallocate<T>",
+			want: "OOM | large | fill_vector",
 			notes: []string{
 				`irrelevant: skipped frame 0 "RaiseException" [irrelevant_signature_re.txt:`,
 				`irrelevant: skipped frame 1 "_CxxThrowException"`,
 				`irrelevant: skipped frame 2 "std::_Xbad_alloc"`,
-				`prefix: kept frame 3 "operator new" and continued [prefix_signature_re.txt:`,
-				`end: kept frame 4 "std::vector<T>::_Emplace_reallocate<T>", which matches no prefix rule`,
+				`oom allocator: skipped frame 3 "operator new" [oom_irrelevant_signature_re.txt:`,
+				`oom allocator: skipped frame 4 "std::vector<T>::_Emplace_reallocate<T>" [oom_irrelevant_signature_re.txt:`,
+				`end: kept frame 5 "fill_vector", which matches no prefix rule`,
 				`oom: prefixed "OOM | large | "`,
 			},
+		},
+		{
+			name: "not out of memory: the allocator frames are prefixes, so heap corruption in malloc says so",
+			in: Input{
+				CrashType: "EXCEPTION_ACCESS_VIOLATION_READ",
+				Frames: frames("ntdll.dll!RtlpAllocateHeapInternal", "ntdll.dll!RtlAllocateHeap", "ucrtbase.dll!_malloc_base",
+					"app.exe!operator new(unsigned __int64)", "app.exe!std::vector<int,std::allocator<int> >::_Emplace_reallocate<int>(int *,int &&)",
+					"app.exe!fill_vector(std::vector<int> &)", "app.exe!main"),
+			},
+			want: "RtlpAllocateHeapInternal | RtlAllocateHeap | _malloc_base | operator new | std::vector<T>::_Emplace_reallocate<T> | fill_vector",
 		},
 		{
 			name: "Wine heap_nomem: RtlAllocateHeap raises STATUS_NO_MEMORY",
@@ -96,13 +107,13 @@ func TestGenerate(t *testing.T) {
 					"heap_nomem.exe!allocate_cache_block", "heap_nomem.exe!load_texture_cache", "heap_nomem.exe!main",
 					"heap_nomem.exe+0x13ae", "heap_nomem.exe+0x14e6", "kernel32.dll!BaseThreadInitThunk", "ntdll.dll!RtlUserThreadStart"),
 			},
-			want:  "OOM | large | RtlAllocateHeap | allocate_cache_block",
-			notes: []string{`skipped frame 0 "raise_status"`, `skipped frame 1 "RtlRaiseStatus"`, `kept frame 2 "RtlAllocateHeap" and continued`, `kept frame 3 "allocate_cache_block"`},
+			want:  "OOM | large | allocate_cache_block",
+			notes: []string{`skipped frame 0 "raise_status"`, `skipped frame 1 "RtlRaiseStatus"`, `oom allocator: skipped frame 2 "RtlAllocateHeap"`, `kept frame 3 "allocate_cache_block"`},
 		},
 		{
 			name: "OOM implied by STATUS_NO_MEMORY when the caller did not say",
 			in:   Input{CrashType: "STATUS_NO_MEMORY", Frames: frames("ntdll.dll!RtlRaiseStatus", "ntdll.dll!RtlAllocateHeap", "app.exe!load")},
-			want: "OOM | large | RtlAllocateHeap | load",
+			want: "OOM | large | load",
 			notes: []string{
 				`oom: implied by crash type STATUS_NO_MEMORY, size unknown so large [crash_types.txt:`,
 			},
@@ -110,7 +121,7 @@ func TestGenerate(t *testing.T) {
 		{
 			name: "OOM small",
 			in:   Input{OOM: "small", Frames: frames("ucrtbase.dll!_malloc_base", "app.exe!std::string::_Reallocate_grow_by<lambda_1>(unsigned __int64)")},
-			want: "OOM | small | _malloc_base | std::string::_Reallocate_grow_by<T>",
+			want: "OOM | small | std::string::_Reallocate_grow_by<T>",
 		},
 		{
 			name:  "OOM class the caller did not name is large",

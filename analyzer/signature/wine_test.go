@@ -85,12 +85,12 @@ var wineInputs = map[string]struct {
 	in   Input
 	want string
 }{
-	"heap_nomem_x64_mingw": {Input{CrashType: "STATUS_NO_MEMORY", OOM: "large"}, "OOM | large | RtlAllocateHeap | allocate_cache_block"},
-	"heap_nomem_x64_pdb":   {Input{CrashType: "STATUS_NO_MEMORY", OOM: "large"}, "OOM | large | RtlAllocateHeap | allocate_cache_block"},
+	"heap_nomem_x64_mingw": {Input{CrashType: "STATUS_NO_MEMORY", OOM: "large"}, "OOM | large | allocate_cache_block"},
+	"heap_nomem_x64_pdb":   {Input{CrashType: "STATUS_NO_MEMORY", OOM: "large"}, "OOM | large | allocate_cache_block"},
 	"oom_vector_x64_mingw": {Input{CrashType: "0x20474343", OOM: "large"},
-		"OOM | large | operator new | std::__new_allocator<T>::allocate | std::allocator_traits<T>::allocate | std::_Vector_base<T>::_M_allocate | std::vector<T>::_M_realloc_insert<T>"},
+		"OOM | large | fill_vector"},
 	"oom_vector_msvcthrow_x64_mingw": {Input{CrashType: "0xe06d7363", OOM: "large"},
-		"OOM | large | operator new | std::__new_allocator<T>::allocate | std::allocator_traits<T>::allocate | std::_Vector_base<T>::_M_allocate | std::vector<T>::_M_realloc_insert<T>"},
+		"OOM | large | fill_vector"},
 	"av_threads_x64_mingw":           {Input{CrashType: "EXCEPTION_ACCESS_VIOLATION_READ"}, "copy_field"},
 	"av_threads_newthread_x64_mingw": {Input{CrashType: "EXCEPTION_ACCESS_VIOLATION_READ"}, "copy_field"},
 	"av_threads_x64_pdb":             {Input{CrashType: "EXCEPTION_ACCESS_VIOLATION_READ"}, "copy_field"},
@@ -150,15 +150,15 @@ func TestWineLLDBStacks(t *testing.T) {
 func TestWineSelfWalks(t *testing.T) {
 	root := wineDumps(t)
 	want := map[string]string{
-		"heap_nomem_x64_mingw": "OOM | large | RtlAllocateHeap | allocate_cache_block",
+		"heap_nomem_x64_mingw": "OOM | large | allocate_cache_block",
 		// Without names for __cxa_throw and operator new (Wine's dbghelp
 		// reads no COFF symbols), the first exe frame ends the signature.
 		"oom_vector_x64_mingw":           "OOM | large | oom_vector_x64_mingw.exe@0xde21",
-		"oom_vector_msvcthrow_x64_mingw": "OOM | large | operator new | std::__new_allocator<T>::allocate | std::allocator_traits<T>::allocate | std::_Vector_base<T>::_M_allocate | std::vector<T>::_M_realloc_insert<T>",
+		"oom_vector_msvcthrow_x64_mingw": "OOM | large | fill_vector",
 		"av_threads_x64_mingw":           "copy_field",
 		// Wine's dbghelp reads no PDB: the exe frames are unnamed.
 		"av_threads_x64_pdb": "av_threads_x64_pdb.exe@0x1f1e",
-		"heap_nomem_x64_pdb": "OOM | large | RtlAllocateHeap | heap_nomem_x64_pdb.exe@0x1ee3",
+		"heap_nomem_x64_pdb": "OOM | large | heap_nomem_x64_pdb.exe@0x1ee3",
 		// The in-process walk read pushed registers as return addresses
 		// (wine/README.md); the repeating frame is still found.
 		"stack_overflow_x64_pdb":          "stackoverflow | stack_overflow_x64_pdb.exe@0x1ebf",

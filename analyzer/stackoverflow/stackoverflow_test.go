@@ -1,6 +1,7 @@
 package stackoverflow
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/dumptriage/dumptriage/analyzer/report"
@@ -44,7 +45,7 @@ func TestAnalyze(t *testing.T) {
 	fr := frames("parse_expression", "parse_expression", "parse_expression", "evaluate", "main")
 	fr[0].SP, fr[1].SP, fr[2].SP, fr[3].SP, fr[4].SP = 0x21100, 0x22500, 0x23900, 0x24d00, 0x24e00
 	w := uint32(296)
-	so := Analyze(Input{ThreadID: 292, SP: 0x21100, PageSize: 0x1000, HaveTEB: true, StackBase: 0x220000, StackLimit: 0x21000,
+	so := Analyze(Input{ThreadID: 292, SP: 0x21100, PageSize: 0x1000, HaveBounds: true, BoundsSource: SourceTEB, StackBase: 0x220000, StackLimit: 0x21000,
 		DeallocationStack: 0x20000, Reserve: &reserve, Commit: &commit, Frames: fr, WriterThreadID: &w})
 	if *so.UsedBytes != 0x220000-0x21100 || *so.RemainingBytes != 0x1100 {
 		t.Errorf("used %#x remaining %#x", *so.UsedBytes, *so.RemainingBytes)
@@ -60,5 +61,35 @@ func TestAnalyze(t *testing.T) {
 	}
 	if so.Explanation == "" {
 		t.Error("no explanation")
+	}
+}
+
+// TestAnalyzeRealReservation: a reservation other than the PE header's is
+// reported as a field, in the explanation, and with where it came from.
+func TestAnalyzeRealReservation(t *testing.T) {
+	reserve := uint64(0x80000)
+	so := Analyze(Input{ThreadID: 1, SP: 0x22be8, HaveBounds: true, BoundsSource: SourceMemoryRegions, StackBase: 0x120000,
+		StackLimit: 0x21000, DeallocationStack: 0x20000, Reserve: &reserve, ReserveSource: "PE optional header of x.exe"})
+	if so.ThreadReserveBytes == nil || *so.ThreadReserveBytes != 0x100000 || so.ReserveDiffers == nil || !*so.ReserveDiffers {
+		t.Fatalf("thread reserve %v differs %v", so.ThreadReserveBytes, so.ReserveDiffers)
+	}
+	if !strings.Contains(so.Explanation, "1 MiB reservation, though the PE header asks for 512 KiB") {
+		t.Errorf("explanation %q", so.Explanation)
+	}
+	want := map[string]string{"stack_reserve_bytes": SourcePEHeader, "stack_base": SourceMemoryRegions, "stack_limit": SourceMemoryRegions,
+		"deallocation_stack": SourceMemoryRegions, "thread_reserve_bytes": SourceMemoryRegions, "used_bytes": SourceMemoryRegions,
+		"remaining_bytes": SourceMemoryRegions, "guard_page": SourceMemoryRegions}
+	for _, s := range so.Sources {
+		if want[s.Fact] == s.Source && s.Confidence != "" {
+			delete(want, s.Fact)
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("facts without their source: %v (sources %+v)", want, so.Sources)
+	}
+	same := Analyze(Input{ThreadID: 1, SP: 0x22be8, HaveBounds: true, BoundsSource: SourceTEB, StackBase: 0x120000,
+		StackLimit: 0x21000, DeallocationStack: 0x20000, Reserve: new(uint64(0x100000))})
+	if same.ReserveDiffers == nil || *same.ReserveDiffers || strings.Contains(same.Explanation, "PE header asks") {
+		t.Errorf("same reservation: differs %v, %q", same.ReserveDiffers, same.Explanation)
 	}
 }

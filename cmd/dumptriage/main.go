@@ -16,6 +16,8 @@ commands:
   seed [--data ./data] [--dumps 100000]       add made-up analyses (demos, benchmarks)
   user add|list|remove|passwd|role            manage accounts (dumptriage user for details)
   token create|list|revoke                    manage API tokens (dumptriage token for details)
+  upload [--server URL] [--token T] FILE...   send dumps to a server and print their report URLs
+  webhook add URL --events new,regression     alert webhooks (dumptriage webhook for details)
   symbols upload [--server URL] [--token T] PATH...  upload PDBs, images, .sym files or zips to a server
   migrate --from DIR --to-db URL --to-blobs URL   copy everything to PostgreSQL + S3 (or back: --from-db, --from-blobs, --to)
 `
@@ -41,6 +43,10 @@ func main() {
 		err = runUser(os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
 	case "token":
 		err = runToken(os.Args[2:], os.Stdout, os.Stderr)
+	case "webhook":
+		err = runWebhook(os.Args[2:], os.Stdout, os.Stderr)
+	case "upload":
+		err = runUpload(os.Args[2:], os.Stdout, os.Stderr, isTerminal(os.Stderr))
 	case "symbols":
 		err = runSymbols(os.Args[2:], os.Stdout, os.Stderr)
 	case "migrate":

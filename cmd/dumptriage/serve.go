@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dumptriage/dumptriage/alert"
 	"github.com/dumptriage/dumptriage/analyzer"
 	"github.com/dumptriage/dumptriage/store"
 	"github.com/dumptriage/dumptriage/web"
@@ -105,6 +106,10 @@ func runServe(args []string) error {
 	})
 	if !*noWorkers {
 		wg.Go(func() { st.RunWorkers(ctx, pf.workerConfig(log), pf.analyzeFunc(sym)) })
+	}
+	if outbox, ok := st.Index.(alert.Outbox); ok {
+		d := &alert.Dispatcher{Outbox: outbox, PublicURL: strings.TrimSuffix(*publicURL, "/"), Log: log}
+		wg.Go(func() { d.Run(ctx, 5*time.Second) })
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

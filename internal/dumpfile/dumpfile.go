@@ -64,7 +64,79 @@ func Unwrap(r io.Reader, zipScratch func() (*os.File, error)) (io.Reader, Wrappe
 	return nil, "", func() {}, ErrNotDump
 }
 
+// MaxExpansion bounds the bytes of non-zero dump data that one compressed
+// byte may give. Real dumps compress 3:1 to 20:1 where they hold data (the
+// runs of zero pages of a full dump compress without limit, so zeros are
+// not counted); a stream that expands further is made to amplify.
+const MaxExpansion = 1000
+
+// expansionFloor is how much non-zero data any upload may expand to before
+// MaxExpansion applies, so small dumps are never refused.
+const expansionFloor = 16 << 20
+
+// ErrExpansion means compressed data expands absurdly for a dump.
+var ErrExpansion = errors.New("the compressed data expands absurdly for a dump")
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// expansionGuard fails a decompressed stream once its non-zero bytes pass
+// MaxExpansion times the compressed bytes read (and expansionFloor).
+type expansionGuard struct {
+	r       io.Reader
+	in      func() int64
+	nonZero int64
+	err     error
+}
+
+func (g *expansionGuard) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	n, err := g.r.Read(p)
+	g.nonZero += nonZeroBytes(p[:n])
+	if in := g.in(); g.nonZero > expansionFloor && g.nonZero/MaxExpansion > in {
+		g.err = fmt.Errorf("%w: %d compressed bytes gave more than %d bytes of non-zero data (more than %d:1)",
+			ErrExpansion, in, g.nonZero, MaxExpansion)
+		return n, g.err
+	}
+	return n, err
+}
+
+var zeroBlock [64]byte
+
+// nonZeroBytes counts the bytes of b in 64-byte blocks that are not all zero.
+func nonZeroBytes(b []byte) int64 {
+	var n int64
+	for len(b) >= len(zeroBlock) {
+		if !bytes.Equal(b[:len(zeroBlock)], zeroBlock[:]) {
+			n += int64(len(zeroBlock))
+		}
+		b = b[len(zeroBlock):]
+	}
+	if len(b) > 0 && !bytes.Equal(b, zeroBlock[:len(b)]) {
+		n += int64(len(b))
+	}
+	return n
+}
+
 func decompressed(r io.Reader, head []byte, prefix string) (io.Reader, Wrapper, func(), error) {
+	cr := &countingReader{r: r}
+	return decompressedCounted(cr, head, prefix, func() int64 { return cr.n })
+}
+
+// decompressedCounted decompresses r; in says how many compressed bytes
+// have been read so far, for the expansion guard.
+func decompressedCounted(r io.Reader, head []byte, prefix string, in func() int64) (io.Reader, Wrapper, func(), error) {
 	var dr io.Reader
 	var closer func()
 	name := prefix + "zstd"
@@ -82,7 +154,7 @@ func decompressed(r io.Reader, head []byte, prefix string) (io.Reader, Wrapper, 
 		}
 		dr, closer = zr, zr.Close
 	}
-	br := bufio.NewReaderSize(dr, 64<<10)
+	br := bufio.NewReaderSize(&expansionGuard{r: dr, in: in}, 64<<10)
 	h, err := br.Peek(4)
 	if !IsMinidump(h) {
 		closer()
@@ -126,14 +198,16 @@ func unzip(r io.Reader, scratch func() (*os.File, error)) (io.Reader, Wrapper, f
 		if err != nil {
 			continue
 		}
-		mr := bufio.NewReaderSize(rc, 64<<10)
+		// A member's expansion is judged against the size of the whole zip.
+		zipSize := func() int64 { return size }
+		mr := bufio.NewReaderSize(&expansionGuard{r: rc, in: zipSize}, 64<<10)
 		head, _ := mr.Peek(4)
 		switch {
 		case IsMinidump(head):
 			closers = append(closers, func() { rc.Close() })
 			return mr, "zip", cleanup, nil
 		case bytes.HasPrefix(head, magicGzip), bytes.HasPrefix(head, magicZstd):
-			inner, name, c, err := decompressed(mr, head, "zip+")
+			inner, name, c, err := decompressedCounted(mr, head, "zip+", zipSize)
 			if err == nil {
 				closers = append(closers, c, func() { rc.Close() })
 				return inner, name, cleanup, nil

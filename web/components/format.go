@@ -166,6 +166,24 @@ func Hex16(a report.Addr, ptr int) string {
 	return fmt.Sprintf("%08x`%08x", v>>32, v&0xffffffff)
 }
 
+// Name writes a process or module name, "(unknown)" when the dump lost it.
+func Name(s string) string { return Or(s, "(unknown)") }
+
+// DamageHeadline says what a truncated dump lost, for the report's headline.
+func DamageHeadline(t *report.Truncation) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Damaged dump: the file is truncated, %s of the at least %s its directory needs are present.",
+		BytesExact(uint64(max(t.PresentBytes, 0))), BytesExact(t.NeededBytes))
+	if len(t.LostStreams) > 0 {
+		fmt.Fprintf(&b, " Lost: %s.", strings.Join(t.LostStreams, ", "))
+	}
+	if len(t.CutStreams) > 0 {
+		fmt.Fprintf(&b, " Cut short: %s.", strings.Join(t.CutStreams, ", "))
+	}
+	b.WriteString(" This report shows only what survived.")
+	return b.String()
+}
+
 // Frame writes a frame as WinDbg's k does.
 func Frame(f report.Frame) string {
 	s := report.FrameText(f)

@@ -19,7 +19,7 @@ import (
 )
 
 // files are the rules files of expressions (rules.go's regexLines).
-var files = []string{"irrelevant_signature_re.txt", "prefix_signature_re.txt", "trim_module_re.txt"}
+var files = []string{"irrelevant_signature_re.txt", "prefix_signature_re.txt", "oom_irrelevant_signature_re.txt", "trim_module_re.txt"}
 
 func main() {
 	dir, out := ".", "prefilters_gen.go"

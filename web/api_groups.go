@@ -1,0 +1,172 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/dumptriage/dumptriage/store"
+)
+
+// The crash groups, modules and trends as JSON: the same store queries as
+// their pages.
+
+type groupJSON struct {
+	Key       string    `json:"key"`
+	Count     int       `json:"count"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+}
+
+type dayJSON struct {
+	Day   string `json:"day"`
+	Count int    `json:"count"`
+}
+
+func groupsJSON(gs []store.Group) []groupJSON {
+	out := make([]groupJSON, len(gs))
+	for i, g := range gs {
+		out[i] = groupJSON{Key: g.Key, Count: g.Count, FirstSeen: g.FirstSeen, LastSeen: g.LastSeen}
+	}
+	return out
+}
+
+func daysJSON(ds []store.DayCount) []dayJSON {
+	out := make([]dayJSON, len(ds))
+	for i, d := range ds {
+		out[i] = dayJSON{Day: d.Day.Format(time.DateOnly), Count: d.Count}
+	}
+	return out
+}
+
+func dumpsJSON(ds []store.Dump) []dumpJSON {
+	out := make([]dumpJSON, len(ds))
+	for i, d := range ds {
+		out[i] = toJSON(d)
+	}
+	return out
+}
+
+// pageParams reads limit (default 50, at most 500) and offset.
+func pageParams(r *http.Request) (limit, offset int, err error) {
+	if offset, err = offsetParam(r.URL.Query()); err != nil {
+		return 0, 0, err
+	}
+	limit = listLimit
+	if l := r.URL.Query().Get("limit"); l != "" {
+		if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > 500 {
+			return 0, 0, fmt.Errorf("%w: limit %q is not 1 to 500", store.ErrBadRequest, l)
+		}
+	}
+	return limit, offset, nil
+}
+
+// apiSignatureList lists crash groups by crash count: q, limit, offset.
+func (s *Server) apiSignatureList(w http.ResponseWriter, r *http.Request) {
+	limit, offset, err := pageParams(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page, err := s.svc.Groups(r.Context(), store.GroupQuery{Dim: store.DimSignature, Search: r.URL.Query().Get("q"),
+		Limit: limit, Offset: offset})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"signatures": groupsJSON(page.Groups), "total": page.Total, "more": page.More})
+}
+
+// apiSignatureShow is one crash group: ?sig=.
+func (s *Server) apiSignatureShow(w http.ResponseWriter, r *http.Request) {
+	sig := r.URL.Query().Get("sig")
+	if sig == "" {
+		s.fail(w, r, fmt.Errorf("%w: no signature given (?sig=)", store.ErrBadRequest))
+		return
+	}
+	info, err := s.svc.SignatureInfo(r.Context(), sig)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	st, err := s.svc.GroupStatus(r.Context(), sig)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"signature": info.Key, "status": toGroupStatusJSON(st), "count": info.Count, "first_seen": info.FirstSeen,
+		"last_seen": info.LastSeen, "versions": groupsJSON(info.Versions), "oses": groupsJSON(info.OSes),
+		"daily": daysJSON(info.Daily), "examples": dumpsJSON(info.Examples)})
+}
+
+type moduleJSON struct {
+	Name     string    `json:"name"`
+	Faulting int       `json:"faulting"`
+	OnStack  int       `json:"on_stack"`
+	LastSeen time.Time `json:"last_seen"`
+}
+
+// apiModuleList lists modules by crashes: q, sort (stack, faulting, name), limit, offset.
+func (s *Server) apiModuleList(w http.ResponseWriter, r *http.Request) {
+	limit, offset, err := pageParams(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page, err := s.svc.ModuleStats(r.Context(), store.ModuleQuery{Search: r.URL.Query().Get("q"),
+		Sort: r.URL.Query().Get("sort"), Limit: limit, Offset: offset})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	mods := make([]moduleJSON, len(page.Modules))
+	for i, m := range page.Modules {
+		mods[i] = moduleJSON{Name: m.Name, Faulting: m.Faulting, OnStack: m.OnStack, LastSeen: m.LastSeen}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"modules": mods, "total": page.Total, "more": page.More})
+}
+
+// apiModuleShow is one module's crash history.
+func (s *Server) apiModuleShow(w http.ResponseWriter, r *http.Request) {
+	mi, err := s.svc.ModuleInfo(r.Context(), chi.URLParam(r, "name"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"name": mi.Name, "faulting": mi.Faulting, "on_stack": mi.OnStack,
+		"first_seen": mi.FirstSeen, "last_seen": mi.LastSeen, "versions": groupsJSON(mi.Versions),
+		"signatures": groupsJSON(mi.Signatures), "daily": daysJSON(mi.Daily), "examples": dumpsJSON(mi.Examples)})
+}
+
+// apiTrends is a period's crashes: ?days= (default 30).
+func (s *Server) apiTrends(w http.ResponseWriter, r *http.Request) {
+	days, _ := strconv.Atoi(r.URL.Query().Get("days"))
+	if days <= 0 || days > 3650 {
+		days = 30
+	}
+	t, err := s.svc.Trends(r.Context(), store.TrendQuery{Days: days})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	daily := make([]dayJSON, len(t.Days))
+	for i, d := range t.Days {
+		daily[i] = dayJSON{Day: d.Format(time.DateOnly), Count: t.Daily[i]}
+	}
+	type crasher struct {
+		Signature string `json:"signature"`
+		Count     int    `json:"count"`
+		Previous  int    `json:"previous"`
+	}
+	top := make([]crasher, len(t.TopCrashers))
+	for i, c := range t.TopCrashers {
+		top[i] = crasher{c.Key, c.Count, c.Prev}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"from": t.From.Format(time.DateOnly), "until": t.Until.Format(time.DateOnly),
+		"total": t.Total, "previous_total": t.PrevTotal, "daily": daily, "top_crashers": top,
+		"by_type": groupsJSON(t.ByType), "by_module": groupsJSON(t.ByModule), "by_os": groupsJSON(t.ByOS),
+		"by_version": groupsJSON(t.ByVersion), "oom_count": t.OOMCount})
+}
