@@ -33,6 +33,13 @@ var copyTables = []struct {
 	{"audit_log", true, "id"},
 	{"symbol_files", true, "id"},
 	{"settings", true, ""},
+	{"annotations", true, ""},
+	{"attachments", true, "id"},
+	{"group_status", true, ""},
+	{"webhooks", true, "id"},
+	{"alerts", true, "id"},
+	{"deliveries", true, "id"},
+	{"delivery_attempts", true, "id"},
 }
 
 // MigrateStats says what Migrate copied.
@@ -177,7 +184,7 @@ func copyTable(ctx context.Context, from, to *SQLite, table string, keyed bool, 
 			return total, err
 		}
 		for i, x := range v {
-			if b, ok := x.([]byte); ok {
+			if b, ok := x.([]byte); ok && !(table == "attachments" && cols[i] == "data") {
 				v[i] = string(b) // TEXT both sides
 			}
 		}

@@ -130,7 +130,8 @@ const analysesUpsert = ` ON CONFLICT (dump_id) DO UPDATE SET analyzer_version = 
 	crash_type = excluded.crash_type, crash_address = excluded.crash_address, signature = excluded.signature,
 	module = excluded.module, module_version = excluded.module_version, os = excluded.os,
 	os_version = excluded.os_version, arch = excluded.arch, process_name = excluded.process_name,
-	dump_time = excluded.dump_time, alloc_bytes = excluded.alloc_bytes, stack_overflow = excluded.stack_overflow`
+	dump_time = excluded.dump_time, alloc_bytes = excluded.alloc_bytes, stack_overflow = excluded.stack_overflow,
+	damaged = excluded.damaged`
 
 // pgRewrite turns the project's SQLite SQL into PostgreSQL's: ? and ?N
 // placeholders become $N (outside string literals), INSERT OR REPLACE an
@@ -143,6 +144,9 @@ func pgRewrite(q string) string {
 	out = pgIndexedBy.ReplaceAllString(out, "")
 	if rest, ok := strings.CutPrefix(strings.TrimSpace(out), "INSERT OR REPLACE INTO analyses"); ok {
 		out = "INSERT INTO analyses" + rest + analysesUpsert
+	}
+	if rest, ok := strings.CutPrefix(strings.TrimSpace(out), "INSERT OR IGNORE INTO"); ok {
+		out = "INSERT INTO" + rest + " ON CONFLICT DO NOTHING"
 	}
 	var b strings.Builder
 	n := 0
