@@ -497,3 +497,53 @@ func TestBackendsConcurrentSameDump(t *testing.T) {
 		}
 	})
 }
+
+// TestBackendsReporterData: a crash reporter's annotations and attachments,
+// and alerts to a webhook, are kept on both backends.
+func TestBackendsReporterData(t *testing.T) {
+	forBackends(t, func(t *testing.T, open func(testing.TB, Config) *Store) {
+		st := open(t, Config{})
+		idx := st.Index.(*SQLite)
+		ctx := context.Background()
+		if _, err := idx.AddWebhook(ctx, Webhook{URL: "https://hooks.example.com/x", Format: FormatJSON,
+			Events: []AlertKind{AlertNew}}); err != nil {
+			t.Fatal(err)
+		}
+		log := []byte{0, 1, 2, 0xff, 'l', 'o', 'g'}
+		up := Upload{Annotations: map[string]string{"prod": "Game", "ver": "1.2"},
+			Attachments: []Attachment{{Field: "log", FileName: "a.log", Size: int64(len(log)), Data: log}}}
+		res, err := st.Ingest(ctx, bytes.NewReader(fakeDump(500, 8192)), up)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ann, err := idx.Annotations(ctx, res.Dump.ID)
+		if err != nil || ann["prod"] != "Game" || ann["ver"] != "1.2" {
+			t.Fatalf("annotations %v %v", ann, err)
+		}
+		atts, err := idx.Attachments(ctx, res.Dump.ID)
+		if err != nil || len(atts) != 1 {
+			t.Fatalf("attachments %v %v", atts, err)
+		}
+		a, err := idx.Attachment(ctx, res.Dump.ID, atts[0].ID)
+		if err != nil || !bytes.Equal(a.Data, log) {
+			t.Fatalf("attachment data %v %v", a.Data, err)
+		}
+		j, err := st.Queue.Claim(ctx, "test/1/0", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		an, _ := NewAnalysis(&report.Report{Signature: "brand-new"}, time.Now(), 0)
+		if err := st.Queue.Finish(ctx, j, an, ""); err != nil {
+			t.Fatal(err)
+		}
+		due, err := idx.DueDeliveries(ctx, time.Now().Add(time.Hour), 10)
+		if err != nil || len(due) != 1 {
+			t.Fatalf("deliveries of the new signature's alert: %d, %v", len(due), err)
+		}
+		var version string
+		idx.r.QueryRowContext(ctx, `SELECT version FROM crashes`).Scan(&version)
+		if version != "1.2" {
+			t.Fatalf("crash version %q: the reporter's version comes first", version)
+		}
+	})
+}
