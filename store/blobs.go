@@ -65,9 +65,15 @@ func (d *Dir) Open(ctx context.Context, key string) (Blob, error) {
 	if err != nil {
 		return nil, err
 	}
+	return openFileBlob(p, "dump file "+key)
+}
+
+// openFileBlob opens a stored file as a Blob; a missing one is ErrNotFound,
+// named by what.
+func openFileBlob(p, what string) (Blob, error) {
 	f, err := os.Open(p)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("dump file %s: %w", key, ErrNotFound)
+		return nil, fmt.Errorf("%s: %w", what, ErrNotFound)
 	}
 	if err != nil {
 		return nil, err

@@ -375,23 +375,10 @@ func (s *SQLite) ReanalyzeAll(ctx context.Context, skipVersion string) (n int, e
 	defer wrap(&err, "ReanalyzeAll")
 	now := ms(s.now())
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT d.id FROM dumps d LEFT JOIN analyses a ON a.dump_id = d.id
+		ids, err := queryIDs(ctx, tx, `SELECT d.id FROM dumps d LEFT JOIN analyses a ON a.dump_id = d.id
 			WHERE d.file_expired_at IS NULL AND (? = '' OR a.analyzer_version IS NULL OR a.analyzer_version != ?)`,
 			skipVersion, skipVersion)
 		if err != nil {
-			return err
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, id := range ids {
@@ -480,4 +467,22 @@ func wrap(err *error, format string, args ...any) {
 	if *err != nil {
 		*err = fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), *err)
 	}
+}
+
+// queryIDs runs a query whose rows are one integer id each.
+func queryIDs(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

@@ -98,19 +98,7 @@ func (d *SymbolDir) Open(ctx context.Context, key string) (Blob, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("symbol file %s: %w", key, ErrNotFound)
-	}
-	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return &fileBlob{File: f, size: st.Size()}, nil
+	return openFileBlob(p, "symbol file "+key)
 }
 
 // SearchPath implements SymbolFiles.

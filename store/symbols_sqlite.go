@@ -100,21 +100,8 @@ func (s *SQLite) QueueForSymbols(ctx context.Context, f SymbolFile) (n int, err 
 		default:
 			return nil
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT d.id FROM dumps d WHERE d.file_expired_at IS NULL AND d.id IN (`+q+`)`, args...)
+		ids, err := queryIDs(ctx, tx, `SELECT d.id FROM dumps d WHERE d.file_expired_at IS NULL AND d.id IN (`+q+`)`, args...)
 		if err != nil {
-			return err
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, id := range ids {
