@@ -4,7 +4,8 @@ package migrations
 
 import "embed"
 
-// FS holds every migration file.
+// FS holds every migration file: SQLite's at the top, PostgreSQL's (the
+// same numbers, in that dialect) under postgres/.
 //
-//go:embed *.sql
+//go:embed *.sql postgres/*.sql
 var FS embed.FS

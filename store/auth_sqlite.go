@@ -67,13 +67,8 @@ func (s *SQLite) AddUser(ctx context.Context, name string, role Role, password s
 		if n > 0 {
 			return ErrExists
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)`,
-			name, string(role), hash, ms(now))
-		if err != nil {
-			return err
-		}
-		u.ID, err = res.LastInsertId()
-		return err
+		return tx.QueryRowContext(ctx, `INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)
+			RETURNING id`, name, string(role), hash, ms(now)).Scan(&u.ID)
 	})
 	u.Name, u.Role, u.CreatedAt = name, role, fromMS(ms(now))
 	return u, err

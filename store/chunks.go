@@ -73,7 +73,7 @@ func (s *Symbols) chunkPath(sum string) string { return filepath.Join(s.chunkDir
 // when not empty, is the checksum the client named it by.
 func (s *Symbols) PutChunk(ctx context.Context, r io.Reader, want string) (sum string, err error) {
 	defer wrap(&err, "chunk")
-	s.sweepChunks()
+	s.sweepChunks(ctx)
 	f, err := os.CreateTemp(s.chunkDir(), "chunk-*.part")
 	if err != nil {
 		return "", err
@@ -94,6 +94,9 @@ func (s *Symbols) PutChunk(ctx context.Context, r io.Reader, want string) (sum s
 	if want != "" && want != sum {
 		return "", fmt.Errorf("%w: chunk named %.40q has checksum %s", ErrBadRequest, want, sum)
 	}
+	if s.s3() != nil {
+		return sum, s.putSharedChunk(ctx, f, sum)
+	}
 	if err := f.Close(); err != nil {
 		return "", err
 	}
@@ -101,7 +104,7 @@ func (s *Symbols) PutChunk(ctx context.Context, r io.Reader, want string) (sum s
 }
 
 // sweepChunks deletes chunks never assembled, at most every ten minutes.
-func (s *Symbols) sweepChunks() {
+func (s *Symbols) sweepChunks(ctx context.Context) {
 	s.chunks.mu.Lock()
 	if time.Since(s.chunks.lastSweep) < 10*time.Minute {
 		s.chunks.mu.Unlock()
@@ -109,6 +112,10 @@ func (s *Symbols) sweepChunks() {
 	}
 	s.chunks.lastSweep = time.Now()
 	s.chunks.mu.Unlock()
+	if s.s3() != nil {
+		s.sweepSharedChunks(ctx)
+		return
+	}
 	ents, _ := os.ReadDir(s.chunkDir())
 	for _, e := range ents {
 		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > chunkMaxAge {
@@ -134,13 +141,17 @@ func (s *Symbols) Assemble(ctx context.Context, checksum, name string, chunks []
 		s.chunks.mu.Unlock()
 		return s.waitAssembly(ctx, a)
 	}
+	if st, ok := s.sharedAssemblyState(ctx, checksum); ok {
+		s.chunks.mu.Unlock()
+		return st // another node's assembly
+	}
 	var missing []string
 	for _, c := range chunks {
 		if !validChecksum(c) {
 			s.chunks.mu.Unlock()
 			return AssembleStatus{State: AssembleError, Detail: "bad chunk checksum"}
 		}
-		if _, err := os.Stat(s.chunkPath(c)); err != nil {
+		if !s.hasChunk(ctx, c) {
 			missing = append(missing, c)
 		}
 	}
@@ -155,8 +166,10 @@ func (s *Symbols) Assemble(ctx context.Context, checksum, name string, chunks []
 	a := &assembly{done: make(chan struct{}), at: time.Now(), status: AssembleStatus{State: AssembleAssembling}}
 	s.chunks.jobs[checksum] = a
 	s.chunks.mu.Unlock()
+	s.recordAssembly(ctx, checksum, a.status)
 	go func() {
 		st := s.assemble(context.WithoutCancel(ctx), checksum, name, chunks, by)
+		s.recordAssembly(context.WithoutCancel(ctx), checksum, st)
 		s.chunks.mu.Lock()
 		a.status, a.at = st, time.Now()
 		s.chunks.mu.Unlock()
@@ -191,7 +204,7 @@ func (s *Symbols) assemble(ctx context.Context, checksum, name string, chunks []
 	h := sha1.New()
 	var size int64
 	for _, c := range chunks {
-		cf, err := os.Open(s.chunkPath(c))
+		cf, err := s.openChunk(ctx, c)
 		if err != nil {
 			return AssembleStatus{State: AssembleNotFound, MissingChunks: []string{c}}
 		}
@@ -213,7 +226,7 @@ func (s *Symbols) assemble(ctx context.Context, checksum, name string, chunks []
 		return fail("storing the file failed: " + err.Error())
 	}
 	for _, c := range chunks {
-		os.Remove(s.chunkPath(c))
+		s.removeChunk(ctx, c)
 	}
 	if res.Status == SymbolSkipped {
 		return fail(res.Reason)

@@ -13,6 +13,9 @@ import (
 // started before anything still queued. Then the highest priority: fresh
 // uploads before re-analyses that arriving symbols asked for.
 func (s *SQLite) Claim(ctx context.Context, owner string, lease time.Duration) (_ *Job, err error) {
+	if s.pg {
+		return s.pgClaim(ctx, owner, lease)
+	}
 	now := s.now()
 	var j *Job
 	err = s.tx(ctx, func(tx *sql.Tx) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
@@ -59,6 +60,65 @@ func Open(ctx context.Context, dir string, cfg Config) (*Store, error) {
 	}
 	if cfg.MinFreeBytes > 0 {
 		blobs.MinFree = cfg.MinFreeBytes
+	}
+	return New(idx, idx, blobs, cfg), nil
+}
+
+// Backends says where a Store keeps its index and its files; empty
+// fields mean the data folder (index.db, dumps/).
+type Backends struct {
+	DB    string // postgres://... (DUMPTRIAGE_DB)
+	Blobs string // s3://BUCKET[/prefix]?endpoint=...&region=... (DUMPTRIAGE_BLOBS)
+}
+
+// Remote says whether nothing but caches and spools stays in the data folder.
+func (b Backends) Remote() bool { return b.DB != "" && b.Blobs != "" }
+
+// OpenIndex opens the index a Backends names: SQLite in dir, or PostgreSQL.
+func OpenIndex(ctx context.Context, dir, db string) (*SQLite, error) {
+	switch {
+	case db == "":
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		return OpenSQLite(ctx, filepath.Join(dir, "index.db"))
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		return OpenPostgres(ctx, db)
+	}
+	return nil, fmt.Errorf("--db %s: want postgres://... (or nothing for SQLite in the data folder)", redactURL(db))
+}
+
+// OpenBlobs opens the file store a Backends names: dir, or an S3 bucket.
+func OpenBlobs(ctx context.Context, dir, blobs string, cfg Config) (Blobs, error) {
+	switch {
+	case blobs == "":
+		d, err := NewDir(dir)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.MinFreeBytes > 0 {
+			d.MinFree = cfg.MinFreeBytes
+		}
+		return d, nil
+	case strings.HasPrefix(blobs, "s3://"):
+		return OpenS3(ctx, blobs, filepath.Join(dir, "tmp"))
+	}
+	return nil, fmt.Errorf("--blobs %s: want s3://BUCKET[/prefix]?endpoint=...&region=... (or nothing for the data folder)", redactURL(blobs))
+}
+
+// OpenBackends opens the store on the given backends, with dir for what
+// stays local (spools and caches, and the defaults' index and files).
+func OpenBackends(ctx context.Context, dir string, b Backends, cfg Config) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	blobs, err := OpenBlobs(ctx, dir, b.Blobs, cfg)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := OpenIndex(ctx, dir, b.DB)
+	if err != nil {
+		return nil, err
 	}
 	return New(idx, idx, blobs, cfg), nil
 }

@@ -26,6 +26,10 @@ type SQLite struct {
 	w   *sql.DB
 	r   *sql.DB
 	now func() time.Time
+	// pg is set when the database is PostgreSQL (OpenPostgres): w and r are
+	// then one pool, and queries are rewritten by its driver.
+	pg    bool
+	pgURL string
 
 	// Write statements are prepared once: parsing them was a tenth of the
 	// pipeline's CPU. A statement first runs unprepared inside its
@@ -84,6 +88,9 @@ func (s *SQLite) Close() error {
 		st.Close()
 	}
 	s.stmtMu.Unlock()
+	if s.pg {
+		return s.w.Close()
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -228,6 +235,16 @@ func scanDump(sc scanner, rowID *int64, extra ...any) (Dump, error) {
 // AddDump implements Index.
 func (s *SQLite) AddDump(ctx context.Context, nd NewDump) (d Dump, dup bool, err error) {
 	defer wrap(&err, "AddDump(%s)", nd.SHA256)
+	d, dup, err = s.addDump(ctx, nd)
+	// On PostgreSQL two web nodes may insert the same new dump at once; the
+	// loser's transaction is aborted, and run again it finds the winner's row.
+	for try := 0; s.pg && err != nil && try < 3 && strings.Contains(err.Error(), "dumps_sha256_key"); try++ {
+		d, dup, err = s.addDump(ctx, nd)
+	}
+	return d, dup, err
+}
+
+func (s *SQLite) addDump(ctx context.Context, nd NewDump) (d Dump, dup bool, err error) {
 	now := ms(s.now())
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var id int64
@@ -265,6 +282,9 @@ func (s *SQLite) AddDump(ctx context.Context, nd NewDump) (d Dump, dup bool, err
 			}
 			if _, err := s.exec(ctx, tx, `INSERT INTO jobs (dump_id, run_after, created_at) VALUES (?, ?, ?)`,
 				id, now, now); err != nil {
+				return err
+			}
+			if err := s.notifyJobs(ctx, tx); err != nil {
 				return err
 			}
 		default:
@@ -321,6 +341,9 @@ func (s *SQLite) enqueue(ctx context.Context, tx *sql.Tx, id, now int64) error {
 		ON CONFLICT (dump_id) DO UPDATE SET rerun = (rerun OR state = 'running'),
 		run_after = CASE WHEN state = 'queued' THEN min(run_after, excluded.run_after) ELSE run_after END`, id, now, now)
 	if err != nil {
+		return err
+	}
+	if err := s.notifyJobs(ctx, tx); err != nil {
 		return err
 	}
 	_, err = s.exec(ctx, tx, `UPDATE dumps SET status = 'queued' WHERE id = ? AND status IN ('done', 'failed')`, id)

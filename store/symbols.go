@@ -230,9 +230,15 @@ func OpenSymbols(st *Store, dataDir string, cfg SymbolConfig) (*Symbols, error) 
 	if !ok {
 		return nil, errors.New("the index keeps no symbols")
 	}
-	files, err := NewSymbolDir(filepath.Join(dataDir, "symbols"), filepath.Join(dataDir, "tmp"))
+	local, err := NewSymbolDir(filepath.Join(dataDir, "symbols"), filepath.Join(dataDir, "tmp"))
 	if err != nil {
 		return nil, err
+	}
+	var files SymbolFiles = local
+	if s3, ok := st.Blobs.(*S3); ok {
+		// With dump files in S3, symbol files live there too; the data
+		// folder keeps a mirror the analyzer reads.
+		files = NewS3SymbolFiles(s3, local)
 	}
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = filepath.Join(dataDir, "symcache")
@@ -299,6 +305,10 @@ func (s *Symbols) Sources(ctx context.Context) (Sources, error) {
 // SearchPath is the symbol path of an analysis: the server's own store,
 // then the --symbols path, then the upstream through a local cache.
 func (s *Symbols) SearchPath(ctx context.Context) string {
+	if sy, ok := s.Files.(interface{ Sync(context.Context) error }); ok {
+		// On failure, analyse with what the mirror has; the next one retries.
+		_ = sy.Sync(ctx)
+	}
 	parts := []string{s.Files.SearchPath()}
 	if s.cfg.SymbolPath != "" {
 		parts = append(parts, s.cfg.SymbolPath)

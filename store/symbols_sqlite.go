@@ -110,6 +110,9 @@ func (s *SQLite) QueueForSymbols(ctx context.Context, f SymbolFile) (n int, err 
 				id, now, now, symbolPriority); err != nil {
 				return err
 			}
+			if err := s.notifyJobs(ctx, tx); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE dumps SET status = CASE WHEN status IN ('done', 'failed') THEN 'queued' ELSE status END,
 				symbols_arrived_at = ?, symbols_arrived = ? WHERE id = ?`, now, f.Name, id); err != nil {
 				return err

@@ -85,8 +85,18 @@ func deadLocalOwner(owner string) bool {
 // RunWorkers runs analysis workers until ctx ends; then it gives running
 // jobs back to the queue and returns.
 func (s *Store) RunWorkers(ctx context.Context, cfg WorkerConfig, analyze AnalyzeFunc) {
-	cfg.defaults()
 	var wg sync.WaitGroup
+	if l, ok := s.Queue.(jobListener); ok && l.Notifies() {
+		// Jobs queued on other nodes wake the workers; polling only catches
+		// leases that ran out.
+		if cfg.Poll <= 0 {
+			cfg.Poll = 5 * time.Second
+		}
+		lctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go l.Listen(lctx, s.Wake)
+	}
+	cfg.defaults()
 	for i := range cfg.Workers {
 		wg.Add(1)
 		go func() {
@@ -96,6 +106,13 @@ func (s *Store) RunWorkers(ctx context.Context, cfg WorkerConfig, analyze Analyz
 		}()
 	}
 	wg.Wait()
+}
+
+// jobListener is a Queue that announces new jobs across processes
+// (PostgreSQL's LISTEN/NOTIFY).
+type jobListener interface {
+	Notifies() bool
+	Listen(ctx context.Context, wake func())
 }
 
 type worker struct {

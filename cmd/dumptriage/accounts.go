@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -36,11 +35,10 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func openIndex(ctx context.Context, data string) (*store.SQLite, error) {
-	if err := os.MkdirAll(data, 0o755); err != nil {
-		return nil, err
-	}
-	return store.OpenSQLite(ctx, filepath.Join(data, "index.db"))
+// openIndex opens the index of the data folder, or the PostgreSQL database
+// that --db or $DUMPTRIAGE_DB names.
+func openIndex(ctx context.Context, data, db string) (*store.SQLite, error) {
+	return store.OpenIndex(ctx, data, db)
 }
 
 // readPassword takes the first line of stdin.
@@ -72,6 +70,7 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("user "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", envOr("DUMPTRIAGE_DATA", "./data"), "data folder ($DUMPTRIAGE_DATA)")
+	dbURL := fs.String("db", os.Getenv("DUMPTRIAGE_DB"), "PostgreSQL URL instead of the data folder's SQLite ($DUMPTRIAGE_DB)")
 	roleFlag := fs.String("role", "", "admin, member or viewer")
 	pos, err := parseInterleaved(fs, args[1:])
 	if err != nil {
@@ -83,7 +82,7 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s", userUsage)
 	}
 	ctx := context.Background()
-	db, err := openIndex(ctx, *data)
+	db, err := openIndex(ctx, *data, *dbURL)
 	if err != nil {
 		return err
 	}
@@ -161,6 +160,7 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("token "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", envOr("DUMPTRIAGE_DATA", "./data"), "data folder ($DUMPTRIAGE_DATA)")
+	dbURL := fs.String("db", os.Getenv("DUMPTRIAGE_DB"), "PostgreSQL URL instead of the data folder's SQLite ($DUMPTRIAGE_DB)")
 	user := fs.String("user", "", "the token's user")
 	scope := fs.String("scope", "", "upload, read or upload,read")
 	name := fs.String("name", "", "a label for the token")
@@ -176,7 +176,7 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s", tokenUsage)
 	}
 	ctx := context.Background()
-	db, err := openIndex(ctx, *data)
+	db, err := openIndex(ctx, *data, *dbURL)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ commands:
   upload [--server URL] [--token T] FILE...   send dumps to a server and print their report URLs
   webhook add URL --events new,regression     alert webhooks (dumptriage webhook for details)
   symbols upload [--server URL] [--token T] PATH...  upload PDBs, images, .sym files or zips to a server
+  migrate --from DIR --to-db URL --to-blobs URL   copy everything to PostgreSQL + S3 (or back: --from-db, --from-blobs, --to)
 `
 
 func main() {
@@ -48,6 +49,8 @@ func main() {
 		err = runUpload(os.Args[2:], os.Stdout, os.Stderr, isTerminal(os.Stderr))
 	case "symbols":
 		err = runSymbols(os.Args[2:], os.Stdout, os.Stderr)
+	case "migrate":
+		err = runMigrate(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

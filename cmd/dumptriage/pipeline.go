@@ -31,6 +31,8 @@ func envOr(k, def string) string {
 // pipelineFlags are the flags shared by serve, worker and reanalyze.
 type pipelineFlags struct {
 	data     string
+	db       string
+	blobs    string
 	symbols  string
 	workers  int
 	timeout  time.Duration
@@ -43,6 +45,10 @@ type pipelineFlags struct {
 func addPipelineFlags(fs *flag.FlagSet) *pipelineFlags {
 	p := &pipelineFlags{}
 	fs.StringVar(&p.data, "data", envOr("DUMPTRIAGE_DATA", "./data"), "data folder ($DUMPTRIAGE_DATA)")
+	fs.StringVar(&p.db, "db", os.Getenv("DUMPTRIAGE_DB"),
+		"postgres://... to keep the index, queue and accounts in PostgreSQL; default SQLite in the data folder ($DUMPTRIAGE_DB)")
+	fs.StringVar(&p.blobs, "blobs", os.Getenv("DUMPTRIAGE_BLOBS"),
+		"s3://BUCKET[/prefix]?endpoint=http://host:port&region=R to keep dump files in S3 (credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); default the data folder ($DUMPTRIAGE_BLOBS)")
 	fs.StringVar(&p.symbols, "symbols", symbolPathFromEnv(), "symbol path (_NT_SYMBOL_PATH syntax); default $DUMPTRIAGE_SYMBOL_PATH")
 	fs.IntVar(&p.workers, "workers", p.envInt("DUMPTRIAGE_WORKERS", runtime.NumCPU()), "analysis workers ($DUMPTRIAGE_WORKERS)")
 	fs.DurationVar(&p.timeout, "timeout", p.envDuration("DUMPTRIAGE_ANALYSIS_TIMEOUT", 2*time.Minute),
@@ -101,6 +107,11 @@ func startDaemon() (*slog.Logger, context.Context, context.CancelFunc) {
 	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	return log, ctx, stop
+}
+
+// openStore opens the store on the backends the flags name.
+func (p *pipelineFlags) openStore(ctx context.Context) (*store.Store, error) {
+	return store.OpenBackends(ctx, p.data, store.Backends{DB: p.db, Blobs: p.blobs}, p.storeConfig())
 }
 
 func (p *pipelineFlags) storeConfig() store.Config {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/dumptriage/dumptriage/analyzer"
-	"github.com/dumptriage/dumptriage/store"
 )
 
 // runReanalyze queues dumps for a new analysis; running serve or worker
@@ -30,7 +29,7 @@ func runReanalyze(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st, err := store.Open(ctx, pf.data, pf.storeConfig())
+	st, err := pf.openStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -30,10 +30,13 @@ func runServe(args []string) error {
 		"the URL users reach the server at, e.g. https://dumps.example.com; links and share URLs use it ($DUMPTRIAGE_PUBLIC_URL; default http://ADDR)")
 	uploadRate := fs.Int("upload-rate", pf.envInt("DUMPTRIAGE_UPLOAD_RATE", 120), "uploads per minute per user; 0 is no limit ($DUMPTRIAGE_UPLOAD_RATE)")
 	uploadQuota := byteFlag(fs, "upload-quota", "DUMPTRIAGE_UPLOAD_QUOTA", 256<<30, "bytes a user may upload per 24 hours, e.g. 256G; 0 is no limit")
-	noWorkers := fs.Bool("no-workers", false, "take uploads only; leave analysis to `dumptriage worker` processes")
+	noWorkers := fs.Bool("no-workers", false, "take uploads only; leave analysis to `dumptriage worker` processes (as --workers 0)")
 	if err := pf.parse(fs, args); err != nil {
 		return err
 	}
+	// --workers 0 makes a web node only: analysis runs in `dumptriage worker`
+	// processes, on this machine or others sharing the DB and blobs.
+	*noWorkers = *noWorkers || pf.workers == 0
 	log, ctx, stop := startDaemon()
 	defer stop()
 
@@ -42,7 +45,7 @@ func runServe(args []string) error {
 		return err
 	}
 	defer lock.Close()
-	st, err := store.Open(ctx, pf.data, pf.storeConfig())
+	st, err := pf.openStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"flag"
-
-	"github.com/dumptriage/dumptriage/store"
 )
 
 // runWorker runs analysis workers only, on the same data folder as a
@@ -16,7 +14,7 @@ func runWorker(args []string) error {
 	}
 	log, ctx, stop := startDaemon()
 	defer stop()
-	st, err := store.Open(ctx, pf.data, pf.storeConfig())
+	st, err := pf.openStore(ctx)
 	if err != nil {
 		return err
 	}
