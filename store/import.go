@@ -97,13 +97,7 @@ func (s *SQLite) insertImported(ctx context.Context, tx *sql.Tx, d *Imported) er
 	if err != nil {
 		return err
 	}
-	var dumpTime, alloc any
-	if a.DumpTime != nil {
-		dumpTime = ms(*a.DumpTime)
-	}
-	if a.AllocBytes != nil {
-		alloc = int64(*a.AllocBytes)
-	}
+	dumpTime, alloc := a.nullables()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO analyses (dump_id, analyzer_version, analyzed_at, duration_ms,
 		report, crash_type, crash_address, signature, module, module_version, os, os_version, arch, process_name,
 		dump_time, alloc_bytes, stack_overflow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -96,13 +96,7 @@ func (s *SQLite) Finish(ctx context.Context, j *Job, a *Analysis, note string) (
 		if err != nil {
 			return err
 		}
-		var dumpTime, alloc any
-		if a.DumpTime != nil {
-			dumpTime = ms(*a.DumpTime)
-		}
-		if a.AllocBytes != nil {
-			alloc = int64(*a.AllocBytes)
-		}
+		dumpTime, alloc := a.nullables()
 		// Alerts come from a dump's first analysis, not from re-analyses.
 		var analysed int
 		if err := s.queryRow(ctx, tx, `SELECT count(*) FROM analyses WHERE dump_id = ?`, j.dumpRow).Scan(&analysed); err != nil {
@@ -253,4 +247,16 @@ func (s *SQLite) Pending(ctx context.Context) (int, error) {
 	var n int
 	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs`).Scan(&n)
 	return n, err
+}
+
+// nullables are the analysis columns that are NULL when unknown: the dump's
+// own time (ms) and the failing allocation's size.
+func (a *Analysis) nullables() (dumpTime, alloc any) {
+	if a.DumpTime != nil {
+		dumpTime = ms(*a.DumpTime)
+	}
+	if a.AllocBytes != nil {
+		alloc = int64(*a.AllocBytes)
+	}
+	return dumpTime, alloc
 }

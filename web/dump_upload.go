@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 
 	"github.com/dumptriage/dumptriage/store"
@@ -28,13 +29,9 @@ func (s *Server) dumpUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadBytes)
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "multipart/form-data" {
-		s.failPage(w, r, store.ErrBadRequest)
-		return
-	}
-	mr, err := r.MultipartReader()
+	mr, err := formMultipart(r)
 	if err != nil {
-		s.failPage(w, r, store.ErrBadRequest)
+		s.failPage(w, r, err)
 		return
 	}
 	v := s.uploadView()
@@ -72,4 +69,17 @@ func (s *Server) dumpUpload(w http.ResponseWriter, r *http.Request) {
 			Status: string(res.Dump.Status), Duplicate: res.Duplicate})
 	}
 	s.render(w, r, http.StatusOK, components.Upload(v))
+}
+
+// formMultipart reads a page form's multipart body; anything else is a bad
+// request.
+func formMultipart(r *http.Request) (*multipart.Reader, error) {
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "multipart/form-data" {
+		return nil, store.ErrBadRequest
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, store.ErrBadRequest
+	}
+	return mr, nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 
 	"github.com/dumptriage/dumptriage/store"
@@ -44,13 +43,9 @@ func (s *Server) symbolUploadForm(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "multipart/form-data" {
-		s.failPage(w, r, store.ErrBadRequest)
-		return
-	}
-	mr, err := r.MultipartReader()
+	mr, err := formMultipart(r)
 	if err != nil {
-		s.failPage(w, r, store.ErrBadRequest)
+		s.failPage(w, r, err)
 		return
 	}
 	by := s.uploaderName(r)

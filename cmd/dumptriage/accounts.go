@@ -41,6 +41,14 @@ func openIndex(ctx context.Context, data, db string) (*store.SQLite, error) {
 	return store.OpenIndex(ctx, data, db)
 }
 
+// indexFlags are the flags that name the index the user, token and webhook
+// commands act on: the data folder's SQLite, or PostgreSQL.
+func indexFlags(fs *flag.FlagSet) (data, dbURL *string) {
+	data = fs.String("data", envOr("DUMPTRIAGE_DATA", "./data"), "data folder ($DUMPTRIAGE_DATA)")
+	dbURL = fs.String("db", os.Getenv("DUMPTRIAGE_DB"), "PostgreSQL URL instead of the data folder's SQLite ($DUMPTRIAGE_DB)")
+	return data, dbURL
+}
+
 // readPassword takes the first line of stdin.
 func readPassword(in io.Reader, prompt io.Writer) (string, error) {
 	if f, ok := in.(*os.File); ok {
@@ -69,8 +77,7 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	fs := flag.NewFlagSet("user "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", envOr("DUMPTRIAGE_DATA", "./data"), "data folder ($DUMPTRIAGE_DATA)")
-	dbURL := fs.String("db", os.Getenv("DUMPTRIAGE_DB"), "PostgreSQL URL instead of the data folder's SQLite ($DUMPTRIAGE_DB)")
+	data, dbURL := indexFlags(fs)
 	roleFlag := fs.String("role", "", "admin, member or viewer")
 	pos, err := parseInterleaved(fs, args[1:])
 	if err != nil {
@@ -159,8 +166,7 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 	}
 	fs := flag.NewFlagSet("token "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", envOr("DUMPTRIAGE_DATA", "./data"), "data folder ($DUMPTRIAGE_DATA)")
-	dbURL := fs.String("db", os.Getenv("DUMPTRIAGE_DB"), "PostgreSQL URL instead of the data folder's SQLite ($DUMPTRIAGE_DB)")
+	data, dbURL := indexFlags(fs)
 	user := fs.String("user", "", "the token's user")
 	scope := fs.String("scope", "", "upload, read or upload,read")
 	name := fs.String("name", "", "a label for the token")

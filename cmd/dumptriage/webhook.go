@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -29,8 +28,7 @@ func runWebhook(args []string, stdout, stderr io.Writer) error {
 	}
 	fs := flag.NewFlagSet("webhook "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", envOr("DUMPTRIAGE_DATA", "./data"), "data folder ($DUMPTRIAGE_DATA)")
-	dbURL := fs.String("db", os.Getenv("DUMPTRIAGE_DB"), "PostgreSQL URL instead of the data folder's SQLite ($DUMPTRIAGE_DB)")
+	data, dbURL := indexFlags(fs)
 	events := fs.String("events", "new,regression", "comma list of new, regression, threshold")
 	threshold := fs.Int("threshold", 0, "crashes per hour of one signature, for the threshold event")
 	format := fs.String("format", "", "slack or json (default: by URL)")
