@@ -218,15 +218,49 @@ func FoldFrames(frames []report.Frame, r *report.Recursion, skip int) (Fold, boo
 	return Fold{Before: frames[:first], Cycle: frames[first : first+n], Rest: frames[first+n : end], After: frames[end:], Repeats: r.Repeats}, true
 }
 
-// callerWindows are the crash view's windows of frames 1 and up.
-func callerWindows(cv *report.CrashView) []report.Disassembly {
-	var out []report.Disassembly
+// CallerItem is one line of the crash view's callers: a frame's window,
+// or a run of consecutive frames that return to the address an earlier
+// frame's window shows (a recursion), listed once.
+type CallerItem struct {
+	Window report.Disassembly
+	Run    []report.Disassembly // set for a run of two or more
+}
+
+// callerItems are the crash view's windows of frames 1 and up, with runs
+// of repeated return addresses grouped.
+func callerItems(cv *report.CrashView) []CallerItem {
+	var out []CallerItem
 	for _, w := range cv.Disassembly {
-		if w.Frame > 0 {
-			out = append(out, w)
+		if w.Frame == 0 {
+			continue
 		}
+		if n := len(out); n > 0 && w.SameAs != nil {
+			last := &out[n-1]
+			prev := last.Window
+			if len(last.Run) > 0 {
+				prev = last.Run[len(last.Run)-1]
+			}
+			if prev.SameAs != nil && *prev.SameAs == *w.SameAs && prev.Frame+1 == w.Frame {
+				if len(last.Run) == 0 {
+					last.Run = []report.Disassembly{prev}
+				}
+				last.Run = append(last.Run, w)
+				continue
+			}
+		}
+		out = append(out, CallerItem{Window: w})
 	}
 	return out
+}
+
+// runSummary names a run of frames that repeat one call.
+func runSummary(frames []report.Frame, run []report.Disassembly) string {
+	first, last := run[0], run[len(run)-1]
+	s := "frames " + Itoa(first.Frame) + "–" + Itoa(last.Frame)
+	if f, ok := frameAt(frames, first.Frame); ok {
+		s += " " + Frame(f)
+	}
+	return s + " (×" + Itoa(len(run)) + ", the same call as frame " + Itoa(*first.SameAs) + ")"
 }
 
 // frame0Window is the crash view's window at the instruction pointer.
@@ -286,4 +320,11 @@ func frameSummary(frames []report.Frame, k int) string {
 		return Itoa(k) + " " + Frame(f)
 	}
 	return Itoa(k)
+}
+
+func cycleText(n int) string {
+	if n == 1 {
+		return "this frame repeats"
+	}
+	return "these " + Itoa(n) + " frames repeat"
 }

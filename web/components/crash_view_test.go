@@ -149,8 +149,10 @@ func TestRecursionFolded(t *testing.T) {
 		t.Error("the focused thread is not folded")
 	}
 	// Callers of the recursion repeat one window, shown once.
-	if n := d.Find(tid("same-code")).Length(); n != 31 {
-		t.Errorf("%d windows say 'same code'", n)
+	run := d.Find(tid("frame-view-run"))
+	if run.Length() != 1 || !strings.HasPrefix(run.Find("summary").Text(), "frames 2–32 stack_overflow_x64_mingw.exe!parse_expression+0xba (×31") ||
+		run.Find(tid("frame-registers")).Length() != 31 {
+		t.Errorf("callers' run %q with %d register blocks", run.Find("summary").Text(), run.Find(tid("frame-registers")).Length())
 	}
 	if d.Find(tid("crash-view")+" "+tid("hex")).Length() != 2 {
 		t.Error("no memory at both the exception and the accessed address")
