@@ -12,7 +12,11 @@ package disasm
 
 import (
 	"encoding/hex"
+	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 
 	"golang.org/x/arch/x86/x86asm"
 
@@ -132,6 +136,9 @@ func (in inst) report(req Request, marked bool) report.Instruction {
 	text := "(bad)"
 	if !in.bad {
 		text = x86asm.IntelSyntax(in.Inst, in.addr, req.Symbol)
+		if req.Mode == 32 {
+			text = tidy32(text)
+		}
 	}
 	return report.Instruction{Address: report.Addr(in.addr), Bytes: hex.EncodeToString(in.bytes), Text: text, Marked: marked}
 }
@@ -268,6 +275,23 @@ func aligned(mem Memory, req Request) ([]inst, string) {
 		}
 	}
 	return cands[best], "x86 cannot be decoded backwards: the instructions before the address come from the start most candidate starts agree on, and may be misaligned"
+}
+
+// negDisp is a 32-bit displacement x86asm writes unsigned.
+var negDisp = regexp.MustCompile(`\+0x([89a-f][0-9a-f]{7})\]`)
+
+// tidy32 writes 32-bit code as WinDbg does where x86asm differs: a
+// negative displacement as [ebp-0x1b8], not [ebp+0xfffffe48], and a named
+// immediate without x86asm's "$".
+func tidy32(s string) string {
+	s = strings.ReplaceAll(s, " $", " ")
+	return negDisp.ReplaceAllStringFunc(s, func(m string) string {
+		v, err := strconv.ParseUint(m[3:len(m)-1], 16, 32)
+		if err != nil {
+			return m
+		}
+		return fmt.Sprintf("-%#x]", uint32(-int32(uint32(v))))
+	})
 }
 
 // rare says an instruction is one compilers hardly emit in user code, so

@@ -156,3 +156,17 @@ func FuzzWindow(f *testing.F) {
 		}
 	})
 }
+
+func TestTidy32(t *testing.T) {
+	for in, want := range map[string]string{
+		"lea ecx, ptr [ebp+0xffffff14]":       "lea ecx, ptr [ebp-0xec]",
+		"mov dword ptr [ebp+0xfffffe48], 0x0": "mov dword ptr [ebp-0x1b8], 0x0",
+		"mov eax, dword ptr [ebp+0x7ffffff0]": "mov eax, dword ptr [ebp+0x7ffffff0]",
+		"push $0x911908":                      "push 0x911908",
+		"call m!f$g":                          "call m!f$g",
+	} {
+		if got := tidy32(in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}
