@@ -11,6 +11,16 @@ import (
 // The crash view lays out registers, code and memory as WinDbg's r, u and
 // db do, in fixed-width text; the page only adds the marks.
 
+// A stored report is read as it was written, so the page bounds what it
+// shows of a crash view even though the analyzer writes far less.
+const (
+	maxHexBytes    = 4096
+	maxAsmLines    = 128
+	maxCallerRows  = 256
+	maxMemoryViews = 16
+	maxOtherRegs   = 96
+)
+
 // regLayout is WinDbg's r layout per architecture: rows of register names.
 var regLayout = map[string][][]string{
 	"amd64": {
@@ -63,6 +73,7 @@ func RegisterText(regs map[string]report.Addr, arch string) string {
 		}
 	}
 	slices.Sort(rest)
+	rest = rest[:min(len(rest), maxOtherRegs)]
 	for i, name := range rest {
 		if i%3 > 0 {
 			b.WriteByte(' ')
@@ -109,8 +120,9 @@ type AsmLine struct {
 // AsmLines lays out a window's instructions: address, encoding padded to
 // 8 bytes, text.
 func AsmLines(w report.Disassembly, arch string) []AsmLine {
-	out := make([]AsmLine, 0, len(w.Instructions))
-	for _, in := range w.Instructions {
+	ins := w.Instructions[:min(len(w.Instructions), maxAsmLines)]
+	out := make([]AsmLine, 0, len(ins))
+	for _, in := range ins {
 		out = append(out, AsmLine{Addr: windbgAddr(uint64(in.Address), arch), Bytes: fmt.Sprintf("%-16s", in.Bytes), Text: in.Text, Marked: in.Marked})
 	}
 	return out
@@ -133,7 +145,7 @@ type HexLine struct {
 
 // HexLines lays out a memory window as WinDbg's db does.
 func HexLines(m report.MemoryView, arch string) []HexLine {
-	if len(m.Bytes) != 2*m.Size {
+	if m.Size <= 0 || m.Size > maxHexBytes || len(m.Bytes) != 2*m.Size {
 		return nil
 	}
 	var out []HexLine
@@ -230,7 +242,7 @@ type CallerItem struct {
 // of repeated return addresses grouped.
 func callerItems(cv *report.CrashView) []CallerItem {
 	var out []CallerItem
-	for _, w := range cv.Disassembly {
+	for _, w := range cv.Disassembly[:min(len(cv.Disassembly), maxCallerRows)] {
 		if w.Frame == 0 {
 			continue
 		}

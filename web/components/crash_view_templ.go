@@ -83,7 +83,7 @@ func crashViewCard(r *report.Report) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			for _, m := range cv.Memory {
+			for _, m := range cv.Memory[:min(len(cv.Memory), maxMemoryViews)] {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<h3>Memory at the ")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
