@@ -226,7 +226,7 @@ func FoldFrames(frames []report.Frame, r *report.Recursion, skip int) (Fold, boo
 	if first < 0 || first+n > len(frames) {
 		return Fold{}, false
 	}
-	end := min(first+n*r.Repeats, len(frames))
+	end := min(first+n*min(r.Repeats, len(frames)), len(frames)) // a stored report's count may be anything
 	return Fold{Before: frames[:first], Cycle: frames[first : first+n], Rest: frames[first+n : end], After: frames[end:], Repeats: r.Repeats}, true
 }
 

@@ -171,3 +171,36 @@ func TestRegisterText(t *testing.T) {
 		t.Errorf("arm64 %q", got)
 	}
 }
+
+// TestFoldFrames: the split around a recursion, from a thread's frames
+// or a suffix of them, and stored values that do not fit.
+func TestFoldFrames(t *testing.T) {
+	frames := make([]report.Frame, 20)
+	for i := range frames {
+		frames[i].Frame = i
+	}
+	r := &report.Recursion{Frames: []string{"a", "b"}, Repeats: 7, FirstFrame: 3}
+	cases := []struct {
+		name                       string
+		frames                     []report.Frame
+		r                          *report.Recursion
+		skip                       int
+		ok                         bool
+		before, cycle, rest, after int
+	}{
+		{"whole thread", frames, r, 0, true, 3, 2, 12, 3},
+		{"after two handler frames", frames[2:], r, 2, true, 1, 2, 12, 3},
+		{"cycle starts in skipped frames", frames[4:], r, 4, false, 0, 0, 0, 0},
+		{"cut list", frames[:8], r, 0, true, 3, 2, 3, 0},
+		{"absurd repeat count", frames, &report.Recursion{Frames: []string{"a"}, Repeats: 1 << 62, FirstFrame: 1}, 0, true, 1, 1, 18, 0},
+		{"cycle past the end", frames, &report.Recursion{Frames: []string{"a"}, Repeats: 3, FirstFrame: 25}, 0, false, 0, 0, 0, 0},
+		{"negative first frame", frames, &report.Recursion{Frames: []string{"a"}, Repeats: 3, FirstFrame: -1}, 0, false, 0, 0, 0, 0},
+		{"none", frames, nil, 0, false, 0, 0, 0, 0},
+	}
+	for _, c := range cases {
+		f, ok := FoldFrames(c.frames, c.r, c.skip)
+		if ok != c.ok || len(f.Before) != c.before || len(f.Cycle) != c.cycle || len(f.Rest) != c.rest || len(f.After) != c.after {
+			t.Errorf("%s: ok %v, %d/%d/%d/%d", c.name, ok, len(f.Before), len(f.Cycle), len(f.Rest), len(f.After))
+		}
+	}
+}
