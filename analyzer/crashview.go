@@ -71,8 +71,8 @@ func (a *analysis) describeCrashView() {
 		}
 		if j, ok := seen[addr]; ok {
 			// A recursion returns to one address many times: show it once.
-			cv.Disassembly = append(cv.Disassembly, report.Disassembly{Frame: k, Address: report.Addr(addr), SameAs: &j,
-				Instructions: []report.Instruction{}})
+			cv.Disassembly = append(cv.Disassembly, report.Disassembly{Frame: k, Address: report.Addr(addr), Start: report.Addr(addr),
+				SameAs: &j, Instructions: []report.Instruction{}})
 			continue
 		}
 		seen[addr] = k
