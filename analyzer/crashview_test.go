@@ -158,3 +158,34 @@ func TestFoldable(t *testing.T) {
 		t.Errorf("unnamed fold %+v", r)
 	}
 }
+
+// TestCrashViewAccessViolation: Wine's write to NULL+0x40 (facts.json:
+// params [1, 0x40]) shows the memory at the exception address and, as
+// not captured, at the accessed address; the faulting instruction is
+// marked at the exception address.
+func TestCrashViewAccessViolation(t *testing.T) {
+	dir := testdata.Path(t, "wine", "dumps")
+	rep := analyzeFile(t, dir+"/va_commit/va_commit_x64_mingw_normal.dmp",
+		Options{SymbolPath: dir + "/va_commit;" + dir + "/_wine_dlls/x64"})
+	cv := rep.CrashView
+	if cv == nil || len(cv.Memory) != 2 {
+		t.Fatalf("crash view %+v", cv)
+	}
+	e := rep.Exception
+	if m := cv.Memory[0]; m.What != "exception address" || uint64(m.Address) != uint64(e.Address) || m.Captured == 0 {
+		t.Errorf("exception address view %+v", m)
+	}
+	if m := cv.Memory[1]; m.What != "accessed address" || m.Address != 0x40 || m.Captured != 0 || m.Bytes != "" || m.Start != 0 {
+		t.Errorf("accessed address view %+v", m)
+	}
+	w := cv.Disassembly[0]
+	var marked []report.Instruction
+	for _, in := range w.Instructions {
+		if in.Marked {
+			marked = append(marked, in)
+		}
+	}
+	if len(marked) != 1 || marked[0].Address != e.Address || rep.CrashInfo.Instruction == nil || marked[0].Text != *rep.CrashInfo.Instruction {
+		t.Errorf("marked %+v, crash_info.instruction %v", marked, rep.CrashInfo.Instruction)
+	}
+}
