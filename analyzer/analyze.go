@@ -142,6 +142,7 @@ func (a *analysis) run() {
 		{"memory summary", a.summarizeMemory},
 		{"reporter's stack", a.compareReporterStack},
 		{"crash handler frames", a.markHandlerFrames},
+		{"arguments and locals", a.describeLocals},
 		{"allocation failure", a.analyzeAllocationFailure},
 		{"stack overflow", a.analyzeStackOverflow},
 		{"signature", a.makeSignature},

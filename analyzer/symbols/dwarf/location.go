@@ -333,3 +333,109 @@ func EvalLocationAddr(expr []byte, addrSize int, frameBase uint64, regs func(dwa
 	}
 	return addr, -1, nil
 }
+
+// Simple is a location expression of a single operation, the common case
+// debuggers print as a register and offset.
+type Simple struct {
+	// Op is "fbreg" (frame base + Offset), "breg" (register Reg + Offset),
+	// "reg" (in register Reg), "cfa" (DW_OP_call_frame_cfa, as a frame base)
+	// or "addr" (a static address, Addr).
+	Op     string
+	Reg    int
+	Offset int64
+	Addr   uint64
+}
+
+// SimpleLocation decodes expr when it is one DW_OP_fbreg, DW_OP_breg*,
+// DW_OP_bregx, DW_OP_reg*, DW_OP_regx, DW_OP_call_frame_cfa or DW_OP_addr
+// (addrSize 4 or 8) and nothing else.
+func SimpleLocation(expr []byte, addrSize int) (Simple, bool) {
+	if len(expr) == 0 {
+		return Simple{}, false
+	}
+	op, rest := expr[0], expr[1:]
+	var s Simple
+	var n int
+	switch {
+	case op >= opReg0 && op <= opReg31:
+		s = Simple{Op: "reg", Reg: int(op - opReg0)}
+	case op >= opBreg0 && op <= opBreg31:
+		s = Simple{Op: "breg", Reg: int(op - opBreg0)}
+		s.Offset, n = sleb128(rest)
+		rest = rest[n:]
+		if n == 0 {
+			return Simple{}, false
+		}
+	case op == opFbreg:
+		s = Simple{Op: "fbreg"}
+		s.Offset, n = sleb128(rest)
+		rest = rest[n:]
+		if n == 0 {
+			return Simple{}, false
+		}
+	case op == opRegx, op == opBregx:
+		var r uint64
+		if r, n = uleb128(rest); n == 0 || r > 1<<16 {
+			return Simple{}, false
+		}
+		rest = rest[n:]
+		s = Simple{Op: "reg", Reg: int(r)}
+		if op == opBregx {
+			s.Op = "breg"
+			if s.Offset, n = sleb128(rest); n == 0 {
+				return Simple{}, false
+			}
+			rest = rest[n:]
+		}
+	case op == opCallFrameCFA:
+		s = Simple{Op: "cfa"}
+	case op == opAddr:
+		if (addrSize != 4 && addrSize != 8) || len(rest) < addrSize {
+			return Simple{}, false
+		}
+		var buf [8]byte
+		copy(buf[:], rest[:addrSize])
+		s = Simple{Op: "addr", Addr: binary.LittleEndian.Uint64(buf[:])}
+		rest = rest[addrSize:]
+	default:
+		return Simple{}, false
+	}
+	return s, len(rest) == 0
+}
+
+// uleb128 decodes an unsigned LEB128 at the start of b; n = 0 when it is
+// truncated.
+func uleb128(b []byte) (v uint64, n int) {
+	for shift := uint(0); n < len(b); shift += 7 {
+		c := b[n]
+		n++
+		if shift < 64 {
+			v |= uint64(c&0x7f) << shift
+		}
+		if c&0x80 == 0 {
+			return v, n
+		}
+	}
+	return 0, 0
+}
+
+// sleb128 decodes a signed LEB128 at the start of b; n = 0 when it is
+// truncated.
+func sleb128(b []byte) (v int64, n int) {
+	var shift uint
+	for n < len(b) {
+		c := b[n]
+		n++
+		if shift < 64 {
+			v |= int64(c&0x7f) << shift
+		}
+		shift += 7
+		if c&0x80 == 0 {
+			if shift < 64 && c&0x40 != 0 {
+				v |= -1 << shift
+			}
+			return v, n
+		}
+	}
+	return 0, 0
+}
