@@ -41,7 +41,7 @@ const MaxString = 64
 // normalize drops qualifiers and tag keywords and collapses spaces, so
 // "const char *", "char const*" and "struct S" read as "char *" and "S".
 func normalize(t string) string {
-	t = strings.NewReplacer("*", " * ", "&", " & ").Replace(t)
+	t = strings.NewReplacer("*", " * ", "&", " & ", "[", " [").Replace(t)
 	var out []string
 	for _, w := range strings.Fields(t) {
 		switch w {

@@ -400,7 +400,10 @@ func SimpleLocation(expr []byte, addrSize int) (Simple, bool) {
 	default:
 		return Simple{}, false
 	}
-	return s, len(rest) == 0
+	if len(rest) != 0 {
+		return Simple{}, false
+	}
+	return s, true
 }
 
 // uleb128 decodes an unsigned LEB128 at the start of b; n = 0 when it is
