@@ -93,7 +93,7 @@ func (a *analysis) describeLocals() {
 					continue
 				}
 				lf.prologue = i == 0 && inPrologue(s, fn.LowPC, lf.rva)
-				vars = a.dwarfLocals(fn, lf, &budget)
+				vars = a.dwarfLocals(s.f.File, fn, lf, &budget)
 			default:
 				continue
 			}
@@ -128,6 +128,7 @@ type place struct {
 	text     string
 	inReg    bool
 	reg      locals.Register // for inReg
+	constant bool            // the value is addr itself
 	addr     uint64          // when in memory and known
 	addrOK   bool
 	conf     string // of the address (or register)
@@ -144,7 +145,16 @@ func (a *analysis) readValue(l *report.Local, base string, p place, lf localFram
 	}
 	class, unit := locals.Classify(base, l.Size)
 	var b []byte
-	if p.inReg {
+	if p.constant {
+		n := l.Size
+		if n <= 0 || n > 8 {
+			n = 8
+		}
+		b = make([]byte, n)
+		for k := range b {
+			b[k] = byte(p.addr >> (8 * k))
+		}
+	} else if p.inReg {
 		if lf.index != 0 {
 			l.Note = fmt.Sprintf("held in %s: a register's value is known only in frame 0", p.reg.Name)
 			return
@@ -325,7 +335,7 @@ func (a *analysis) memPlace(r locals.Register, off int64, what string, lf localF
 
 // dwarfLocals evaluates a DWARF function's DW_TAG_formal_parameter and
 // DW_TAG_variable locations in a frame.
-func (a *analysis) dwarfLocals(fn *dwarf.Function, lf localFrame, budget *int) []report.Local {
+func (a *analysis) dwarfLocals(df *dwarf.File, fn *dwarf.Function, lf localFrame, budget *int) []report.Local {
 	var out []report.Local
 	add := func(v dwarf.Variable, kind report.VarKind) {
 		if len(out) == maxLocalsPerFrame {
@@ -335,7 +345,7 @@ func (a *analysis) dwarfLocals(fn *dwarf.Function, lf localFrame, budget *int) [
 		if v.TypeSize > 0 && v.TypeSize < 1<<30 {
 			l.Size = int(v.TypeSize)
 		}
-		p := a.dwarfPlace(fn, v, lf)
+		p := a.dwarfPlace(df, fn, v, lf)
 		a.readValue(&l, v.BaseType, p, lf, budget)
 		out = append(out, l)
 	}
@@ -348,9 +358,19 @@ func (a *analysis) dwarfLocals(fn *dwarf.Function, lf localFrame, budget *int) [
 	return out
 }
 
-func (a *analysis) dwarfPlace(fn *dwarf.Function, v dwarf.Variable, lf localFrame) place {
+func (a *analysis) dwarfPlace(df *dwarf.File, fn *dwarf.Function, v dwarf.Variable, lf localFrame) place {
 	if v.LocList {
-		return place{text: "location list", whyNoVal: "location lists are not evaluated"}
+		expr, live, ok := df.LocationAt(fn, v, lf.rva)
+		switch {
+		case !ok:
+			return place{text: "location list", whyNoVal: "a location list this reader does not decode (DW_LLE_*x or malformed)"}
+		case !live:
+			return place{text: "location list", whyNoVal: "not live at this pc: no entry of its location list covers it"}
+		}
+		v.Location, v.LocList = expr, false
+		p := a.dwarfPlace(df, fn, v, lf)
+		p.text += " (location list)"
+		return p
 	}
 	if len(v.Location) == 0 {
 		return place{text: "none", whyNoVal: "no location: optimized away"}
@@ -387,6 +407,8 @@ func (a *analysis) dwarfPlace(fn *dwarf.Function, v dwarf.Variable, lf localFram
 		return p
 	case "addr":
 		return place{text: text, addr: s.Addr, addrOK: true, conf: report.ConfidenceHigh, how: "DWARF static address"}
+	case "value":
+		return place{text: text, constant: true, addr: s.Addr, conf: report.ConfidenceHigh, how: "DWARF: a constant at this pc (DW_OP_stack_value)"}
 	case "fbreg":
 		fb, ok := dwarf.SimpleLocation(fn.FrameBase, lf.ptrSize)
 		if !ok {
@@ -440,6 +462,8 @@ func (a *analysis) dwarfText(fn *dwarf.Function, s dwarf.Simple, lf localFrame) 
 		return locals.Offset(reg(s.Reg), s.Offset)
 	case "addr":
 		return fmt.Sprintf("%#x", s.Addr)
+	case "value":
+		return "constant"
 	case "fbreg":
 		fb, ok := dwarf.SimpleLocation(fn.FrameBase, lf.ptrSize)
 		switch {

@@ -132,6 +132,24 @@ func TestLocalsMatchLLDB(t *testing.T) {
 				entries.Size != 4 || entries.Bytes != "19 c7 9b 03" || entries.Value != "0x039bc719 (60540697)" {
 				t.Errorf("load_texture_cache entries = %+v", entries)
 			}
+			if tt.source != "dwarf" {
+				return
+			}
+			// MinGW's CRT is optimized: DWARF 5 location lists. At the call
+			// to main, ret is the constant 0xff and lpszCommandLine is not
+			// live (llvm-dwarfdump's lists).
+			for _, f := range frames {
+				switch f.Function {
+				case "mainCRTStartup":
+					if l := findLocal(f, "ret"); l == nil || l.Value != "0x000000ff (255)" || l.Location != "constant (location list)" {
+						t.Errorf("mainCRTStartup ret = %+v", l)
+					}
+				case "__tmainCRTStartup":
+					if l := findLocal(f, "lpszCommandLine"); l == nil || l.Value != "" || !strings.Contains(l.Note, "not live") {
+						t.Errorf("__tmainCRTStartup lpszCommandLine = %+v", l)
+					}
+				}
+			}
 		})
 	}
 }

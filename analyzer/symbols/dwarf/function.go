@@ -12,6 +12,7 @@ type Function struct {
 	LowPC, HighPC  uint64 // RVAs of the range containing the looked-up address
 	FrameBase      []byte // DW_AT_frame_base expression, raw; see EvalLocation
 	Params, Locals []Variable
+	cu             dwarf.Offset // the unit DIE, for location lists
 }
 
 // Variable is a DW_TAG_formal_parameter or DW_TAG_variable of a function.
@@ -30,6 +31,7 @@ type Variable struct {
 	// the variable has none or has a location list (LocList is then true).
 	Location []byte
 	LocList  bool
+	locOff   int64 // of the location list in its section; -1 when not readable
 }
 
 // Function returns the function containing rva with its parameters and
@@ -51,7 +53,7 @@ func (f *File) Function(rva uint64) (fn *Function, ok bool) {
 	if err != nil || e == nil || e.Tag != dwarf.TagSubprogram {
 		return nil, false
 	}
-	fn = &Function{Name: fr.name, LowPC: fr.low, HighPC: fr.high}
+	fn = &Function{Name: fr.name, LowPC: fr.low, HighPC: fr.high, cu: fr.cu}
 	if fb, ok := e.Val(dwarf.AttrFrameBase).([]byte); ok {
 		fn.FrameBase = fb
 	}
@@ -131,7 +133,7 @@ func (f *File) blockRanges(e *dwarf.Entry, outer [][2]uint64) [][2]uint64 {
 // variable reads a parameter or variable DIE, taking its name and type from
 // DW_AT_abstract_origin (or DW_AT_specification) when it has none itself.
 func (f *File) variable(e *dwarf.Entry) Variable {
-	v := Variable{TypeSize: -1}
+	v := Variable{TypeSize: -1, locOff: -1}
 	name, _ := e.Val(dwarf.AttrName).(string)
 	typ, hasType := e.Val(dwarf.AttrType).(dwarf.Offset)
 	origin := e
@@ -162,7 +164,10 @@ func (f *File) variable(e *dwarf.Entry) Variable {
 		switch fld.Class {
 		case dwarf.ClassExprLoc, dwarf.ClassBlock:
 			v.Location, _ = fld.Val.([]byte)
-		case dwarf.ClassLocListPtr, dwarf.ClassLocList:
+		case dwarf.ClassLocListPtr:
+			v.LocList = true
+			v.locOff, _ = fld.Val.(int64)
+		case dwarf.ClassLocList: // DW_FORM_loclistx: an index, not read
 			v.LocList = true
 		}
 	}

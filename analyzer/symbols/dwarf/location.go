@@ -50,6 +50,7 @@ const (
 	opDerefSize    = 0x94
 	opNop          = 0x96
 	opCallFrameCFA = 0x9c
+	opStackValue   = 0x9f
 )
 
 // x86-64 DWARF register numbers (System V psABI, also used by MinGW-w64).
@@ -338,8 +339,9 @@ func EvalLocationAddr(expr []byte, addrSize int, frameBase uint64, regs func(dwa
 // debuggers print as a register and offset.
 type Simple struct {
 	// Op is "fbreg" (frame base + Offset), "breg" (register Reg + Offset),
-	// "reg" (in register Reg), "cfa" (DW_OP_call_frame_cfa, as a frame base)
-	// or "addr" (a static address, Addr).
+	// "reg" (in register Reg), "cfa" (DW_OP_call_frame_cfa, as a frame base),
+	// "addr" (a static address, Addr) or "value" (DW_OP_lit*/constu/consts
+	// then DW_OP_stack_value: the variable's value is Addr).
 	Op     string
 	Reg    int
 	Offset int64
@@ -389,6 +391,13 @@ func SimpleLocation(expr []byte, addrSize int) (Simple, bool) {
 		}
 	case op == opCallFrameCFA:
 		s = Simple{Op: "cfa"}
+	case expr[len(expr)-1] == opStackValue:
+		// An implicit value: the variable is the constant.
+		c, ok := constant(expr[:len(expr)-1])
+		if !ok {
+			return Simple{}, false
+		}
+		return Simple{Op: "value", Addr: c}, true
 	case op == opAddr:
 		if (addrSize != 4 && addrSize != 8) || len(rest) < addrSize {
 			return Simple{}, false
@@ -404,6 +413,56 @@ func SimpleLocation(expr []byte, addrSize int) (Simple, bool) {
 		return Simple{}, false
 	}
 	return s, true
+}
+
+// constant decodes an expression of one constant operation (DW_OP_lit*,
+// DW_OP_const*).
+func constant(e []byte) (uint64, bool) {
+	if len(e) == 0 {
+		return 0, false
+	}
+	op, rest := e[0], e[1:]
+	fixed := func(n int, signed bool) (uint64, bool) {
+		if len(rest) != n {
+			return 0, false
+		}
+		var buf [8]byte
+		copy(buf[:], rest)
+		v := binary.LittleEndian.Uint64(buf[:])
+		if signed {
+			sh := uint(64 - 8*n)
+			v = uint64(int64(v<<sh) >> sh)
+		}
+		return v, true
+	}
+	switch op {
+	case opConst1u:
+		return fixed(1, false)
+	case opConst2u:
+		return fixed(2, false)
+	case opConst4u:
+		return fixed(4, false)
+	case opConst8u:
+		return fixed(8, false)
+	case opConst1s:
+		return fixed(1, true)
+	case opConst2s:
+		return fixed(2, true)
+	case opConst4s:
+		return fixed(4, true)
+	case opConst8s:
+		return fixed(8, true)
+	case opConstu:
+		v, n := uleb128(rest)
+		return v, n > 0 && n == len(rest)
+	case opConsts:
+		v, n := sleb128(rest)
+		return uint64(v), n > 0 && n == len(rest)
+	}
+	if op >= opLit0 && op <= opLit31 && len(rest) == 0 {
+		return uint64(op - opLit0), true
+	}
+	return 0, false
 }
 
 // uleb128 decodes an unsigned LEB128 at the start of b; n = 0 when it is

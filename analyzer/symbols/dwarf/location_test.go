@@ -122,3 +122,26 @@ func FuzzSimpleLocation(f *testing.F) {
 		}
 	})
 }
+
+func TestSimpleValue(t *testing.T) {
+	for _, tt := range []struct {
+		expr []byte
+		want uint64
+		ok   bool
+	}{
+		{[]byte{opLit0 + 5, opStackValue}, 5, true},
+		{[]byte{opConst1u, 0xff, opStackValue}, 0xff, true},
+		{[]byte{opConst1s, 0xff, opStackValue}, ^uint64(0), true},
+		{[]byte{opConst2u, 0x34, 0x12, opStackValue}, 0x1234, true},
+		{[]byte{opConstu, 0xe5, 0x8e, 0x26, opStackValue}, 624485, true},
+		{[]byte{opConsts, 0x7f, opStackValue}, ^uint64(0), true},
+		{[]byte{opConst2u, 0x34, opStackValue}, 0, false},
+		{[]byte{opBreg0, 8, opStackValue}, 0, false},
+		{[]byte{opStackValue}, 0, false},
+	} {
+		s, ok := SimpleLocation(tt.expr, 8)
+		if ok != tt.ok || ok && (s.Op != "value" || s.Addr != tt.want) {
+			t.Errorf("SimpleLocation(% x) = %+v, %v", tt.expr, s, ok)
+		}
+	}
+}
