@@ -275,3 +275,36 @@ func mustCV(t *testing.T, id uint16) locals.Register {
 	}
 	return r
 }
+
+// TestLocalsMSVC: MSVC PDBs of the public corpus. sigsegv.dmp (x64,
+// S_REGREL32 on rsp): crash_self is true at rsp+0x30, as lldb 14 reads it
+// (testdata/locals/sigsegv.lldb.txt). mini.dmp (x86, S_LOCAL with two
+// S_DEFRANGE_REGISTER_REL): argc is esp+0xd0 on main's first byte only and
+// ebp+0xd4 over the body, where frame 0 stopped.
+func TestLocalsMSVC(t *testing.T) {
+	sig := testdata.Path(t, "public", "llvm-mirror__lldb", "test", "Shell", "Minidump", "Windows", "Sigsegv", "Inputs")
+	mini := testdata.Path(t, "public", "getsentry__symbolic", "symbolic-testutils", "fixtures", "windows")
+	lldb := readLLDBVars(t, filepath.Join("testdata", "locals", "sigsegv.lldb.txt"))
+	for _, tt := range []struct {
+		dump, symbols, function, name string
+		location, value               string
+		addr                          uint64 // 0: no oracle
+	}{
+		{filepath.Join(sig, "sigsegv.dmp"), sig, "crash", "crash_self", "rsp+0x30", lldb[0]["crash_self"].value, lldb[0]["crash_self"].addr},
+		{filepath.Join(mini, "mini.dmp"), mini, "main", "argc", "ebp+0xd4", "0x00000001 (1)", 0},
+	} {
+		rep := analyzeFile(t, tt.dump, Options{SymbolPath: tt.symbols})
+		f := rep.CrashingThread.Frames[0]
+		l := findLocal(f, tt.name)
+		if f.Function != tt.function || l == nil {
+			t.Fatalf("%s: frame 0 %s has no %s: %+v", tt.dump, f.Function, tt.name, f.Locals)
+		}
+		if l.Location != tt.location || l.Value != tt.value || l.Source != "pdb" || l.Confidence != report.ConfidenceHigh ||
+			l.Kind != report.VarParameter {
+			t.Errorf("%s: %s = %+v, want %s = %s", tt.dump, tt.name, *l, tt.location, tt.value)
+		}
+		if tt.addr != 0 && (l.Address == nil || uint64(*l.Address) != tt.addr) {
+			t.Errorf("%s: %s at %v, lldb %#x", tt.dump, tt.name, l.Address, tt.addr)
+		}
+	}
+}
