@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"bufio"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -306,5 +307,56 @@ func TestLocalsMSVC(t *testing.T) {
 		if tt.addr != 0 && (l.Address == nil || uint64(*l.Address) != tt.addr) {
 			t.Errorf("%s: %s at %v, lldb %#x", tt.dump, tt.name, l.Address, tt.addr)
 		}
+	}
+}
+
+// TestLocalsVectorGrowth: the founding OOM case as libstdc++ builds it
+// (oom_vector, MinGW DWARF). _M_realloc_insert, libstdc++'s counterpart of
+// MSVC's _Emplace_reallocate, holds the new capacity in __len and the old
+// size in __elems_before; allocate's __n is the element count lldb shows.
+// The program's own facts are the truth.
+func TestLocalsVectorGrowth(t *testing.T) {
+	dir := testdata.Path(t, "wine", "dumps", "oom_vector")
+	raw, err := os.ReadFile(filepath.Join(dir, "facts.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var facts struct {
+		Runs map[string]struct {
+			DumpSets map[string]struct {
+				ProgramFacts struct {
+					Count    uint64 `json:"requested_element_count"`
+					Capacity uint64 `json:"vector_capacity_at_throw"`
+				} `json:"program_facts"`
+			} `json:"dump_sets"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(raw, &facts); err != nil {
+		t.Fatal(err)
+	}
+	pf := facts.Runs["oom_vector_x64_mingw"].DumpSets["oom_vector_x64_mingw"].ProgramFacts
+	if pf.Count == 0 || pf.Capacity == 0 {
+		t.Fatalf("facts: %+v", pf)
+	}
+	dec := func(n uint64) string { return "(" + strconv.FormatUint(n, 10) + ")" }
+	rep := analyzeFile(t, filepath.Join(dir, "oom_vector_x64_mingw_normal.dmp"),
+		Options{SymbolPath: dir + ";" + testdata.Path(t, "wine", "dumps", "_wine_dlls", "x64")})
+	want := map[string]map[string]string{
+		"std::__new_allocator<Entry16>::allocate": {"__n": dec(pf.Count)},
+		"std::vector<Entry16, std::allocator<Entry16> >::_M_realloc_insert<const Entry16&>": {
+			"__len": dec(pf.Count), "__elems_before": dec(pf.Capacity)},
+	}
+	found := 0
+	for _, f := range rep.CrashingThread.Frames {
+		for name, v := range want[f.Function] {
+			l := findLocal(f, name)
+			if l == nil || !strings.HasSuffix(l.Value, v) || l.Confidence != report.ConfidenceHigh {
+				t.Errorf("%s %s = %+v, want %s", f.Function, name, l, v)
+			}
+			found++
+		}
+	}
+	if found != 3 {
+		t.Errorf("%d of 3 variables found", found)
 	}
 }
