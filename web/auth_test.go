@@ -165,6 +165,15 @@ func TestPermissionMatrix(t *testing.T) {
 			return path, bytes.NewReader(r.Body), []string{"Content-Type", r.Header.Get("Content-Type"), "Content-Encoding", "gzip"}
 		}
 	}
+	// The key in the path is no token here: the credential under test is
+	// sent as for every route.
+	unreal := func(path string) func(*authEnv, string, cred) (string, io.Reader, []string) {
+		return func(e *authEnv, _ string, _ cred) (string, io.Reader, []string) {
+			r := reporter.Unreal(reporter.UnrealContainer("UE4CC-X", []reporter.UnrealFile{
+				{Name: "UE4Minidump.dmp", Data: fakeDump(uint64(5e6+e.seq.Add(1)), 4000)}}))
+			return path + "?" + reporter.UnrealQuery, bytes.NewReader(r.Body), []string{"Content-Type", "application/octet-stream"}
+		}
+	}
 	withLog, err := e.st.Ingest(ctx, bytes.NewReader(fakeDump(4e6, 4000)), store.Upload{UploadedBy: "member",
 		Attachments: []store.Attachment{{Field: "log", FileName: "log.txt", Size: 2, Data: []byte("hi")}}})
 	if err != nil {
@@ -184,16 +193,20 @@ func TestPermissionMatrix(t *testing.T) {
 	}
 	const sharedSig = "x" // unknown: 404 for those allowed
 	cases := map[string]routeCase{
-		"POST /api/dumps":               {allowUploaders, dumpBody("/api/dumps")},
-		"POST /api/minidump":            {allowUploaders, crashpad("/api/minidump")},
-		"POST /api/{project}/minidump":  {allowUploaders, crashpad("/api/1/minidump")},
-		"POST /api/{project}/minidump/": {allowUploaders, crashpad("/api/1/minidump/")},
-		"GET /api/signatures":           {allowReaders, plain("/api/signatures")},
-		"GET /api/signature":            {allowReaders, plain("/api/signature?sig=x")},
-		"GET /api/modules":              {allowReaders, plain("/api/modules")},
-		"GET /api/modules/{name}":       {allowReaders, plain("/api/modules/ntdll.dll")},
-		"GET /api/trends":               {allowReaders, plain("/api/trends")},
-		"GET /api/openapi.json":         {allowEveryone, plain("/api/openapi.json")},
+		"POST /api/dumps":                   {allowUploaders, dumpBody("/api/dumps")},
+		"POST /api/minidump":                {allowUploaders, crashpad("/api/minidump")},
+		"POST /api/{project}/minidump":      {allowUploaders, crashpad("/api/1/minidump")},
+		"POST /api/{project}/minidump/":     {allowUploaders, crashpad("/api/1/minidump/")},
+		"POST /api/{project}/unreal/{key}":  {allowUploaders, unreal("/api/1/unreal/x")},
+		"POST /api/{project}/unreal/{key}/": {allowUploaders, unreal("/api/1/unreal/x/")},
+		"POST /api/unreal/{key}":            {allowUploaders, unreal("/api/unreal/x")},
+		"POST /api/unreal/{key}/":           {allowUploaders, unreal("/api/unreal/x/")},
+		"GET /api/signatures":               {allowReaders, plain("/api/signatures")},
+		"GET /api/signature":                {allowReaders, plain("/api/signature?sig=x")},
+		"GET /api/modules":                  {allowReaders, plain("/api/modules")},
+		"GET /api/modules/{name}":           {allowReaders, plain("/api/modules/ntdll.dll")},
+		"GET /api/trends":                   {allowReaders, plain("/api/trends")},
+		"GET /api/openapi.json":             {allowEveryone, plain("/api/openapi.json")},
 		"POST /api/signature/status": {allowWriters, func(*authEnv, string, cred) (string, io.Reader, []string) {
 			return "/api/signature/status?sig=" + url.QueryEscape(sharedSig), strings.NewReader(`{"status":"investigating"}`),
 				[]string{"Content-Type", "application/json"}

@@ -197,6 +197,12 @@ func (s *Server) Routes() http.Handler {
 	add(post, "/api/minidump", permReporter, s.apiMinidump)
 	add(post, "/api/{project}/minidump", permReporter, s.apiSentryMinidump)
 	add(post, "/api/{project}/minidump/", permReporter, s.apiSentryMinidump)
+	// Unreal's CrashReportClient: Sentry's path, and one for a DataRouterUrl
+	// without a project. The key in the path is the upload token.
+	add(post, "/api/{project}/unreal/{key}", permReporter, s.apiUnreal)
+	add(post, "/api/{project}/unreal/{key}/", permReporter, s.apiUnreal)
+	add(post, "/api/unreal/{key}", permReporter, s.apiUnreal)
+	add(post, "/api/unreal/{key}/", permReporter, s.apiUnreal)
 
 	if s.cfg.Symbols != nil {
 		add(post, "/api/symbols", permUpload, s.apiSymbolUpload)
