@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -273,6 +274,8 @@ func TestUnrealContextFromContainer(t *testing.T) {
 		}
 		return b
 	}
+	// What the user typed is shown as text.
+	const payload = `<script>alert(1)</script><img src=x onerror=alert(2)>`
 	// Hide the minidump's own copy of the context: its directory entry
 	// becomes UnusedStream.
 	dmp := read("UE4Minidump.dmp")
@@ -289,7 +292,8 @@ func TestUnrealContextFromContainer(t *testing.T) {
 		t.Fatalf("%d crash context streams in the fixture", hidden)
 	}
 	body := rt.Unreal(rt.UnrealContainer("UE4CC-Windows-X_0000", []rt.UnrealFile{
-		{Name: "CrashContext.runtime-xml", Data: read("CrashContext.runtime-xml")},
+		{Name: "CrashContext.runtime-xml", Data: bytes.Replace(read("CrashContext.runtime-xml"), []byte("<UserDescription />"),
+			[]byte("<UserDescription>"+html.EscapeString(payload)+"</UserDescription>"), 1)},
 		{Name: "UE4Minidump.dmp", Data: dmp}})).Body
 	code, j := postUnreal(t, e, "/api/unreal/"+e.creds["member-upload"].token+"/?"+rt.UnrealQuery, body)
 	if code != 200 {
@@ -312,7 +316,14 @@ func TestUnrealContextFromContainer(t *testing.T) {
 	}
 	e.as = e.creds["admin-session"]
 	_, page := e.do("GET", "/dumps/"+id, nil)
-	if got := doc(t, page).Find(tid("unreal") + " " + tid("unreal-engineversion")).Text(); got != "4.20.3-4369336+++UE4+Release-4.20" {
+	card := doc(t, page).Find(tid("unreal"))
+	if got := card.Find(tid("unreal-engineversion")).Text(); got != "4.20.3-4369336+++UE4+Release-4.20" {
 		t.Errorf("engine version %q", got)
+	}
+	if got := card.Find(tid("unreal-userdescription")).Text(); got != payload {
+		t.Errorf("user description %q", got)
+	}
+	if card.Find("script, img").Length() != 0 || bytes.Contains(page, []byte("<script>alert")) {
+		t.Error("the user description is markup on the page")
 	}
 }
