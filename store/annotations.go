@@ -68,7 +68,8 @@ func clip(s string, n int) string {
 
 // addAnnotations stores a dump's annotations and attachments; a key the
 // dump already has keeps its first value (duplicate uploads add, never
-// overwrite).
+// overwrite), and an attachment it already has, same name and bytes, is
+// not added again.
 func (s *SQLite) addAnnotations(ctx context.Context, tx *sql.Tx, id int64, ann map[string]string, atts []Attachment) error {
 	keys := make([]string, 0, len(ann))
 	for k := range ann {
@@ -82,6 +83,15 @@ func (s *SQLite) addAnnotations(ctx context.Context, tx *sql.Tx, id int64, ann m
 		}
 	}
 	for _, a := range atts {
+		// A crash reporter that retries sends the same files again.
+		var n int
+		if err := s.queryRow(ctx, tx, `SELECT count(*) FROM attachments WHERE dump_id = ? AND file_name = ? AND size = ? AND data = ?`,
+			id, a.FileName, a.Size, a.Data).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			continue
+		}
 		if _, err := s.exec(ctx, tx, `INSERT INTO attachments (dump_id, field, file_name, content_type, size, truncated, data)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, id, a.Field, a.FileName, a.ContentType, a.Size, a.Truncated, a.Data); err != nil {
 			return err

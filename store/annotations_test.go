@@ -131,3 +131,25 @@ func TestReporterLog(t *testing.T) {
 		}
 	})
 }
+
+// TestDuplicateAttachments: a retried upload does not add its files again;
+// a new file is added.
+func TestDuplicateAttachments(t *testing.T) {
+	forBackends(t, func(t *testing.T, open func(testing.TB, Config) *Store) {
+		st := open(t, Config{})
+		ctx := context.Background()
+		log := Attachment{Field: "ue4crash", FileName: "Game.log", Size: 3, Data: []byte("abc")}
+		var id string
+		for _, atts := range [][]Attachment{{log}, {log}, {log, {Field: "ue4crash", FileName: "Game.log", Size: 3, Data: []byte("xyz")}}} {
+			res, err := st.Ingest(ctx, bytes.NewReader(fakeDump(43, 4000)), Upload{Attachments: atts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id = res.Dump.ID
+		}
+		atts, err := st.Attachments(ctx, id)
+		if err != nil || len(atts) != 2 {
+			t.Fatalf("%d attachments %v, want 2", len(atts), err)
+		}
+	})
+}

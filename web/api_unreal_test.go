@@ -197,6 +197,9 @@ func TestUnrealUpload(t *testing.T) {
 	if code != 200 || j["id"] != id {
 		t.Fatalf("DataRouterUrl path: %d %v, want the id %s", code, j, id)
 	}
+	if again := e.wait(id)["attachments"].([]any); len(again) != 3 {
+		t.Errorf("%d attachments after the report came again, want 3", len(again))
+	}
 }
 
 // TestUnrealHostile: broken and hostile containers get a 400 that says
