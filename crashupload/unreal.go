@@ -100,7 +100,7 @@ func ReadUnreal(body io.Reader, max int64, lim Limits, dump func(r io.Reader, fi
 		u.Annotations[NotesKey] = strings.Join(u.Notes, "; ")
 	}
 	if !sawDump {
-		return u, fmt.Errorf("%w: the Unreal crash report holds no minidump", ErrNoDump)
+		return u, fmt.Errorf("%w: the Unreal crash report's files (%d) hold none", ErrNoDump, ur.Files())
 	}
 	return u, nil
 }

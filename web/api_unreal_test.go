@@ -240,7 +240,7 @@ func TestUnrealHostile(t *testing.T) {
 		{"past the upload limit once decompressed", "/api/1/unreal/" + key + "/",
 			rt.Unreal(rt.UnrealContainer("X", []rt.UnrealFile{{Name: "d.dmp", Data: append([]byte("MDMP"), make([]byte, 9<<20)...)}})).Body, 400, "more than the"},
 		{"not compressed", "/api/1/unreal/" + key + "/", raw, 400, "zlib"},
-		{"no minidump", "/api/unreal/" + key + "/", rt.Unreal(rt.UnrealContainer("X", []rt.UnrealFile{{Name: "a.log", Data: []byte("x")}})).Body, 400, "no minidump"},
+		{"no minidump", "/api/unreal/" + key + "/", rt.Unreal(rt.UnrealContainer("X", []rt.UnrealFile{{Name: "a.log", Data: []byte("x")}})).Body, 400, "no minidump: the Unreal crash report's files (1) hold none"},
 		{"bad key", "/api/1/unreal/nope/", body, 401, ""},
 		{"read-only key", "/api/1/unreal/" + e.creds["viewer-read"].token + "/", body, 403, ""},
 	}

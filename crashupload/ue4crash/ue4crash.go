@@ -228,6 +228,9 @@ func (r *Reader) Peek(n int) []byte {
 	return b
 }
 
+// Files is the number of files read so far.
+func (r *Reader) Files() int { return r.files }
+
 // Offset is the number of decompressed bytes read.
 func (r *Reader) Offset() int64 { return r.off }
 
