@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"html"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -329,4 +330,37 @@ func TestUnrealContextFromContainer(t *testing.T) {
 	if card.Find("script, img").Length() != 0 || bytes.Contains(page, []byte("<script>alert")) {
 		t.Error("the user description is markup on the page")
 	}
+}
+
+// TestUnrealKeyNotLogged: the upload key in the path stays out of the
+// request log, accepted or refused.
+func TestUnrealKeyNotLogged(t *testing.T) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	e := newAuthEnv(t, Config{Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, nil))})
+	good := e.creds["member-upload"].token
+	body := rt.Unreal(rt.UnrealContainer("X", []rt.UnrealFile{{Name: "d.dmp", Data: fakeDump(77, 4000)}})).Body
+	for _, key := range []string{good, "dtt_notAValidKeyAtAll"} {
+		w := e.do("POST", "/api/9/unreal/"+key+"/?"+rt.UnrealQuery, bytes.NewReader(body), cred{})
+		if (key == good) != (w.Code == 200) {
+			t.Errorf("key %d…: %d %s", len(key), w.Code, w.Body)
+		}
+		mu.Lock()
+		logged := buf.String()
+		mu.Unlock()
+		if strings.Contains(logged, key) || !strings.Contains(logged, "path=/api/9/unreal/{key}/") {
+			t.Errorf("the log shows the key or not the route:\n%s", logged)
+		}
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
