@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dumptriage/dumptriage/store"
+	"github.com/dumptriage/dumptriage/web/components"
 )
 
 // BenchmarkPages renders every dashboard page on the server over a data
@@ -80,8 +81,8 @@ func BenchmarkPages(b *testing.B) {
 		{"signatures", "/signatures"},
 		{"signatures/search", "/signatures?q=Render"},
 		{"signatures/offset", "/signatures?offset=2000"},
-		{"signature/top", "/signature?sig=" + esc(top)},
-		{"signature/rare", "/signature?sig=" + esc(rare)},
+		{"signature/top", string(components.SignatureURL(top))},
+		{"signature/rare", string(components.SignatureURL(rare))},
 		{"modules", "/modules"},
 		{"modules/faulting", "/modules?sort=faulting"},
 		{"module/top", "/modules/" + mods.Modules[0].Name},
