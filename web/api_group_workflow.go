@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -136,6 +137,11 @@ func (s *Server) apiGroupCompare(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := s.groupComparison(r, sig)
+	var missing missingDump
+	if errors.As(err, &missing) {
+		writeJSON(w, http.StatusNotFound, errorBody{Error: missing.Error(), RequestID: requestIDFrom(r.Context())})
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -220,7 +220,7 @@ func (s *Server) groupComparison(r *http.Request, sig string) (components.Compar
 	load := func(id string) (store.Dump, *report.Report, error) {
 		d, js, err := s.svc.Report(r.Context(), id)
 		if errors.Is(err, store.ErrNotFound) {
-			return d, nil, fmt.Errorf("dump %q: %w", id, store.ErrNotFound)
+			return d, nil, missingDump(id)
 		}
 		if err != nil {
 			return d, nil, err
@@ -253,6 +253,13 @@ func (s *Server) groupComparison(r *http.Request, sig string) (components.Compar
 	}, v.Diff.Versions...)
 	return v, nil
 }
+
+// missingDump is a compared dump that does not exist.
+type missingDump string
+
+func (m missingDump) Error() string { return fmt.Sprintf("no dump %q", string(m)) }
+
+func (m missingDump) Unwrap() error { return store.ErrNotFound }
 
 // crashingReport leaves the long lists raw: a comparison reads one thread.
 type crashingReport struct {
@@ -296,6 +303,11 @@ func (s *Server) groupCompare(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := s.groupComparison(r, sig)
+	var missing missingDump
+	if errors.As(err, &missing) {
+		s.renderError(w, r, http.StatusNotFound, "There is "+missing.Error()+".")
+		return
+	}
 	if err != nil {
 		s.failPage(w, r, err)
 		return
