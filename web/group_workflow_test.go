@@ -218,7 +218,7 @@ func TestGroupWorkflowPage(t *testing.T) {
 	var fields []string
 	d.Find(tid("group-event")).Each(func(_ int, s *goquery.Selection) {
 		f, _ := s.Attr("data-field")
-		fields = append(fields, f+":"+strings.TrimSpace(s.Find("td").Eq(1).Text()))
+		fields = append(fields, f+":"+s.Find(tid("event-by")).Text())
 	})
 	if strings.Join(fields, " ") != "note:member bug_url:member assignee:member status:member" {
 		t.Errorf("history: %v", fields)
@@ -272,7 +272,7 @@ func TestGroupWorkflowPage(t *testing.T) {
 	if n := d.Find(tid("group-event")).Length(); n != historyPerPage {
 		t.Errorf("first history page: %d rows", n)
 	}
-	if got := d.Find(tid("group-event")).First().Find("td").Eq(4).Text(); got != "n20" {
+	if got := d.Find(tid("group-event")).First().Find(tid("event-new")).Text(); got != "n20" {
 		t.Errorf("newest change first: %q", got)
 	}
 	next, ok := d.Find(tid("group-history") + " " + tid("pager-next")).Attr("href")
@@ -312,7 +312,7 @@ func TestGroupWorkflowPage(t *testing.T) {
 	if reg := d.Find(tid("group-regressed")).Text(); !strings.Contains(reg, "fixed in 1.3") || !strings.Contains(reg, "crashed in 1.10") {
 		t.Errorf("regression shown as %q", reg)
 	}
-	if d.Find(tid("group-event")).First().Find("td").Eq(1).Text() != "regression" {
+	if d.Find(tid("group-event")).First().Find(tid("event-by")).Text() != "regression" {
 		t.Error("the regression is not the newest change")
 	}
 	_, b = e.do("GET", components.SignaturePath("/api/signatures/", sig), nil)
