@@ -64,7 +64,8 @@ const MaxModules = 5000
 // Compare compares a and b, with their crashing stacks' top frames (at most
 // frames of them).
 func Compare(a, b *report.Report, frames int) Diff {
-	var d Diff
+	// Empty lists, not nil: the JSON says [] for "none".
+	d := Diff{OnlyA: []Module{}, OnlyB: []Module{}, ModuleVersions: []ModuleVersion{}, Frames: []FrameRow{}}
 	d.Exception = exception(a, b)
 	d.Versions = []Field{
 		NewField("process", a.Process.Name, b.Process.Name),
