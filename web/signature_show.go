@@ -215,7 +215,7 @@ func (s *Server) groupComparison(r *http.Request, sig string) (components.Compar
 		}
 	}
 	if a == b {
-		return v, fmt.Errorf("%w: pick two different dumps (a and b are both %q)", store.ErrBadRequest, a)
+		return v, fmt.Errorf("%w: pick two different dumps (a and b are both %q)", store.ErrBadRequest, components.Short(a, 100))
 	}
 	load := func(id string) (store.Dump, *report.Report, error) {
 		d, js, err := s.svc.Report(r.Context(), id)
@@ -257,7 +257,7 @@ func (s *Server) groupComparison(r *http.Request, sig string) (components.Compar
 // missingDump is a compared dump that does not exist.
 type missingDump string
 
-func (m missingDump) Error() string { return fmt.Sprintf("no dump %q", string(m)) }
+func (m missingDump) Error() string { return fmt.Sprintf("no dump %q", components.Short(string(m), 100)) }
 
 func (m missingDump) Unwrap() error { return store.ErrNotFound }
 
