@@ -19,6 +19,7 @@ import (
 
 	reporter "github.com/dumptriage/dumptriage/internal/reportertest"
 	"github.com/dumptriage/dumptriage/store"
+	"github.com/dumptriage/dumptriage/web/components"
 )
 
 // authEnv is a server with seeded users and no workers.
@@ -192,6 +193,7 @@ func TestPermissionMatrix(t *testing.T) {
 		return h.ID
 	}
 	const sharedSig = "x" // unknown: 404 for those allowed
+	const hostileSig = "a/b <c> %2F::d?e#f"
 	cases := map[string]routeCase{
 		"POST /api/dumps":                   {allowUploaders, dumpBody("/api/dumps")},
 		"POST /api/minidump":                {allowUploaders, crashpad("/api/minidump")},
@@ -212,7 +214,18 @@ func TestPermissionMatrix(t *testing.T) {
 				[]string{"Content-Type", "application/json"}
 		}},
 		"POST /signature/status": {allowWriters, form("/signature/status?sig="+url.QueryEscape(sharedSig), "status", "investigating")},
-		"GET /api/webhooks":      {allowAdmins, plain("/api/webhooks")},
+		// The group's own URLs, with a signature that needs escaping.
+		"GET /api/signatures/{signature}":         {allowReaders, plain(components.SignaturePath("/api/signatures/", hostileSig))},
+		"GET /api/signatures/{signature}/events":  {allowReaders, plain(components.SignaturePath("/api/signatures/", hostileSig) + "/events")},
+		"GET /api/signatures/{signature}/compare": {allowReaders, plain(components.SignaturePath("/api/signatures/", hostileSig) + "/compare")},
+		"POST /api/signatures/{signature}/status": {allowWriters, func(*authEnv, string, cred) (string, io.Reader, []string) {
+			return components.SignaturePath("/api/signatures/", hostileSig) + "/status", strings.NewReader(`{"status":"investigating"}`),
+				[]string{"Content-Type", "application/json"}
+		}},
+		"GET /signatures/{signature}":         {allowReaders, plain(string(components.SignatureURL(hostileSig)))},
+		"GET /signatures/{signature}/compare": {allowReaders, plain(string(components.SignatureURL(hostileSig)) + "/compare")},
+		"POST /signatures/{signature}/status": {allowWriters, form(string(components.SignatureURL(hostileSig))+"/status", "status", "investigating")},
+		"GET /api/webhooks":                   {allowAdmins, plain("/api/webhooks")},
 		"POST /api/webhooks": {allowAdmins, func(*authEnv, string, cred) (string, io.Reader, []string) {
 			return "/api/webhooks", strings.NewReader(`{"url":"http://127.0.0.1:1/h","events":["new"]}`), []string{"Content-Type", "application/json"}
 		}},
