@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/go-chi/chi/v5"
@@ -219,10 +219,10 @@ type webPage struct{ name, url string }
 // seeded data. A route whose parameter has no filler fails the test: a new
 // page must be checked at every width too.
 type pageFill struct {
-	dumps   []webPage   // real dumps: name and id
-	share   string   // a share token
-	sigs    []string // signatures of real dumps
-	modules []string // module names of real dumps
+	dumps   []webPage // real dumps: name and id
+	share   string    // a share token
+	sigs    []string  // signatures of real dumps
+	modules []string  // module names of real dumps
 }
 
 // pages turns a GET route pattern into URLs, or says why it cannot.
