@@ -130,7 +130,7 @@ func NewBarChart(days []time.Time, series []StackSeries, w, h float64, label str
 		total += sum
 	}
 	c.Empty = maxv == 0
-	c.Desc = fmt.Sprintf("%s crashes from %s to %s; the most, %s, on %s.", Count(total), days[0].Format("Jan 2, 2006"),
+	c.Desc = fmt.Sprintf("%s from %s to %s; the most, %s, on %s.", Plural(total, "crash", "crashes"), days[0].Format("Jan 2, 2006"),
 		days[n-1].Format("Jan 2, 2006"), Count(maxv), days[peak].Format("Jan 2"))
 	top, step := niceMax(float64(maxv))
 	ph := c.PlotH - 6 // room for the top label
@@ -151,7 +151,7 @@ func NewBarChart(days []time.Time, series []StackSeries, w, h float64, label str
 			y -= hh
 			c.Rects = append(c.Rects, Rect{X: float64(d)*bw + gap/2, Y: y, W: bw - gap, H: hh,
 				Fill: SeriesColor(i, s.Key), Href: s.Href,
-				Title: fmt.Sprintf("%s: %s crashes on %s", Short(s.Key, 80), Count(s.Counts[d]), days[d].Format("Jan 2"))})
+				Title: fmt.Sprintf("%s: %s on %s", Short(s.Key, 80), Plural(s.Counts[d], "crash", "crashes"), days[d].Format("Jan 2"))})
 		}
 	}
 	return c
@@ -237,7 +237,7 @@ func NewScatterChart(from, until time.Time, pts []SizePoint, w, h float64, label
 	}
 	c.Rows = pts[:min(len(pts), ScatterRows)]
 	c.More = len(pts) - len(c.Rows)
-	c.Desc = fmt.Sprintf("%s sizes from %s to %s, on a logarithmic scale from %s to %s.", Count(len(pts)),
+	c.Desc = fmt.Sprintf("%s from %s to %s, on a logarithmic scale from %s to %s.", Plural(len(pts), "size", "sizes"),
 		from.Format("Jan 2, 2006"), until.AddDate(0, 0, -1).Format("Jan 2, 2006"), Bytes(uint64(math.Exp2(lo))), Bytes(uint64(math.Exp2(hi))))
 	return c
 }
