@@ -240,6 +240,7 @@
     var csrf = document.querySelector('meta[name="csrf-token"]');
     if (csrf) x.setRequestHeader("X-CSRF-Token", csrf.getAttribute("content"));
     setBadge(u, "analyzing", "uploading");
+    u.pct.textContent = "sending";
     var started = Date.now();
     x.upload.onprogress = function (ev) {
       if (!ev.lengthComputable) return;
@@ -254,6 +255,8 @@
       try { j = JSON.parse(x.responseText); } catch (e) { /* not JSON */ }
       if (x.status !== 201 || !j) {
         u.bar.classList.add("failed");
+        u.fill.style.width = "100%";
+        u.pct.textContent = "not stored";
         setBadge(u, "failed", "rejected");
         u.note.textContent = " " + ((j && j.error) || ("HTTP " + x.status));
         return;
@@ -269,6 +272,7 @@
     x.onerror = function () {
       running--; pump();
       u.bar.classList.add("failed");
+      u.pct.textContent = "not stored";
       setBadge(u, "failed", "upload failed");
       u.note.textContent = " the connection broke";
     };
