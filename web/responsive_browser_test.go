@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -439,10 +440,33 @@ func TestBrowserEveryWidth(t *testing.T) {
 		re := regexp.MustCompile(only)
 		visits = slices.DeleteFunc(visits, func(v visit) bool { return !re.MatchString(v.p.url) })
 	}
+	// Two tabs take turns: each acts as the focused page, or script focus
+	// would not count as keyboard focus in the one behind.
+	focused := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
+		return err
+	})
+
+	// An empty file on the upload page: rejected, and its row says so, not
+	// "waiting".
+	empty := filepath.Join(t.TempDir(), "empty.dmp")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	must(t, "upload an empty file", chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/upload"), chromedp.WaitReady(chromedp.CSS("#file-input")),
+		chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{empty})))
+	waitPage(t, bctx, "empty file rejected", `document.querySelectorAll('[data-testid=upload-status] .status-failed').length == 1`)
+	row, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector('[data-testid=upload-row]').innerText`))
+	must(t, "empty file row", err)
+	if strings.Contains(row, "waiting") || !strings.Contains(row, "rejected") || !strings.Contains(row, "empty") ||
+		strings.Count(row, "not a minidump") > 1 {
+		t.Errorf("the empty file's row: %q", row)
+	}
+
 	for _, w := range checkWidths {
 		for _, v := range visits {
 			label := fmt.Sprintf("%s at %d px", v.p.url, w)
-			must(t, "viewport", chromedp.Do(v.ctx, chromedp.EmulateViewport(int64(w), 900)))
+			must(t, "viewport", chromedp.Do(v.ctx, chromedp.EmulateViewport(int64(w), 900), focused))
 			must(t, "open "+label, chromedp.Do(v.ctx, chromedp.Navigate(srv.URL+v.p.url), chromedp.WaitReady(chromedp.CSS("main"))))
 			a, err := chromedp.Run(v.ctx, chromedp.Evaluate[pageAudit](auditJS))
 			must(t, "audit "+label, err)
