@@ -137,6 +137,16 @@ const auditJS = `(() => {
     }
   }
 
+  // A box that scrolls sideways takes the keyboard's focus and says what
+  // it holds.
+  out.scrollers = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const o = getComputedStyle(el).overflowX;
+    if ((o !== 'auto' && o !== 'scroll') || el.scrollWidth <= el.clientWidth + 1 || !el.checkVisibility()) continue;
+    if (el.tabIndex < 0 || !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby') && !el.matches('textarea, input, select')) out.scrollers.push(desc(el));
+    if (out.scrollers.length >= 8) break;
+  }
+
   // Charts say what they show to those who cannot see them.
   for (const svg of document.querySelectorAll('svg.chart')) {
     const named = svg.getAttribute('aria-label') || svg.getAttribute('aria-labelledby') || svg.querySelector(':scope > title');
@@ -207,6 +217,7 @@ type pageAudit struct {
 	Tiny        []string `json:"tiny"`
 	ClickOnly   []string `json:"clickOnly"`
 	Charts      []string `json:"charts"`
+	Scrollers   []string `json:"scrollers"`
 }
 
 type focusAudit struct {
@@ -406,7 +417,7 @@ func TestBrowserEveryWidth(t *testing.T) {
 		for _, p := range ps {
 			if ok, code := htmlPage(p.url); !ok {
 				if code >= 400 && code != http.StatusForbidden {
-					t.Errorf("GET %s: %d", p.url, code)
+					t.Errorf("GET %s (route %s) answers %d: give it what it needs in pageFill.pages", p.url, route, code)
 				}
 				continue
 			}
@@ -483,6 +494,7 @@ func TestBrowserEveryWidth(t *testing.T) {
 			report("chart labels under 11 px", a.Tiny)
 			report("click-only elements", a.ClickOnly)
 			report("charts without a text alternative", a.Charts)
+			report("boxes that scroll sideways but take no focus or have no name", a.Scrollers)
 			shot(t, v.ctx, filepath.Join(shots, fmt.Sprintf("%d-%s.png", w, v.p.name)))
 			// The keyboard at the phone width everywhere; at the desktop
 			// width the report pages are left out for time (the same
