@@ -90,8 +90,9 @@
   });
 
   // A table too wide for its box scrolls inside a box of its own, and a
-  // box that scrolls (a wide table, .scroll, pre) takes focus so the
-  // keyboard can scroll it; checked again when the window is resized.
+  // box that scrolls (.table-scroll, .table-box, .scroll, pre) takes focus
+  // so the keyboard can scroll it; checked again when the window is
+  // resized.
   function label(box) {
     var sec = box.closest("section, details, .card"), h = sec && sec.querySelector("h2, summary, h3");
     var t = (h || $("h1") || document.body).textContent.replace(/\s+/g, " ").trim();
@@ -100,13 +101,13 @@
   function fitWide() {
     $all("main table").forEach(function (t) {
       var p = t.parentElement;
-      if (p.classList.contains("table-scroll") || p.closest(".scroll") || t.parentElement.closest("table")) return;
+      if (/auto|scroll/.test(getComputedStyle(p).overflowX) || p.closest(".scroll") || p.closest("table")) return;
       if (t.scrollWidth <= p.clientWidth + 1 && t.getBoundingClientRect().right <= document.documentElement.clientWidth) return;
       var box = el("div", { "class": "table-scroll" });
       p.insertBefore(box, t);
       box.appendChild(t);
     });
-    $all("main .table-scroll, main .scroll, main pre").forEach(function (box) {
+    $all("main .table-scroll, main .table-box, main .scroll, main pre").forEach(function (box) {
       var scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
       if (scrolls && !box.hasAttribute("tabindex")) {
         box.setAttribute("tabindex", "0");
