@@ -137,6 +137,19 @@ const auditJS = `(() => {
     }
   }
 
+  // Chart axis labels are HTML: at least 11 px, and none on top of another.
+  for (const axis of document.querySelectorAll('.xaxis, .yaxis')) {
+    const spans = Array.from(axis.children).filter(e => e.checkVisibility());
+    const rs = spans.map(e => e.getBoundingClientRect());
+    spans.forEach((e, i) => {
+      if (parseFloat(getComputedStyle(e).fontSize) < 10.95) out.tiny.push(desc(e) + ' "' + e.textContent + '": ' + getComputedStyle(e).fontSize);
+      for (let j = 0; j < i; j++) {
+        const a = rs[i], b = rs[j];
+        if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5) out.tiny.push(desc(e) + ' "' + e.textContent + '" overlaps "' + spans[j].textContent + '"');
+      }
+    });
+  }
+
   // A box that scrolls sideways takes the keyboard's focus and says what
   // it holds.
   out.scrollers = [];
@@ -491,7 +504,7 @@ func TestBrowserEveryWidth(t *testing.T) {
 				}
 			}
 			report("texts below WCAG AA contrast", a.Contrast)
-			report("chart labels under 11 px", a.Tiny)
+			report("chart labels under 11 px or overlapping", a.Tiny)
 			report("click-only elements", a.ClickOnly)
 			report("charts without a text alternative", a.Charts)
 			report("boxes that scroll sideways but take no focus or have no name", a.Scrollers)
