@@ -90,7 +90,7 @@
   });
 
   // A table too wide for its box scrolls inside a box of its own, and a
-  // box that scrolls (.table-scroll, .table-box, .scroll, pre) takes focus
+  // box that scrolls (.table-scroll, .table-box, .scroll-x, .scroll, pre) takes focus
   // so the keyboard can scroll it; checked again when the window is
   // resized.
   function label(box) {
@@ -107,7 +107,7 @@
       p.insertBefore(box, t);
       box.appendChild(t);
     });
-    $all("main .table-scroll, main .table-box, main .scroll, main pre").forEach(function (box) {
+    $all("main .table-scroll, main .table-box, main .scroll-x, main .scroll, main pre").forEach(function (box) {
       var scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
       if (scrolls && !box.hasAttribute("tabindex")) {
         box.setAttribute("tabindex", "0");
