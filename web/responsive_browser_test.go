@@ -251,6 +251,7 @@ type pageFill struct {
 	dumps   []webPage // real dumps: name and id
 	share   string    // a share token
 	sigs    []string  // signatures of real dumps
+	pair    [3]string // a signature and two of its dumps, to compare
 	modules []string  // module names of real dumps
 }
 
@@ -270,6 +271,8 @@ func (f pageFill) pages(pattern string) ([]webPage, error) {
 			for i, m := range f.modules {
 				vals = append(vals, webPage{fmt.Sprintf("mod%d", i), m})
 			}
+		case (name == "signature" || name == "sig") && strings.HasSuffix(pattern, "/compare"):
+			vals = []webPage{{"pair", f.pair[0]}}
 		case name == "signature" || name == "sig":
 			for i, s := range f.sigs {
 				vals = append(vals, webPage{fmt.Sprintf("sig%d", i), s})
@@ -286,6 +289,11 @@ func (f pageFill) pages(pattern string) ([]webPage, error) {
 		out = next
 	}
 	// Routes that need a query to show anything but an error.
+	if strings.HasSuffix(pattern, "/compare") {
+		for i := range out {
+			out[i].url += "?a=" + url.QueryEscape(f.pair[1]) + "&b=" + url.QueryEscape(f.pair[2])
+		}
+	}
 	if pattern == "/signature" {
 		out = nil
 		for i, s := range f.sigs {
@@ -304,6 +312,7 @@ func (f pageFill) pages(pattern string) ([]webPage, error) {
 func TestBrowserEveryWidth(t *testing.T) {
 	dumps := []struct{ name, path string }{
 		{"oom-heap", testdata(t, "wine/dumps/heap_nomem/heap_nomem_x64_pdb_aug.dmp")},
+		{"oom-heap-rich", testdata(t, "wine/dumps/heap_nomem/heap_nomem_x64_pdb_rich.dmp")}, // the same group
 		{"oom-vector", testdata(t, "wine/dumps/oom_vector/oom_vector_x64_mingw_rich.dmp")},
 		{"stack-overflow", testdata(t, "wine/dumps/stack_overflow/stack_overflow_x64_pdb_aug.dmp")},
 		{"av-threads", testdata(t, "wine/dumps/av_threads/av_threads_x64_pdb_rich.dmp")},
@@ -358,6 +367,10 @@ func TestBrowserEveryWidth(t *testing.T) {
 		for {
 			dd, rep, err := st.Report(ctx, d.url)
 			if err == nil && dd.Status == store.StatusDone && rep != nil {
+				if d.name == "oom-heap" || d.name == "oom-heap-rich" {
+					fill.pair[0] = dd.Summary.Signature
+					fill.pair[map[string]int{"oom-heap": 1, "oom-heap-rich": 2}[d.name]] = d.url
+				}
 				if dd.Summary != nil && dd.Summary.Signature != "" && len(fill.sigs) < 3 && (d.name == "oom-vector" || d.name == "hostile" || d.name == "unreal") {
 					fill.sigs = append(fill.sigs, dd.Summary.Signature)
 				}
