@@ -35,8 +35,10 @@ type Options struct {
 	SymbolPath string
 	// Symbols is a cache shared across analyses; nil makes a private one.
 	Symbols *SymbolCache
-	// SymbolTimeout bounds one request to a symbol server (default
-	// symstore.DefaultTimeout, within symbolLookupTimeout per module).
+	// SymbolTimeout bounds the wait for a symbol server's answer (default
+	// symstore.DefaultAnswerTimeout); a server that does not answer in
+	// time is skipped for a while. Downloads are bounded by
+	// symbolLookupTimeout per module.
 	SymbolTimeout time.Duration
 	// SymbolMaxDownload bounds one file from a symbol server (default
 	// symstore.DefaultMaxDownload; images are bounded by their size too).

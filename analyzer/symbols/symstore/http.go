@@ -87,16 +87,25 @@ func unavailable(err error) error {
 	return err
 }
 
-// request sends GET u; cancel ends the request's timeout once the body is
-// read.
+// request sends GET u; cancel ends the request once its body is read.
+// Timeout bounds the wait for the answer's headers; the context (or
+// DefaultTimeout) bounds the whole.
 func (s *Store) request(ctx context.Context, u, base string, redirected bool) (*http.Response, context.CancelFunc, error) {
-	t := s.Timeout
-	if t <= 0 {
-		t = DefaultTimeout
+	var cancel context.CancelFunc
+	if _, ok := ctx.Deadline(); ok {
+		ctx, cancel = context.WithCancel(ctx)
+	} else {
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
 	}
-	ctx, cancel := context.WithTimeout(ctx, t)
+	wait := s.Timeout
+	if wait <= 0 {
+		wait = DefaultAnswerTimeout
+	}
+	var late atomic.Bool
+	timer := time.AfterFunc(wait, func() { late.Store(true); cancel() })
 	bu, err := url.Parse(base)
 	if err != nil {
+		timer.Stop()
 		cancel()
 		return nil, nil, err
 	}
@@ -105,6 +114,7 @@ func (s *Store) request(ctx context.Context, u, base string, redirected bool) (*
 	ctx = context.WithValue(ctx, policyKey{}, pol)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
+		timer.Stop()
 		cancel()
 		return nil, nil, err
 	}
@@ -118,6 +128,13 @@ func (s *Store) request(ctx context.Context, u, base string, redirected bool) (*
 		client = defaultClient
 	}
 	resp, err := client.Do(req)
+	if !timer.Stop() && late.Load() {
+		if err == nil {
+			resp.Body.Close()
+		}
+		cancel()
+		return nil, nil, fmt.Errorf("no answer within %s: %w", wait, ErrUnavailable)
+	}
 	if err != nil {
 		cancel()
 		if errors.Is(err, ErrRefused) {
@@ -206,7 +223,7 @@ func (s *Store) readPtr(ctx context.Context, u, base string) (string, error) {
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxPtrBytes+1))
 	if err != nil {
-		return "", fmt.Errorf("file.ptr: %w", unavailable(err))
+		return "", fmt.Errorf("file.ptr: %w", err)
 	}
 	reject := func(err error) (string, error) {
 		s.setRejected(u, err.Error())

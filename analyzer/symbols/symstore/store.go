@@ -90,6 +90,9 @@ const DefaultMaxDownload = 1 << 30
 // DefaultTimeout bounds one HTTP request when the context has no deadline.
 const DefaultTimeout = 2 * time.Minute
 
+// DefaultAnswerTimeout bounds the wait for a server's answer (its headers).
+const DefaultAnswerTimeout = 15 * time.Second
+
 // ErrNotFound is returned (wrapped) when no element has the file.
 var ErrNotFound = errors.New("not found")
 
@@ -118,8 +121,11 @@ type Store struct {
 	// not the one asked for) is not asked again (default 5 min): symbols
 	// may be uploaded after a crash comes in.
 	NegativeTTL time.Duration
-	// Timeout bounds one HTTP request, body included (default
-	// DefaultTimeout), within the context's own deadline.
+	// Timeout bounds the wait for a server's answer, up to its headers
+	// (default DefaultAnswerTimeout); a server that does not answer in
+	// time is skipped for DownTTL. The body is bounded by the context's
+	// deadline, or DefaultTimeout without one: a large file that cannot
+	// arrive in time fails alone, without marking its server down.
 	Timeout time.Duration
 	// DownTTL is how long a server that failed as a whole (no connection,
 	// a timeout, HTTP 429/502/503/504) is skipped (default 1 min), so a
@@ -466,7 +472,7 @@ func checkURL(raw string) error {
 
 // fetch downloads u into cache/dir/ID/name. Every answer is bounded: its
 // size (MaxDownload, and for an image twice its SizeOfImage plus
-// imageSlack), its time (Timeout), and its content, which VerifyDownload
+// imageSlack), its time (Timeout, then the context), and its content, which VerifyDownload
 // must accept before the file enters the cache.
 func (s *Store) fetch(ctx context.Context, u, base, cache string, k Key, redirected bool) (string, error) {
 	if err := checkURL(u); err != nil {
@@ -508,7 +514,9 @@ func (s *Store) fetch(ctx context.Context, u, base, cache string, k Key, redirec
 	}()
 	n, err := io.Copy(tmp, io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return "", fmt.Errorf("download: %w", unavailable(err))
+		// A body cut short fails this file alone: a large file may not
+		// arrive within the deadline from a server that works.
+		return "", fmt.Errorf("download: %w", err)
 	}
 	if n > limit {
 		err := fmt.Errorf("download exceeds the %d-byte limit", limit)
