@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -115,5 +116,48 @@ func TestSymbolServersPage(t *testing.T) {
 	}
 	if code, doc := change(e.admin, url.Values{"action": {"remove"}, "id": {"custom-1"}}); code != 200 || row(doc, "custom-1").Length() != 0 {
 		t.Errorf("remove: %d", code)
+	}
+}
+
+// TestSymbolServersAPI: the list as JSON for readers; one change per POST
+// for administrators, answered with the new list.
+func TestSymbolServersAPI(t *testing.T) {
+	e := newSymEnv(t)
+	type server struct {
+		ID      string `json:"id"`
+		URL     string `json:"url"`
+		Serves  string `json:"serves"`
+		Enabled bool   `json:"enabled"`
+		Order   int    `json:"order"`
+	}
+	decode := func(b []byte) []server {
+		var j struct{ Servers []server }
+		if err := json.Unmarshal(b, &j); err != nil {
+			t.Fatalf("%v: %s", err, b)
+		}
+		return j.Servers
+	}
+	code, b := e.do(t, "GET", "/api/symbols/servers", e.read, "", nil)
+	if list := decode(b); code != 200 || len(list) != len(store.SymbolPresets) || list[0].ID != "microsoft" || list[0].Enabled || list[0].Serves == "" {
+		t.Fatalf("list: %d %s", code, b)
+	}
+	post := func(token, body string) (int, []byte) {
+		return e.do(t, "POST", "/api/symbols/servers", token, "application/json", strings.NewReader(body))
+	}
+	if code, _ := post(e.member, `{"action":"enable","id":"mozilla"}`); code != http.StatusForbidden {
+		t.Errorf("member: %d", code)
+	}
+	code, b = post(e.admin, `{"action":"enable","id":"mozilla"}`)
+	if list := decode(b); code != 200 || list[0].ID != "mozilla" || !list[0].Enabled || list[0].Order != 1 || list[1].Order != 0 {
+		t.Errorf("enable: %d %s", code, b)
+	}
+	code, b = post(e.admin, `{"action":"add","url":"http://symbols.internal:8080/store/"}`)
+	if list := decode(b); code != 200 || list[1].URL != "http://symbols.internal:8080/store" || list[1].Order != 2 {
+		t.Errorf("add: %d %s", code, b)
+	}
+	for _, bad := range []string{`{"action":"add","url":"file:///etc"}`, `{"action":"launch"}`, `not json`, `{"action":"enable","id":"../x"}`} {
+		if code, b := post(e.admin, bad); code != http.StatusBadRequest || !strings.Contains(string(b), "error") {
+			t.Errorf("%s: %d %s", bad, code, b)
+		}
 	}
 }
