@@ -290,7 +290,7 @@ func TestPermissionMatrix(t *testing.T) {
 			b, ct := multipartBody("file", "notes.txt", []byte("not a symbol file"))
 			return "/api/symbols", b, []string{"Content-Type", ct}
 		}},
-		"GET /api/symbols": {allowReaders, plain("/api/symbols")},
+		"GET /api/symbols":         {allowReaders, plain("/api/symbols")},
 		"GET /api/symbols/servers": {allowReaders, plain("/api/symbols/servers")},
 		"POST /api/symbols/servers": {allowAdmins, func(*authEnv, string, cred) (string, io.Reader, []string) {
 			return "/api/symbols/servers", strings.NewReader(`{"action":"disable","id":"unity"}`), []string{"Content-Type", "application/json"}
