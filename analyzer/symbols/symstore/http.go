@@ -225,25 +225,33 @@ func (s *Store) readPtr(ctx context.Context, u, base string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("file.ptr: %w", err)
 	}
-	reject := func(err error) (string, error) {
+	if len(b) > maxPtrBytes {
+		err := fmt.Errorf("file.ptr over %d bytes: not used", maxPtrBytes)
 		s.setRejected(u, err.Error())
 		return "", err
 	}
-	if len(b) > maxPtrBytes {
-		return reject(fmt.Errorf("file.ptr over %d bytes: not used", maxPtrBytes))
+	target, err := parsePtr(string(b))
+	if err != nil {
+		s.setRejected(u, err.Error())
 	}
-	line := strings.TrimSpace(string(b))
+	return target, err
+}
+
+// parsePtr reads a file.ptr: "PATH:<where>" gives the file's address, which
+// must be an http(s) URL; "MSG:<text>" says why there is none.
+func parsePtr(content string) (string, error) {
+	line := strings.TrimSpace(content)
 	switch {
 	case strings.HasPrefix(line, "MSG:"):
-		return reject(fmt.Errorf("file.ptr says %q", clip(strings.TrimSpace(line[4:]))))
+		return "", fmt.Errorf("file.ptr says %q", clip(strings.TrimSpace(line[4:])))
 	case strings.HasPrefix(line, "PATH:"):
 		target := strings.TrimSpace(line[5:])
-		if !isURL(target) || checkURL(target) != nil {
-			return reject(fmt.Errorf("file.ptr names %q, not an http(s) URL: %w", clip(target), ErrRefused))
+		if !isURL(target) || checkURL(target) != nil || strings.ContainsAny(target, "\r\n") {
+			return "", fmt.Errorf("file.ptr names %q, not an http(s) URL: %w", clip(target), ErrRefused)
 		}
 		return target, nil
 	}
-	return reject(fmt.Errorf("file.ptr is neither PATH: nor MSG: (%q)", clip(line)))
+	return "", fmt.Errorf("file.ptr is neither PATH: nor MSG: (%q)", clip(line))
 }
 
 // remembered records a remembered answer as an attempt and returns its

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -173,4 +174,25 @@ func TestRedirectPolicy(t *testing.T) {
 	if _, err := s.Find(context.Background(), PDBKey("a.pdb", "AB1")); err != nil {
 		t.Errorf("loopback to loopback: %v", err)
 	}
+}
+
+// FuzzParsePtr: a file.ptr never leads anywhere but an http(s) URL with a
+// host.
+func FuzzParsePtr(f *testing.F) {
+	for _, s := range []string{"PATH:https://x/a.pdb", `PATH:\\srv\share\a.pdb`, "MSG: gone", "PATH:file:///etc/passwd", "PATH:http://", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		target, err := parsePtr(s)
+		if err != nil {
+			if target != "" {
+				t.Fatalf("%q: target %q with error %v", s, target, err)
+			}
+			return
+		}
+		u, perr := url.Parse(target)
+		if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			t.Fatalf("%q -> %q", s, target)
+		}
+	})
 }
