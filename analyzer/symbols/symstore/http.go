@@ -286,6 +286,10 @@ type policyKey struct{}
 // internal address (learned when it is dialed).
 var internalHosts sync.Map
 
+// isInternal is internal, replaced by a test that plays a public server on
+// the loopback network.
+var isInternal = internal
+
 func internal(a netip.Addr) bool {
 	a = a.Unmap()
 	return a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
@@ -301,7 +305,7 @@ func dialControl(ctx context.Context, network, address string, _ syscall.RawConn
 	if err != nil {
 		return fmt.Errorf("dial %s: %w", address, ErrRefused)
 	}
-	in := internal(ap.Addr())
+	in := isInternal(ap.Addr())
 	if !pol.redirected.Load() {
 		internalHosts.Store(pol.origin, in)
 		return nil

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -195,4 +197,47 @@ func FuzzParsePtr(f *testing.F) {
 			t.Fatalf("%q -> %q", s, target)
 		}
 	})
+}
+
+// TestRedirectRefusedEndToEnd: through the real client, a redirect or a
+// file.ptr from an upstream on a "public" address (127.0.0.1 plays one) to
+// an internal one (127.0.0.2) is refused at the dial, and the attempt says
+// so.
+func TestRedirectRefusedEndToEnd(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("no 127.0.0.2: %v", err)
+	}
+	var hit atomic.Bool
+	inner := &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hit.Store(true)
+		fmt.Fprint(w, "metadata")
+	})}}
+	inner.Start()
+	defer inner.Close()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "file.ptr") {
+			fmt.Fprint(w, "PATH:"+inner.URL+"/ptr")
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/b.pdb/") {
+			http.NotFound(w, r)
+			return
+		}
+		http.Redirect(w, r, inner.URL+"/latest/meta-data", http.StatusFound)
+	}))
+	defer up.Close()
+	old := isInternal
+	isInternal = func(a netip.Addr) bool { return a == netip.MustParseAddr("127.0.0.2") }
+	defer func() { isInternal = old }()
+	for _, name := range []string{"a.pdb", "b.pdb"} { // a redirect, a file.ptr
+		s := &Store{Path: Path{{Kind: KindServer, CacheDir: t.TempDir(), URL: up.URL}}}
+		res, err := s.Find(context.Background(), PDBKey(name, "AB1"))
+		if err == nil || !strings.Contains(fmt.Sprint(res.Tried), "leads to the internal address 127.0.0.2") {
+			t.Errorf("%s: %v, tried %v", name, err, res.Tried)
+		}
+	}
+	if hit.Load() {
+		t.Error("the internal server was reached")
+	}
 }
