@@ -240,7 +240,8 @@ func (a *analysis) findImageFile(m *minidump.Module, f *moduleFiles) bool {
 	}
 	f.image = im
 	f.imageFile = res.Path
-	f.imageStatus = report.FileStatus{Found: true, Kind: "file", Source: res.Path, Why: unverified}
+	f.imageStatus = report.FileStatus{Found: true, Kind: "file", Source: res.Path, Why: unverified,
+		URL: symbolURL(res.Source, key.Name, key.ID)}
 	return true
 }
 

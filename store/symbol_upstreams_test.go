@@ -325,7 +325,8 @@ func TestUpstreamImageUnwindsByCFI(t *testing.T) {
 		}
 		for _, m := range rep.Modules {
 			if m.Filename == "av_threads_x64_pdb.exe" && (m.Image == nil || !m.Image.Found ||
-				!strings.HasPrefix(m.Image.Source, filepath.Join(sym.cfg.CacheDir, "custom-1"))) {
+				!strings.HasPrefix(m.Image.Source, filepath.Join(sym.cfg.CacheDir, "custom-1")) ||
+				!named && m.Image.URL != srv.URL+a.exePath || named && m.Image.URL != "") {
 				t.Errorf("image status %+v", m.Image)
 			}
 		}
