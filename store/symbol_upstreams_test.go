@@ -410,3 +410,39 @@ func TestUpstreamHostile(t *testing.T) {
 		})
 	}
 }
+
+// TestBackendsUpstreams: the list is kept in the settings table of both
+// backends, and two nodes of one deployment see the same search path.
+func TestBackendsUpstreams(t *testing.T) {
+	forBackends(t, func(t *testing.T, open func(t testing.TB, cfg Config) *Store) {
+		ctx := context.Background()
+		st := open(t, Config{})
+		sym, err := OpenSymbols(st, t.TempDir(), SymbolConfig{CacheDir: "/c"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A shared test database may hold a list from an earlier run.
+		reset := func() { sym.Index.SetSetting(ctx, settingSymbolUpstreams, "") }
+		reset()
+		t.Cleanup(reset)
+		for _, c := range [][3]string{{UpstreamEnable, "unity", ""}, {UpstreamAdd, "", "http://10.1.2.3/syms"}, {UpstreamUp, "custom-1", ""}} {
+			if err := sym.ChangeUpstreams(ctx, c[0], c[1], c[2]); err != nil {
+				t.Fatal(c, err)
+			}
+		}
+		other, err := OpenSymbols(st, t.TempDir(), SymbolConfig{CacheDir: "/c"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := ";srv*/c/custom-1*http://10.1.2.3/syms;srv*/c/unity*http://symbolserver.unity3d.com"
+		if p := other.SearchPath(ctx); !strings.HasSuffix(p, want) {
+			t.Errorf("search path %q, want the suffix %q", p, want)
+		}
+		if err := sym.SetUpstream(ctx, ""); err != nil {
+			t.Fatal(err)
+		}
+		if src, _ := other.Sources(ctx); !src.None() {
+			t.Errorf("after all off: %+v", src.Enabled())
+		}
+	})
+}
