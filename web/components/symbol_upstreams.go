@@ -2,8 +2,6 @@ package components
 
 import "strconv"
 
-func boolAttr(b bool) string { return strconv.FormatBool(b) }
-
 // Ordinal writes 1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, 21st.
 func Ordinal(n int) string {
 	suffix := "th"
