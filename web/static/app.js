@@ -109,8 +109,8 @@
     });
     $all("main .table-scroll, main .table-box, main .scroll-x, main .scroll, main pre").forEach(function (box) {
       var scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
-      if (scrolls && !box.hasAttribute("tabindex")) {
-        box.setAttribute("tabindex", "0");
+      if (scrolls && !box.hasAttribute("aria-label")) {
+        if (!box.hasAttribute("tabindex")) box.setAttribute("tabindex", "0");
         box.setAttribute("role", "region");
         box.setAttribute("aria-label", label(box));
       } else if (!scrolls && box.getAttribute("role") === "region") {
