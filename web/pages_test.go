@@ -247,7 +247,7 @@ func TestPages(t *testing.T) {
 		{name: "module", path: "/modules/" + mods.Modules[0].Name, code: 200,
 			present: []string{"module-chart", "module-chart-narrow", "module-legend", "module-versions", "module-signatures",
 				"module-faulting-dumps", "module-stack-dumps", "module-version-row"},
-			text:    map[string]string{"module-title": mods.Modules[0].Name, "module-faulting": components.Count(mods.Modules[0].Faulting)}},
+			text: map[string]string{"module-title": mods.Modules[0].Name, "module-faulting": components.Count(mods.Modules[0].Faulting)}},
 		{name: "module in upper case", path: "/modules/" + strings.ToUpper(mods.Modules[0].Name), code: 200},
 		{name: "unknown module", path: "/modules/nope.dll", code: 404},
 		{name: "module, bad days", path: "/modules/" + mods.Modules[0].Name + "?days=abc", code: 400},
