@@ -36,6 +36,14 @@ func NewModuleView(meta Meta, mi store.ModuleInfo, now time.Time) ModuleView {
 	label := "crashes per version per day with " + mi.Name + " " + ChartKind(mi.Chart.Kind)
 	v.Wide = NewBarChart(mi.Chart.Days, series, 1000, 200, label)
 	v.Narrow = NewBarChart(mi.Chart.Days, series, 360, 240, label)
+	// Half the day labels, so that they do not touch at phone width.
+	ticks := v.Narrow.XTicks[:0:0]
+	for i, t := range v.Narrow.XTicks {
+		if i%2 == 0 {
+			ticks = append(ticks, t)
+		}
+	}
+	v.Narrow.XTicks = ticks
 	v.FaultingPrev, v.FaultingNext = v.pages("foffset", mi.FaultingDumps)
 	v.StackPrev, v.StackNext = v.pages("soffset", mi.StackDumps)
 	return v
