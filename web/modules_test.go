@@ -28,8 +28,11 @@ type realDump struct {
 	stack    map[string]string // system modules on the crashing stack -> version
 }
 
+// hostileVersion is a crash reporter's version that tries to be markup.
+const hostileVersion = `1.4.3"><img src=x onerror=alert(1)>`
+
 var moduleDumps = []realDump{
-	{path: "public/electron__node-minidump/test/fixtures/windows.dmp", ann: map[string]string{"prod": "Electron", "ver": "1.4.3-test"},
+	{path: "public/electron__node-minidump/test/fixtures/windows.dmp", ann: map[string]string{"prod": "Electron", "ver": hostileVersion},
 		faulting: "electron.exe", stack: map[string]string{"kernelbase.dll": "10.0.14393.187", "kernel32.dll": "10.0.14393.0", "ntdll.dll": "10.0.14393.103"}},
 	{path: "public/getsentry__sentry-native/tests/fixtures/minidump.dmp", faulting: "vcruntime140d.dll",
 		stack: map[string]string{"kernelbase.dll": "6.2.22621.4249", "kernel32.dll": "6.2.22621.3958", "ntdll.dll": "6.2.22621.4317"}},
@@ -185,10 +188,15 @@ func TestModulePagesRealDumps(t *testing.T) {
 			}
 		})
 	}
-	// The reporter's version is the main module's.
+	// The reporter's version is the main module's, escaped wherever it shows.
+	for _, path := range []string{"/modules/electron.exe", "/modules?q=electron", "/api/modules/electron.exe"} {
+		if _, body := e.get(path); bytes.Contains(body, []byte("<img src=x")) {
+			t.Errorf("%s: the version reached the page unescaped", path)
+		}
+	}
 	_, body := e.get("/modules/electron.exe")
 	d := doc(t, body)
-	if v := d.Find(tid("module-version-link")).First().Text(); v != "1.4.3-test" {
+	if v := d.Find(tid("module-version-link")).First().Text(); v != hostileVersion {
 		t.Errorf("electron.exe's version %q, want the reporter's", v)
 	}
 	// The list shows versions.
