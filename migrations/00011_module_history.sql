@@ -92,11 +92,14 @@ CREATE TRIGGER crashes_module_unfault AFTER DELETE ON crashes WHEN OLD.module !=
 END;
 -- +goose StatementEnd
 
--- A module is on the stack once per dump however many frames it has: the
--- primary key ignores the rest. Frames are stored after the analysis, so
+-- A module is on the stack once per dump however many frames it has: its
+-- first frame adds the row (the WHEN saves looking up the version again). Frames are stored after the analysis, so
 -- the dump's crashes row and modules rows are there.
 -- +goose StatementBegin
-CREATE TRIGGER frames_module_stack AFTER INSERT ON frames WHEN NEW.module != '' BEGIN
+CREATE TRIGGER frames_module_stack AFTER INSERT ON frames
+WHEN NEW.module != '' AND NOT EXISTS (SELECT 1 FROM module_dumps WHERE module = lower(NEW.module) AND kind = 'stack'
+    AND dump_id = NEW.dump_id)
+BEGIN
     INSERT OR IGNORE INTO module_dumps (module, kind, dump_id, version, at)
     SELECT lower(NEW.module), 'stack', NEW.dump_id,
         coalesce(CASE WHEN lower(NEW.module) = lower(c.process_name) THEN nullif(d.product_version, '') END,
