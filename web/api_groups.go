@@ -78,28 +78,6 @@ func (s *Server) apiSignatureList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"signatures": groupsJSON(page.Groups), "total": page.Total, "more": page.More})
 }
 
-// apiSignatureShow is one crash group: ?sig=.
-func (s *Server) apiSignatureShow(w http.ResponseWriter, r *http.Request) {
-	sig := r.URL.Query().Get("sig")
-	if sig == "" {
-		s.fail(w, r, fmt.Errorf("%w: no signature given (?sig=)", store.ErrBadRequest))
-		return
-	}
-	info, err := s.svc.SignatureInfo(r.Context(), sig)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	st, err := s.svc.GroupStatus(r.Context(), sig)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"signature": info.Key, "status": toGroupStatusJSON(st), "count": info.Count, "first_seen": info.FirstSeen,
-		"last_seen": info.LastSeen, "versions": groupsJSON(info.Versions), "oses": groupsJSON(info.OSes),
-		"daily": daysJSON(info.Daily), "examples": dumpsJSON(info.Examples)})
-}
-
 // apiTrends is a period's crashes: ?days= (default 30).
 func (s *Server) apiTrends(w http.ResponseWriter, r *http.Request) {
 	days, _ := strconv.Atoi(r.URL.Query().Get("days"))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dumptriage/dumptriage/store"
+	"github.com/dumptriage/dumptriage/web/components"
 )
 
 // BenchmarkPages renders every dashboard page on the server over a data
@@ -84,8 +85,10 @@ func BenchmarkPages(b *testing.B) {
 		{"signatures", "/signatures"},
 		{"signatures/search", "/signatures?q=Render"},
 		{"signatures/offset", "/signatures?offset=2000"},
-		{"signature/top", "/signature?sig=" + esc(top)},
-		{"signature/rare", "/signature?sig=" + esc(rare)},
+		{"signature/top", string(components.SignatureURL(top))},
+		{"signature/rare", string(components.SignatureURL(rare))},
+		{"signature/top-history", string(components.SignatureURL(top)) + "?history=0"},
+		{"signature/top-compare", string(components.SignatureURL(top)) + "/compare"},
 		{"modules", "/modules"},
 		{"modules/faulting", "/modules?sort=faulting"},
 		{"module/top", "/modules/" + mods.Modules[0].Name},
@@ -101,6 +104,7 @@ func BenchmarkPages(b *testing.B) {
 			for b.Loop() {
 				w := httptest.NewRecorder()
 				r := httptest.NewRequest("GET", p.path, nil)
+				r.Host = "localhost" // httptest's example.com fails the Host check (421)
 				r.AddCookie(&http.Cookie{Name: sessionCookie, Value: session})
 				h.ServeHTTP(w, r)
 				if w.Code != 200 {

@@ -324,6 +324,22 @@ func (x *Frame) encodeJSON(p *objWriter) {
 		w.key("note")
 		w.b = appendJSONString(w.b, x.Note)
 	}
+	if len(x.Locals) != 0 {
+		w.key("locals")
+		if x.Locals == nil {
+			w.null()
+		} else {
+			w.b = append(w.b, '[')
+			for i := range x.Locals {
+				if i > 0 {
+					w.b = append(w.b, ',')
+				}
+				x.Locals[i].encodeJSON(&w)
+				w.spill(spillBytes)
+			}
+			w.b = append(w.b, ']')
+		}
+	}
 	p.end(&w)
 }
 
@@ -1341,6 +1357,45 @@ func (x *FrameUnloadedModule) encodeJSON(p *objWriter) {
 			w.addr(uint64(x.Offsets[i]))
 		}
 		w.b = append(w.b, ']')
+	}
+	p.end(&w)
+}
+
+func (x *Local) encodeJSON(p *objWriter) {
+	w := p.nested()
+	w.key("name")
+	w.b = appendJSONString(w.b, x.Name)
+	w.key("kind")
+	w.b = appendJSONString(w.b, string(x.Kind))
+	w.key("type")
+	w.b = appendJSONString(w.b, x.Type)
+	w.key("size")
+	w.b = strconv.AppendInt(w.b, int64(x.Size), 10)
+	w.key("location")
+	w.b = appendJSONString(w.b, x.Location)
+	w.key("address")
+	if x.Address == nil {
+		w.null()
+	} else {
+		w.addr(uint64(*x.Address))
+	}
+	if x.Bytes != "" {
+		w.key("bytes")
+		w.b = appendJSONString(w.b, x.Bytes)
+	}
+	if x.Value != "" {
+		w.key("value")
+		w.b = appendJSONString(w.b, x.Value)
+	}
+	w.key("source")
+	w.b = appendJSONString(w.b, x.Source)
+	if x.Confidence != "" {
+		w.key("confidence")
+		w.b = appendJSONString(w.b, x.Confidence)
+	}
+	if x.Note != "" {
+		w.key("note")
+		w.b = appendJSONString(w.b, x.Note)
 	}
 	p.end(&w)
 }

@@ -155,6 +155,10 @@ func maxFrameJSON(f *Frame) int {
 	for i := range f.UnloadedModules {
 		n += 40 + jsonByte*len(f.UnloadedModules[i].Module) + 24*len(f.UnloadedModules[i].Offsets)
 	}
+	for i := range f.Locals {
+		l := &f.Locals[i]
+		n += 200 + jsonByte*(len(l.Name)+len(l.Kind)+len(l.Type)+len(l.Location)+len(l.Bytes)+len(l.Value)+len(l.Source)+len(l.Confidence)+len(l.Note))
+	}
 	return n
 }
 
