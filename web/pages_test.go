@@ -238,7 +238,7 @@ func TestPages(t *testing.T) {
 		{name: "unknown signature", path: "/signatures/nope", code: 404},
 		{name: "no signature", path: "/signature", code: 400},
 		{name: "old URL of an unknown signature", path: "/signature?sig=nope", code: 404}, // get follows the redirect
-				{name: "modules", path: "/modules", code: 200, present: []string{"module-list", "sort-faulting", "module-list-version"}},
+		{name: "modules", path: "/modules", code: 200, present: []string{"module-list", "sort-faulting", "module-list-version"}},
 		{name: "modules by faulting", path: "/modules?sort=faulting", code: 200, present: []string{"sort-stack"},
 			check: func(t *testing.T, d *goquery.Document) {
 				if s := d.Find(tid("module-link")).First().Text(); s != mods.Modules[0].Name {
