@@ -317,9 +317,13 @@ func (s *SQLite) moduleDumps(ctx context.Context, q ModuleInfoQuery, kind string
 		cond += ` AND md.version = ?`
 		args = append(args, q.Version)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+dumpCols+`, md.version FROM module_dumps md
-		JOIN dumps d ON d.id = md.dump_id LEFT JOIN analyses a ON a.dump_id = md.dump_id
-		WHERE `+cond+` ORDER BY md.at DESC, md.dump_id DESC LIMIT ? OFFSET ?`, append(args, q.Limit+1, offset)...)
+	// The offset is walked in the index alone: a joined row skipped by
+	// OFFSET is still read, and an analyses row's columns sit past its report.
+	rows, err := s.r.QueryContext(ctx, `SELECT `+dumpCols+`, v.version FROM (SELECT md.dump_id, md.at FROM module_dumps md
+		WHERE `+cond+` ORDER BY md.at DESC, md.dump_id DESC LIMIT ? OFFSET ?) p
+		JOIN module_dumps v ON v.module = ? AND v.kind = ? AND v.dump_id = p.dump_id
+		JOIN dumps d ON d.id = p.dump_id LEFT JOIN analyses a ON a.dump_id = p.dump_id
+		ORDER BY p.at DESC, p.dump_id DESC`, append(args, q.Limit+1, offset, q.Name, kind)...)
 	if err != nil {
 		return page, err
 	}
