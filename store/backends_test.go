@@ -472,6 +472,9 @@ func TestMigrateRoundTrip(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("dashboard not rebuilt: stack x.dll %d", n)
 		}
+		if mi, err := to.ModuleInfo(ctx, ModuleInfoQuery{Name: "x.dll"}); err != nil || mi.OnStack != 1 || len(mi.StackDumps.Dumps) != 1 {
+			t.Fatalf("module history not rebuilt: %+v %v", mi.ModuleStat, err)
+		}
 		to.Index.(*SQLite).w.ExecContext(ctx, `DELETE FROM users WHERE name = 'bob'`)
 	}
 }

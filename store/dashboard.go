@@ -24,7 +24,7 @@ type Dashboard interface {
 	Groups(ctx context.Context, q GroupQuery) (GroupPage, error)
 	SignatureInfo(ctx context.Context, signature string) (SignatureInfo, error)
 	ModuleStats(ctx context.Context, q ModuleQuery) (ModulePage, error)
-	ModuleInfo(ctx context.Context, name string) (ModuleInfo, error)
+	ModuleInfo(ctx context.Context, q ModuleInfoQuery) (ModuleInfo, error)
 	Trends(ctx context.Context, q TrendQuery) (Trends, error)
 	// Facets lists the most common values of each filter, for suggestions.
 	Facets(ctx context.Context) (Facets, error)
@@ -100,6 +100,10 @@ type ModuleStat struct {
 	Faulting int // crashes whose faulting module it is
 	OnStack  int // crashes with it anywhere on the crashing stack
 	LastSeen time.Time
+	// Versions are its most seen versions (modules.go), VersionCount all
+	// of them.
+	Versions     []ModuleVersion
+	VersionCount int
 }
 
 // ModuleQuery selects modules.
@@ -115,16 +119,6 @@ type ModulePage struct {
 	Modules []ModuleStat
 	Total   int
 	More    bool
-}
-
-// ModuleInfo is one module's crash history.
-type ModuleInfo struct {
-	ModuleStat
-	FirstSeen  time.Time
-	Versions   []Group // its versions when it was the faulting module
-	Signatures []Group // signatures of the crashes it was the faulting module of
-	Daily      []DayCount
-	Examples   []Dump
 }
 
 // TrendQuery selects the trend period.
@@ -511,45 +505,11 @@ func (s *SQLite) ModuleStats(ctx context.Context, q ModuleQuery) (_ ModulePage, 
 		m.LastSeen = fromMS(last)
 		page.Modules = append(page.Modules, m)
 	}
+	if err := rows.Err(); err != nil {
+		return page, err
+	}
 	page.More = q.Offset+len(page.Modules) < page.Total
-	return page, rows.Err()
-}
-
-// ModuleInfo implements Dashboard.
-func (s *SQLite) ModuleInfo(ctx context.Context, name string) (_ ModuleInfo, err error) {
-	defer wrap(&err, "ModuleInfo(%q)", name)
-	name = strings.ToLower(name)
-	mi := ModuleInfo{ModuleStat: ModuleStat{Name: name}}
-	st, errS := s.group(ctx, DimStack, name)
-	f, errF := s.group(ctx, DimModule, name)
-	if errors.Is(errS, ErrNotFound) && errors.Is(errF, ErrNotFound) {
-		return mi, ErrNotFound
-	}
-	for _, e := range []error{errS, errF} {
-		if e != nil && !errors.Is(e, ErrNotFound) {
-			return mi, e
-		}
-	}
-	mi.OnStack, mi.Faulting = st.Count, f.Count
-	mi.FirstSeen, mi.LastSeen = st.FirstSeen, st.LastSeen
-	if errS != nil || (errF == nil && f.FirstSeen.Before(mi.FirstSeen)) {
-		mi.FirstSeen = f.FirstSeen
-	}
-	if f.LastSeen.After(mi.LastSeen) {
-		mi.LastSeen = f.LastSeen
-	}
-	if mi.Versions, err = s.pairs(ctx, "mod.version", name, 50); err != nil {
-		return mi, err
-	}
-	if mi.Signatures, err = s.pairs(ctx, "mod.sig", name, 30); err != nil {
-		return mi, err
-	}
-	today := dayOf(s.now()) + 1
-	if mi.Daily, err = s.daily(ctx, DimModule, name, today-90, today); err != nil {
-		return mi, err
-	}
-	mi.Examples, err = s.crashDumps(ctx, "module", name, 10)
-	return mi, err
+	return page, s.addVersions(ctx, page.Modules)
 }
 
 // topKeys sums a dimension over the days [from, until), most crashes first.
@@ -856,12 +816,12 @@ func (s *Store) ModuleStats(ctx context.Context, q ModuleQuery) (ModulePage, err
 }
 
 // ModuleInfo returns a module's crash history.
-func (s *Store) ModuleInfo(ctx context.Context, name string) (ModuleInfo, error) {
+func (s *Store) ModuleInfo(ctx context.Context, q ModuleInfoQuery) (ModuleInfo, error) {
 	d, err := s.dashboard()
 	if err != nil {
 		return ModuleInfo{}, err
 	}
-	return d.ModuleInfo(ctx, name)
+	return d.ModuleInfo(ctx, q)
 }
 
 // Trends returns the trends of a period.

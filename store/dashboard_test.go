@@ -48,6 +48,26 @@ func checkRollups(t *testing.T, s *SQLite) {
 		{"stack", `SELECT count(*) FROM (SELECT lower(module) AS key, count(DISTINCT dump_id) AS n FROM frames
 			WHERE module != '' GROUP BY 1) x FULL JOIN (SELECT * FROM crash_groups WHERE dim = 'stack') g
 			ON g.key = x.key WHERE g.n IS NOT x.n`},
+		{"module faulting", `SELECT count(*) FROM (SELECT * FROM crashes WHERE module != '') c
+			FULL JOIN (SELECT * FROM module_dumps WHERE kind = 'faulting') m ON m.dump_id = c.dump_id AND m.module = c.module
+			WHERE c.dump_id IS NULL OR m.dump_id IS NULL OR m.at != c.at`},
+		{"module stack", `SELECT count(*) FROM (SELECT DISTINCT dump_id, lower(module) AS module FROM frames WHERE module != '') f
+			FULL JOIN (SELECT * FROM module_dumps WHERE kind = 'stack') m ON m.dump_id = f.dump_id AND m.module = f.module
+			WHERE f.dump_id IS NULL OR m.dump_id IS NULL`},
+		{"module stack version", `SELECT count(*) FROM module_dumps m JOIN analyses a ON a.dump_id = m.dump_id
+			JOIN dumps d ON d.id = m.dump_id WHERE m.kind = 'stack' AND m.version IS NOT coalesce(
+				CASE WHEN m.module = lower(a.process_name) THEN nullif(d.product_version, '') END,
+				(SELECT version FROM modules o WHERE o.dump_id = m.dump_id AND lower(o.name) = m.module ORDER BY idx LIMIT 1), '')`},
+		{"module rollup", `SELECT count(*) FROM (SELECT module, at / 86400000 AS day, version, sum(kind = 'faulting') AS f,
+			sum(kind = 'stack') AS s FROM module_dumps GROUP BY 1, 2, 3) x FULL JOIN module_rollup r
+			ON r.module = x.module AND r.day = x.day AND r.version = x.version WHERE r.faulting IS NOT x.f OR r.stack IS NOT x.s`},
+		{"module versions", `SELECT count(*) FROM (SELECT module, version, sum(kind = 'faulting') AS f, sum(kind = 'stack') AS s,
+			min(at) AS first_at, max(at) AS last_at FROM module_dumps GROUP BY 1, 2) x FULL JOIN module_versions v
+			ON v.module = x.module AND v.version = x.version
+			WHERE v.faulting IS NOT x.f OR v.stack IS NOT x.s OR v.first_at > x.first_at OR v.last_at < x.last_at`},
+		{"module versions vs groups", `SELECT count(*) FROM (SELECT module, sum(stack) AS s, sum(faulting) AS f
+			FROM module_versions GROUP BY module) v FULL JOIN (SELECT key, n FROM crash_groups WHERE dim = 'stack') g
+			ON g.key = v.module WHERE v.s IS NOT g.n AND NOT (g.n IS NULL AND v.s = 0)`},
 	} {
 		var bad int
 		if err := s.r.QueryRowContext(ctx, q.sql).Scan(&bad); err != nil {
@@ -163,11 +183,11 @@ func TestDashboardQueries(t *testing.T) {
 			t.Errorf("%s faulting %d > on stack %d", m.Name, m.Faulting, m.OnStack)
 		}
 	}
-	mi, err := s.ModuleInfo(ctx, mods.Modules[0].Name)
-	if err != nil || mi.OnStack != mods.Modules[0].OnStack || len(mi.Daily) != 90 {
+	mi, err := s.ModuleInfo(ctx, ModuleInfoQuery{Name: mods.Modules[0].Name})
+	if err != nil || mi.OnStack != mods.Modules[0].OnStack || len(mi.Chart.Daily) != 90 {
 		t.Fatalf("module: %+v %v", mi.ModuleStat, err)
 	}
-	if _, err := s.ModuleInfo(ctx, "nope.dll"); err != ErrNotFound && !isNotFound(err) {
+	if _, err := s.ModuleInfo(ctx, ModuleInfoQuery{Name: "nope.dll"}); err != ErrNotFound && !isNotFound(err) {
 		t.Errorf("unknown module: %v", err)
 	}
 	tr, err := s.Trends(ctx, TrendQuery{Days: 30})

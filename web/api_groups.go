@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/dumptriage/dumptriage/store"
 )
 
@@ -78,45 +76,6 @@ func (s *Server) apiSignatureList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"signatures": groupsJSON(page.Groups), "total": page.Total, "more": page.More})
-}
-
-type moduleJSON struct {
-	Name     string    `json:"name"`
-	Faulting int       `json:"faulting"`
-	OnStack  int       `json:"on_stack"`
-	LastSeen time.Time `json:"last_seen"`
-}
-
-// apiModuleList lists modules by crashes: q, sort (stack, faulting, name), limit, offset.
-func (s *Server) apiModuleList(w http.ResponseWriter, r *http.Request) {
-	limit, offset, err := pageParams(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	page, err := s.svc.ModuleStats(r.Context(), store.ModuleQuery{Search: r.URL.Query().Get("q"),
-		Sort: r.URL.Query().Get("sort"), Limit: limit, Offset: offset})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	mods := make([]moduleJSON, len(page.Modules))
-	for i, m := range page.Modules {
-		mods[i] = moduleJSON{Name: m.Name, Faulting: m.Faulting, OnStack: m.OnStack, LastSeen: m.LastSeen}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"modules": mods, "total": page.Total, "more": page.More})
-}
-
-// apiModuleShow is one module's crash history.
-func (s *Server) apiModuleShow(w http.ResponseWriter, r *http.Request) {
-	mi, err := s.svc.ModuleInfo(r.Context(), chi.URLParam(r, "name"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": mi.Name, "faulting": mi.Faulting, "on_stack": mi.OnStack,
-		"first_seen": mi.FirstSeen, "last_seen": mi.LastSeen, "versions": groupsJSON(mi.Versions),
-		"signatures": groupsJSON(mi.Signatures), "daily": daysJSON(mi.Daily), "examples": dumpsJSON(mi.Examples)})
 }
 
 // apiTrends is a period's crashes: ?days= (default 30).

@@ -57,6 +57,10 @@ func BenchmarkPages(b *testing.B) {
 	top, rare := sigs.Groups[0].Key, sigs.Groups[len(sigs.Groups)-1].Key
 	mods, _ := st.ModuleStats(ctx, store.ModuleQuery{Sort: "faulting", Limit: 1})
 	vers, _ := st.Groups(ctx, store.GroupQuery{Dim: store.DimVersion, Limit: 1})
+	ntdll, err := st.ModuleInfo(ctx, store.ModuleInfoQuery{Name: "ntdll.dll"})
+	if err != nil || len(ntdll.Versions) == 0 {
+		b.Fatalf("ntdll.dll: %v", err)
+	}
 	page1, _ := st.SearchDumps(ctx, store.SearchQuery{})
 	oom := first(store.SearchQuery{ListQuery: store.ListQuery{CrashType: "STATUS_NO_MEMORY"}})
 	so := first(store.SearchQuery{ListQuery: store.ListQuery{CrashType: "EXCEPTION_STACK_OVERFLOW"}})
@@ -89,6 +93,10 @@ func BenchmarkPages(b *testing.B) {
 		{"modules/faulting", "/modules?sort=faulting"},
 		{"module/top", "/modules/" + mods.Modules[0].Name},
 		{"module/ntdll", "/modules/ntdll.dll"},
+		{"module/ntdll/365-faulting", "/modules/ntdll.dll?days=365&chart=faulting"},
+		{"module/ntdll/version", "/modules/ntdll.dll?version=" + esc(ntdll.Versions[len(ntdll.Versions)-1].Version)},
+		{"module/ntdll/deep", "/modules/ntdll.dll?soffset=10000&foffset=10000"},
+		{"module/kernelbase", "/modules/kernelbase.dll"},
 		{"trends/30", "/trends"},
 		{"trends/365", "/trends?days=365"},
 	} {

@@ -238,7 +238,7 @@ func TestPages(t *testing.T) {
 		{name: "unknown signature", path: "/signatures/nope", code: 404},
 		{name: "no signature", path: "/signature", code: 400},
 		{name: "old URL of an unknown signature", path: "/signature?sig=nope", code: 404}, // get follows the redirect
-		{name: "modules", path: "/modules", code: 200, present: []string{"module-list", "sort-faulting"}},
+		{name: "modules", path: "/modules", code: 200, present: []string{"module-list", "sort-faulting", "module-list-version"}},
 		{name: "modules by faulting", path: "/modules?sort=faulting", code: 200, present: []string{"sort-stack"},
 			check: func(t *testing.T, d *goquery.Document) {
 				if s := d.Find(tid("module-link")).First().Text(); s != mods.Modules[0].Name {
@@ -246,10 +246,17 @@ func TestPages(t *testing.T) {
 				}
 			}},
 		{name: "module", path: "/modules/" + mods.Modules[0].Name, code: 200,
-			present: []string{"module-chart", "module-versions", "module-signatures", "dump-table"},
-			text:    map[string]string{"module-title": mods.Modules[0].Name, "module-faulting": components.Count(mods.Modules[0].Faulting)}},
+			present: []string{"module-chart", "module-chart-narrow", "module-legend", "module-versions", "module-signatures",
+				"module-faulting-dumps", "module-stack-dumps", "module-version-row"},
+			text: map[string]string{"module-title": mods.Modules[0].Name, "module-faulting": components.Count(mods.Modules[0].Faulting)}},
 		{name: "module in upper case", path: "/modules/" + strings.ToUpper(mods.Modules[0].Name), code: 200},
 		{name: "unknown module", path: "/modules/nope.dll", code: 404},
+		{name: "module, bad days", path: "/modules/" + mods.Modules[0].Name + "?days=abc", code: 400},
+		{name: "module, too many days", path: "/modules/" + mods.Modules[0].Name + "?days=9999", code: 400},
+		{name: "module, bad chart", path: "/modules/" + mods.Modules[0].Name + "?chart=x", code: 400},
+		{name: "module, bad offset", path: "/modules/" + mods.Modules[0].Name + "?soffset=-5", code: 400},
+		{name: "module, faulting chart", path: "/modules/" + mods.Modules[0].Name + "?chart=faulting&days=30", code: 200,
+			present: []string{"module-chart"}},
 		{name: "trends", path: "/trends", code: 200,
 			present: []string{"trend-chart", "legend", "top-crashers", "by-exception", "by-module", "by-os", "by-version", "oom-chart"},
 			check: func(t *testing.T, d *goquery.Document) {
