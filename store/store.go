@@ -87,6 +87,9 @@ type Summary struct {
 // Analysis is what a finished job stores: the report and its index rows.
 type Analysis struct {
 	Summary
+	// BuildTime is the latest plausible build time of the faulting and main
+	// modules (buildTime): a dump written before it has a wrong clock.
+	BuildTime *time.Time
 	Report  []byte // JSON
 	Modules []ModuleRow
 	Frames  []FrameRow
