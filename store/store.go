@@ -90,9 +90,9 @@ type Analysis struct {
 	// BuildTime is the latest plausible build time of the faulting and main
 	// modules (buildTime): a dump written before it has a wrong clock.
 	BuildTime *time.Time
-	Report  []byte // JSON
-	Modules []ModuleRow
-	Frames  []FrameRow
+	Report    []byte // JSON
+	Modules   []ModuleRow
+	Frames    []FrameRow
 }
 
 // ModuleRow is one loaded module of a dump.
