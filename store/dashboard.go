@@ -26,6 +26,8 @@ type Dashboard interface {
 	ModuleStats(ctx context.Context, q ModuleQuery) (ModulePage, error)
 	ModuleInfo(ctx context.Context, name string) (ModuleInfo, error)
 	Trends(ctx context.Context, q TrendQuery) (Trends, error)
+	// History is one key's crashes per day on a clock.
+	History(ctx context.Context, q HistoryQuery) ([]DayCount, error)
 	// Facets lists the most common values of each filter, for suggestions.
 	Facets(ctx context.Context) (Facets, error)
 }
@@ -45,7 +47,47 @@ const (
 	DimVersion   = "version" // the process's version
 	DimProcess   = "process"
 	DimStack     = "stack" // a module anywhere on the crashing stack
+	DimProduct   = "product"
 )
+
+// Clock is the time a crash counts at in trends and histories.
+type Clock string
+
+const (
+	// ClockCrash is the dump's own clock (the minidump header's
+	// TimeDateStamp) when plausible, else the upload time: the default.
+	ClockCrash Clock = "crash"
+	// ClockUpload is when the dump reached us.
+	ClockUpload Clock = "upload"
+)
+
+// ParseClock reads a clock name; "" is ClockCrash.
+func ParseClock(s string) (Clock, error) {
+	switch Clock(s) {
+	case "", ClockCrash:
+		return ClockCrash, nil
+	case ClockUpload:
+		return ClockUpload, nil
+	}
+	return "", fmt.Errorf("%w: clock %q is not crash or upload", ErrBadRequest, s)
+}
+
+// rollupDim is dim's name in crash_rollup on clock c: the crash clock's
+// rows are the same dimensions prefixed "crash:" (migration 00010).
+func rollupDim(c Clock, dim string) string {
+	if c == ClockUpload {
+		return dim
+	}
+	return "crash:" + dim
+}
+
+// atCol is the crashes column of clock c, in Unix ms.
+func atCol(c Clock) string {
+	if c == ClockUpload {
+		return "at"
+	}
+	return "crash_at"
+}
 
 // keySep joins the two values of a pair dimension (sig.version ...).
 const keySep = "\x1f"
@@ -68,6 +110,9 @@ type DayCount struct {
 type SearchQuery struct {
 	ListQuery
 	Version string // the process's version
+	// Matches are text filters (substring, prefix or exact), all of which
+	// must match; they read the analysed dumps' crashes.
+	Matches []FieldMatch
 }
 
 // GroupQuery selects keys of a dimension, most crashes first.
@@ -90,8 +135,16 @@ type SignatureInfo struct {
 	Group
 	Versions []Group // affected process versions
 	OSes     []Group
-	Daily    []DayCount // the last 90 days
+	Daily    []DayCount // the last 90 days, on the crash clock
 	Examples []Dump     // the newest dumps
+}
+
+// HistoryQuery selects one key's crashes per day.
+type HistoryQuery struct {
+	Dim   string // DimSignature, DimModule, DimType, DimOS, DimVersion or "all"
+	Key   string
+	Clock Clock
+	Days  int // ending today; default 90, at most 3660
 }
 
 // ModuleStat is a module's crash counts.
@@ -135,6 +188,7 @@ type TrendQuery struct {
 	// IncludeDamaged counts damaged dumps (files cut short) too; by default
 	// trends leave them out, since what they say may be wrong.
 	IncludeDamaged bool
+	Clock          Clock // default ClockCrash
 }
 
 // Series is one key's crashes per day, aligned with Trends.Days.
@@ -179,6 +233,7 @@ type Trends struct {
 	// asked for them (DamagedIncluded).
 	Damaged         int
 	DamagedIncluded bool
+	Clock           Clock
 }
 
 // Facets are the most common values of each filter.
@@ -208,13 +263,21 @@ func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, er
 		where = append(where, cond)
 		args = append(args, a...)
 	}
+	fms, none, err := s.resolveAll(ctx, q.Matches)
+	if err != nil || none {
+		return DumpPage{}, err
+	}
 	byCrash := q.Signature != "" || q.CrashType != "" || q.Module != "" || q.ModuleVersion != "" || q.Version != "" ||
-		q.Process != "" || q.OS != "" || q.Arch != "" || q.StackOverflow != nil
+		q.Process != "" || q.OS != "" || q.Arch != "" || q.StackOverflow != nil || len(fms) > 0
 	at, id := "d.uploaded_at", "d.id"
 	from := ` FROM dumps d LEFT JOIN analyses a ON a.dump_id = d.id `
 	if byCrash {
 		at, id = "c.at", "c.dump_id"
-		from = ` FROM crashes c` + s.drivingIndex(ctx, q) + ` JOIN dumps d ON d.id = c.dump_id JOIN analyses a ON a.dump_id = c.dump_id `
+		from = ` FROM crashes c` + s.drivingIndex(ctx, q, fms) + ` JOIN dumps d ON d.id = c.dump_id JOIN analyses a ON a.dump_id = c.dump_id `
+	}
+	for _, m := range fms {
+		c, a := m.cond()
+		add(c, a...)
 	}
 	if q.Cursor != "" {
 		cat, cid, ok := parseCursor(q.Cursor)
@@ -302,9 +365,24 @@ func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, er
 
 // drivingIndex picks the index of the filter that matches the fewest
 // crashes, by the counts in crash_groups: without table statistics SQLite
-// may walk a common value's index and filter out nearly every row.
-func (s *SQLite) drivingIndex(ctx context.Context, q SearchQuery) string {
+// may walk a common value's index and filter out nearly every row. A text
+// filter that matched several keys reads each key's rows and sorts them, so
+// past sortRows it is cheaper to walk all crashes newest first and stop at
+// the page's end.
+func (s *SQLite) drivingIndex(ctx context.Context, q SearchQuery, ms []matched) string {
 	best, bestN := "", -1
+	for _, m := range ms {
+		if m.broad {
+			continue
+		}
+		idx := fieldDims[m.Field].index
+		if len(m.keys) > 1 && m.total > sortRows {
+			idx = "crashes_by_at"
+		}
+		if bestN < 0 || m.total < bestN {
+			best, bestN = idx, m.total
+		}
+	}
 	for _, f := range []struct{ dim, key, index string }{
 		{DimSignature, q.Signature, "crashes_by_signature"},
 		{DimType, q.CrashType, "crashes_by_type"},
@@ -348,6 +426,10 @@ func scanGroups(rows *sql.Rows, err error) ([]Group, error) {
 	}
 	return out, rows.Err()
 }
+
+// sortRows is how many crashes a search sorts at most rather than walking
+// the crashes in time order.
+const sortRows = 5000
 
 // MaxSearchBytes bounds a search string. SQLite refuses LIKE patterns past
 // 50,000 bytes, and no signature or module name is near this long.
@@ -461,7 +543,7 @@ func (s *SQLite) SignatureInfo(ctx context.Context, sig string) (_ SignatureInfo
 		return si, err
 	}
 	today := dayOf(s.now()) + 1
-	if si.Daily, err = s.daily(ctx, DimSignature, sig, today-90, today); err != nil {
+	if si.Daily, err = s.daily(ctx, rollupDim(ClockCrash, DimSignature), sig, today-90, today); err != nil {
 		return si, err
 	}
 	si.Examples, err = s.crashDumps(ctx, "signature", sig, 20)
@@ -545,7 +627,7 @@ func (s *SQLite) ModuleInfo(ctx context.Context, name string) (_ ModuleInfo, err
 		return mi, err
 	}
 	today := dayOf(s.now()) + 1
-	if mi.Daily, err = s.daily(ctx, DimModule, name, today-90, today); err != nil {
+	if mi.Daily, err = s.daily(ctx, rollupDim(ClockCrash, DimModule), name, today-90, today); err != nil {
 		return mi, err
 	}
 	mi.Examples, err = s.crashDumps(ctx, "module", name, 10)
@@ -579,11 +661,18 @@ type damagedCounts map[string]map[string]int
 var damagedCols = map[string]string{"all": "day", DimSignature: "signature", DimType: "crash_type", DimModule: "module",
 	DimOS: "os", DimVersion: "version"}
 
-func (s *SQLite) damaged(ctx context.Context, from, until int64) (damagedCounts, error) {
+func (s *SQLite) damaged(ctx context.Context, c Clock, from, until int64) (damagedCounts, error) {
 	out := damagedCounts{}
+	index := "crashes_damaged"
+	if c == ClockCrash {
+		index = "crashes_damaged_by_crash_at"
+	}
 	for dim, col := range damagedCols {
-		rows, err := s.r.QueryContext(ctx, `SELECT `+col+`, count(*) FROM crashes INDEXED BY crashes_damaged
-			WHERE damaged AND at >= ? AND at < ? GROUP BY `+col, from*dayMS, until*dayMS)
+		if dim == "all" && c == ClockCrash {
+			col = "crash_day"
+		}
+		rows, err := s.r.QueryContext(ctx, `SELECT `+col+`, count(*) FROM crashes INDEXED BY `+index+`
+			WHERE damaged AND `+atCol(c)+` >= ? AND `+atCol(c)+` < ? GROUP BY `+col, from*dayMS, until*dayMS)
 		if err != nil {
 			return nil, err
 		}
@@ -665,17 +754,21 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 	if q.Top <= 0 {
 		q.Top = 8
 	}
+	if q.Clock == "" {
+		q.Clock = ClockCrash
+	}
+	rd := func(dim string) string { return rollupDim(q.Clock, dim) }
 	until := dayOf(q.Now) + 1
 	from := until - int64(q.Days)
-	t := Trends{From: dayTime(from), Until: dayTime(until), Daily: make([]int, q.Days)}
+	t := Trends{From: dayTime(from), Until: dayTime(until), Daily: make([]int, q.Days), Clock: q.Clock}
 	for d := from; d < until; d++ {
 		t.Days = append(t.Days, dayTime(d))
 	}
-	all, err := s.daily(ctx, "all", "", from-int64(q.Days), until)
+	all, err := s.daily(ctx, rd("all"), "", from-int64(q.Days), until)
 	if err != nil {
 		return t, err
 	}
-	dmg, err := s.damaged(ctx, from-int64(q.Days), until)
+	dmg, err := s.damaged(ctx, q.Clock, from-int64(q.Days), until)
 	if err != nil {
 		return t, err
 	}
@@ -694,7 +787,7 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 	cur := damagedCounts{}
 	if !q.IncludeDamaged && t.Damaged > 0 {
 		// The per-key counts of the period itself, without the period before.
-		if cur, err = s.damaged(ctx, from, until); err != nil {
+		if cur, err = s.damaged(ctx, q.Clock, from, until); err != nil {
 			return t, err
 		}
 	}
@@ -706,7 +799,7 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 			t.Total += dc.Count
 		}
 	}
-	topSigs, err := s.topKeysWithout(ctx, DimSignature, from, until, max(q.Top, 15), cur[DimSignature])
+	topSigs, err := s.topKeysWithout(ctx, rd(DimSignature), from, until, max(q.Top, 15), cur[DimSignature])
 	if err != nil {
 		return t, err
 	}
@@ -715,7 +808,7 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 		keys[i] = g.Key
 	}
 	prev := map[string]int{}
-	if err := s.keyDays(ctx, DimSignature, keys, from-int64(q.Days), from, func(k string, _ int64, n int) {
+	if err := s.keyDays(ctx, rd(DimSignature), keys, from-int64(q.Days), from, func(k string, _ int64, n int) {
 		prev[k] += n
 	}); err != nil {
 		return t, err
@@ -731,7 +824,7 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 			t.Stacked = append(t.Stacked, Series{Key: k, Counts: make([]int, q.Days), Total: topSigs[i].Count})
 		}
 		other := Series{Key: "other", Counts: append([]int(nil), t.Daily...), Total: t.Total}
-		if err := s.keyDays(ctx, DimSignature, stacked, from, until, func(k string, d int64, n int) {
+		if err := s.keyDays(ctx, rd(DimSignature), stacked, from, until, func(k string, d int64, n int) {
 			t.Stacked[idx[k]].Counts[d-from] = n
 			other.Counts[d-from] -= n
 			other.Total -= n
@@ -746,22 +839,26 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 		dim string
 		dst *[]Group
 	}{{DimType, &t.ByType}, {DimModule, &t.ByModule}, {DimOS, &t.ByOS}, {DimVersion, &t.ByVersion}} {
-		if *b.dst, err = s.topKeysWithout(ctx, b.dim, from, until, 10, cur[b.dim]); err != nil {
+		if *b.dst, err = s.topKeysWithout(ctx, rd(b.dim), from, until, 10, cur[b.dim]); err != nil {
 			return t, err
 		}
 	}
 	// Damaged dumps have their own signature (signature.CorruptPrefix),
 	// which the OOM index holds.
-	notDamaged := ` AND (? OR substr(signature, 1, 15) != 'corrupt dump | ')`
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crashes INDEXED BY crashes_oom WHERE oom AND at >= ? AND at < ?`+notDamaged,
+	notDamaged := ` AND (? != 0 OR substr(signature, 1, 15) != 'corrupt dump | ')`
+	oomIndex, at := "crashes_oom", atCol(q.Clock)
+	if q.Clock == ClockCrash {
+		oomIndex = "crashes_oom_by_crash_at"
+	}
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crashes INDEXED BY `+oomIndex+` WHERE oom AND `+at+` >= ? AND `+at+` < ?`+notDamaged,
 		from*dayMS, until*dayMS, q.IncludeDamaged).Scan(&t.OOMCount); err != nil {
 		return t, err
 	}
 	// Every n-th of the period's OOM crashes, at most maxOOMPoints.
 	step := max(1, (t.OOMCount+maxOOMPoints-1)/maxOOMPoints)
 	rows, err := s.r.QueryContext(ctx, `SELECT c.at, d.uid, c.signature, c.alloc_bytes, c.largest_free
-		FROM (SELECT at, signature, alloc_bytes, largest_free, dump_id, row_number() OVER (ORDER BY at) AS i
-			FROM crashes INDEXED BY crashes_oom WHERE oom AND at >= ? AND at < ?`+notDamaged+`) c
+		FROM (SELECT `+at+` AS at, signature, alloc_bytes, largest_free, dump_id, row_number() OVER (ORDER BY `+at+`) AS i
+			FROM crashes INDEXED BY `+oomIndex+` WHERE oom AND `+at+` >= ? AND `+at+` < ?`+notDamaged+`) c
 		JOIN dumps d ON d.id = c.dump_id WHERE (c.i - 1) % ? = 0 ORDER BY c.at`, from*dayMS, until*dayMS, q.IncludeDamaged, step)
 	if err != nil {
 		return t, err
@@ -786,6 +883,23 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 		t.OOM = append(t.OOM, p)
 	}
 	return t, rows.Err()
+}
+
+// History implements Dashboard.
+func (s *SQLite) History(ctx context.Context, q HistoryQuery) (_ []DayCount, err error) {
+	defer wrap(&err, "History(%s, %q)", q.Dim, q.Key)
+	if q.Days <= 0 {
+		q.Days = 90
+	}
+	q.Days = min(q.Days, 3660)
+	if q.Clock == "" {
+		q.Clock = ClockCrash
+	}
+	if q.Dim == DimModule {
+		q.Key = strings.ToLower(q.Key)
+	}
+	today := dayOf(s.now()) + 1
+	return s.daily(ctx, rollupDim(q.Clock, q.Dim), q.Key, today-int64(q.Days), today)
 }
 
 // Facets implements Dashboard.
@@ -871,6 +985,15 @@ func (s *Store) Trends(ctx context.Context, q TrendQuery) (Trends, error) {
 		return Trends{}, err
 	}
 	return d.Trends(ctx, q)
+}
+
+// History returns one key's crashes per day.
+func (s *Store) History(ctx context.Context, q HistoryQuery) ([]DayCount, error) {
+	d, err := s.dashboard()
+	if err != nil {
+		return nil, err
+	}
+	return d.History(ctx, q)
 }
 
 // Facets returns the common values of each filter.
