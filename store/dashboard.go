@@ -119,8 +119,11 @@ type SearchQuery struct {
 type GroupQuery struct {
 	Dim    string
 	Search string // substring of the key, ignoring case
-	Limit  int    // default 50, at most 500
-	Offset int
+	// Matches are text filters. One on the dimension's own field filters
+	// its keys; one on another field counts the matching crashes instead.
+	Matches []FieldMatch
+	Limit   int // default 50, at most 500
+	Offset  int
 }
 
 // GroupPage is one page of groups; Total counts every matching key.
@@ -158,9 +161,13 @@ type ModuleStat struct {
 // ModuleQuery selects modules.
 type ModuleQuery struct {
 	Search string
-	Sort   string // "stack" (default), "faulting" or "name"
-	Limit  int
-	Offset int
+	// Matches are text filters: one on FieldModule filters the names; one on
+	// another field lists the faulting modules of the crashes that match,
+	// Faulting counting those crashes (OnStack stays all-time).
+	Matches []FieldMatch
+	Sort    string // "stack" (default), "faulting" or "name"
+	Limit   int
+	Offset  int
 }
 
 // ModulePage is one page of modules.
@@ -189,6 +196,9 @@ type TrendQuery struct {
 	// trends leave them out, since what they say may be wrong.
 	IncludeDamaged bool
 	Clock          Clock // default ClockCrash
+	// Matches are text filters: with any, the trends count the crashes
+	// that match, read through the filters' indexes instead of the rollups.
+	Matches []FieldMatch
 }
 
 // Series is one key's crashes per day, aligned with Trends.Days.
@@ -465,12 +475,72 @@ func (s *SQLite) Groups(ctx context.Context, q GroupQuery) (_ GroupPage, err err
 		cond += ` AND key LIKE ? ESCAPE '\'`
 		args = append(args, likeEscape(q.Search))
 	}
+	for _, m := range q.Matches {
+		if fieldDims[m.Field].dim != q.Dim {
+			return s.crashGroups(ctx, q, limit)
+		}
+		if err := checkSearch(m.Text); err != nil {
+			return GroupPage{}, err
+		}
+		if m.Mode == Exact {
+			cond += ` AND key = ?`
+			args = append(args, m.Text)
+		} else {
+			cond += ` AND lower(key) LIKE ? ESCAPE '\'`
+			args = append(args, m.likePattern())
+		}
+	}
 	var page GroupPage
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crash_groups WHERE `+cond, args...).Scan(&page.Total); err != nil {
 		return page, err
 	}
 	page.Groups, err = scanGroups(s.r.QueryContext(ctx, `SELECT key, n, first_at, last_at FROM crash_groups WHERE `+cond+
 		` ORDER BY n DESC, key LIMIT ? OFFSET ?`, append(args, limit, max(q.Offset, 0))...))
+	page.More = q.Offset+len(page.Groups) < page.Total
+	return page, err
+}
+
+// groupCols are the crashes columns of the dimensions.
+var groupCols = map[string]string{DimSignature: "signature", DimType: "crash_type", DimModule: "module", DimOS: "os",
+	DimVersion: "version", DimProcess: "process_name", DimProduct: "product"}
+
+// crashGroups counts the crashes that match q.Matches by q.Dim: the rows the
+// filters select, read through the index of the one that selects fewest.
+func (s *SQLite) crashGroups(ctx context.Context, q GroupQuery, limit int) (GroupPage, error) {
+	col, ok := groupCols[q.Dim]
+	if !ok {
+		return GroupPage{}, fmt.Errorf("%w: no search by %q", ErrBadRequest, q.Dim)
+	}
+	fms, none, err := s.resolveAll(ctx, q.Matches)
+	if err != nil || none {
+		return GroupPage{}, err
+	}
+	var where []string
+	var args []any
+	best, bestN := "", -1
+	for _, m := range fms {
+		c, a := m.cond()
+		where = append(where, c)
+		args = append(args, a...)
+		if !m.broad && (bestN < 0 || m.total < bestN) {
+			best, bestN = fieldDims[m.Field].index, m.total
+		}
+	}
+	if q.Search != "" {
+		where = append(where, `c.`+col+` LIKE ? ESCAPE '\'`)
+		args = append(args, likeEscape(q.Search))
+	}
+	from := ` FROM crashes c`
+	if best != "" {
+		from += ` INDEXED BY ` + best
+	}
+	from += ` WHERE ` + strings.Join(where, ` AND `)
+	var page GroupPage
+	if err := s.r.QueryRowContext(ctx, `SELECT count(DISTINCT c.`+col+`)`+from, args...).Scan(&page.Total); err != nil {
+		return page, err
+	}
+	page.Groups, err = scanGroups(s.r.QueryContext(ctx, `SELECT c.`+col+`, count(*), min(c.at), max(c.at)`+from+
+		` GROUP BY c.`+col+` ORDER BY count(*) DESC, c.`+col+` LIMIT ? OFFSET ?`, append(args, limit, max(q.Offset, 0))...))
 	page.More = q.Offset+len(page.Groups) < page.Total
 	return page, err
 }
@@ -566,6 +636,21 @@ func (s *SQLite) ModuleStats(ctx context.Context, q ModuleQuery) (_ ModulePage, 
 		cond += ` AND st.key LIKE ? ESCAPE '\'`
 		args = append(args, likeEscape(strings.ToLower(q.Search)))
 	}
+	for _, m := range q.Matches {
+		if m.Field != FieldModule {
+			return s.faultingModules(ctx, q, limit)
+		}
+		if err := checkSearch(m.Text); err != nil {
+			return ModulePage{}, err
+		}
+		if m.Mode == Exact {
+			cond += ` AND st.key = ?`
+			args = append(args, strings.ToLower(m.Text))
+		} else {
+			cond += ` AND st.key LIKE ? ESCAPE '\'`
+			args = append(args, m.likePattern())
+		}
+	}
 	order := `st.n DESC, st.key`
 	switch q.Sort {
 	case "faulting":
@@ -595,6 +680,27 @@ func (s *SQLite) ModuleStats(ctx context.Context, q ModuleQuery) (_ ModulePage, 
 	}
 	page.More = q.Offset+len(page.Modules) < page.Total
 	return page, rows.Err()
+}
+
+// faultingModules lists the faulting modules of the crashes q.Matches
+// selects, by how many of them each faulted in.
+func (s *SQLite) faultingModules(ctx context.Context, q ModuleQuery, limit int) (ModulePage, error) {
+	g, err := s.crashGroups(ctx, GroupQuery{Dim: DimModule, Search: strings.ToLower(q.Search), Matches: q.Matches,
+		Offset: q.Offset}, limit)
+	if err != nil {
+		return ModulePage{}, err
+	}
+	page := ModulePage{Total: g.Total, More: g.More}
+	for _, f := range g.Groups {
+		m := ModuleStat{Name: f.Key, Faulting: f.Count, LastSeen: f.LastSeen}
+		st, err := s.group(ctx, DimStack, f.Key)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return page, err
+		}
+		m.OnStack = st.Count
+		page.Modules = append(page.Modules, m)
+	}
+	return page, nil
 }
 
 // ModuleInfo implements Dashboard.
@@ -763,6 +869,9 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 	t := Trends{From: dayTime(from), Until: dayTime(until), Daily: make([]int, q.Days), Clock: q.Clock}
 	for d := from; d < until; d++ {
 		t.Days = append(t.Days, dayTime(d))
+	}
+	if len(q.Matches) > 0 {
+		return s.trendsFiltered(ctx, q, t, from, until)
 	}
 	all, err := s.daily(ctx, rd("all"), "", from-int64(q.Days), until)
 	if err != nil {
@@ -1003,4 +1112,144 @@ func (s *Store) Facets(ctx context.Context) (Facets, error) {
 		return Facets{}, err
 	}
 	return d.Facets(ctx)
+}
+
+// trendsFiltered is Trends over the crashes that match q.Matches, counted
+// from those rows in the period and the one before: the matched keys' index
+// selects them, so the cost follows the number of matching crashes.
+func (s *SQLite) trendsFiltered(ctx context.Context, q TrendQuery, t Trends, from, until int64) (Trends, error) {
+	t.DamagedIncluded = q.IncludeDamaged
+	fms, none, err := s.resolveAll(ctx, q.Matches)
+	if err != nil || none {
+		return t, err
+	}
+	var where []string
+	var args []any
+	best, bestN := "", -1
+	for _, m := range fms {
+		c, a := m.cond()
+		where = append(where, c)
+		args = append(args, a...)
+		if !m.broad && (bestN < 0 || m.total < bestN) {
+			best, bestN = fieldDims[m.Field].index, m.total
+		}
+	}
+	at, dayCol := atCol(q.Clock), "day"
+	if q.Clock == ClockCrash {
+		dayCol = "crash_day"
+	}
+	where = append(where, `c.`+at+` >= ? AND c.`+at+` < ?`)
+	args = append(args, (from-int64(q.Days))*dayMS, until*dayMS)
+	query := `SELECT c.` + dayCol + `, c.signature, c.crash_type, c.module, c.os, c.version,
+		CASE WHEN c.damaged THEN 1 ELSE 0 END, CASE WHEN c.oom THEN 1 ELSE 0 END, c.alloc_bytes, c.largest_free, c.` + at + `, c.dump_id
+		FROM crashes c`
+	if best != "" {
+		query += ` INDEXED BY ` + best
+	}
+	rows, err := s.r.QueryContext(ctx, query+` WHERE `+strings.Join(where, ` AND `), args...)
+	if err != nil {
+		return t, err
+	}
+	defer rows.Close()
+	sigs, prev, sigDays := map[string]int{}, map[string]int{}, map[string][]int{}
+	by := map[string]map[string]int{DimType: {}, DimModule: {}, DimOS: {}, DimVersion: {}}
+	type oomRow struct {
+		at, id    int64
+		sig       string
+		req, free sql.NullInt64
+	}
+	var ooms []oomRow
+	for rows.Next() {
+		var day, cat, id int64
+		var sig, typ, mod, osv, ver string
+		var damaged, oom int
+		var req, free sql.NullInt64
+		if err := rows.Scan(&day, &sig, &typ, &mod, &osv, &ver, &damaged, &oom, &req, &free, &cat, &id); err != nil {
+			return t, err
+		}
+		if day < from {
+			if damaged == 0 || q.IncludeDamaged {
+				t.PrevTotal++
+				prev[sig]++
+			}
+			continue
+		}
+		if damaged != 0 {
+			t.Damaged++
+			if !q.IncludeDamaged {
+				continue
+			}
+		}
+		t.Total++
+		t.Daily[day-from]++
+		sigs[sig]++
+		if sigDays[sig] == nil {
+			sigDays[sig] = make([]int, q.Days)
+		}
+		sigDays[sig][day-from]++
+		by[DimType][typ]++
+		by[DimModule][mod]++
+		by[DimOS][osv]++
+		by[DimVersion][ver]++
+		if oom != 0 {
+			ooms = append(ooms, oomRow{cat, id, sig, req, free})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return t, err
+	}
+	top := topOf(sigs, max(q.Top, 15))
+	for _, g := range top {
+		t.TopCrashers = append(t.TopCrashers, Crasher{Key: g.Key, Count: g.Count, Prev: prev[g.Key]})
+	}
+	if len(top) > 0 {
+		other := Series{Key: "other", Counts: append([]int(nil), t.Daily...), Total: t.Total}
+		for _, g := range top[:min(q.Top, len(top))] {
+			t.Stacked = append(t.Stacked, Series{Key: g.Key, Counts: sigDays[g.Key], Total: g.Count})
+			for i, n := range sigDays[g.Key] {
+				other.Counts[i] -= n
+			}
+			other.Total -= g.Count
+		}
+		if other.Total > 0 {
+			t.Stacked = append(t.Stacked, other)
+		}
+	}
+	t.ByType, t.ByModule, t.ByOS, t.ByVersion = topOf(by[DimType], 10), topOf(by[DimModule], 10), topOf(by[DimOS], 10),
+		topOf(by[DimVersion], 10)
+	sort.Slice(ooms, func(i, j int) bool { return ooms[i].at < ooms[j].at })
+	t.OOMCount = len(ooms)
+	step := max(1, (len(ooms)+maxOOMPoints-1)/maxOOMPoints)
+	for i := 0; i < len(ooms); i += step {
+		o := ooms[i]
+		p := OOMPoint{At: fromMS(o.at), Signature: o.sig}
+		if err := s.r.QueryRowContext(ctx, `SELECT uid FROM dumps WHERE id = ?`, o.id).Scan(&p.DumpID); err != nil {
+			return t, err
+		}
+		if o.req.Valid {
+			v := uint64(o.req.Int64)
+			p.Requested = &v
+		}
+		if o.free.Valid {
+			v := uint64(o.free.Int64)
+			p.LargestFree = &v
+		}
+		t.OOM = append(t.OOM, p)
+	}
+	return t, nil
+}
+
+// topOf is counts' n largest, by count then key.
+func topOf(counts map[string]int, n int) []Group {
+	out := make([]Group, 0, len(counts))
+	for k, c := range counts {
+		out = append(out, Group{Key: k, Count: c})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out[:min(n, len(out))]
 }

@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -50,28 +49,23 @@ func dumpsJSON(ds []store.Dump) []dumpJSON {
 	return out
 }
 
-// pageParams reads limit (default 50, at most 500) and offset.
-func pageParams(r *http.Request) (limit, offset int, err error) {
-	if offset, err = offsetParam(r.URL.Query()); err != nil {
-		return 0, 0, err
-	}
-	limit = listLimit
-	if l := r.URL.Query().Get("limit"); l != "" {
-		if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > 500 {
-			return 0, 0, fmt.Errorf("%w: limit %q is not 1 to 500", store.ErrBadRequest, l)
-		}
-	}
-	return limit, offset, nil
+// pageParams reads limit (default 50, 1 to 500) and offset.
+func pageParams(qv *query) (limit, offset int) {
+	return qv.Int("limit", listLimit, 1, 500), qv.Int("offset", 0, 0, maxOffset)
 }
 
-// apiSignatureList lists crash groups by crash count: q, limit, offset.
+// apiSignatureList lists crash groups by crash count: the search
+// (signature, process, module, product, version; q is signature), limit,
+// offset.
 func (s *Server) apiSignatureList(w http.ResponseWriter, r *http.Request) {
-	limit, offset, err := pageParams(r)
-	if err != nil {
+	qv := newQuery(withSearchAlias(r.URL.Query(), "signature"))
+	limit, offset := pageParams(qv)
+	ms := qv.Matches()
+	if err := qv.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	page, err := s.svc.Groups(r.Context(), store.GroupQuery{Dim: store.DimSignature, Search: r.URL.Query().Get("q"),
+	page, err := s.svc.Groups(r.Context(), store.GroupQuery{Dim: store.DimSignature, Matches: ms,
 		Limit: limit, Offset: offset})
 	if err != nil {
 		s.fail(w, r, err)
@@ -80,14 +74,21 @@ func (s *Server) apiSignatureList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"signatures": groupsJSON(page.Groups), "total": page.Total, "more": page.More})
 }
 
-// apiSignatureShow is one crash group: ?sig=.
+// apiSignatureShow is one crash group: ?sig=, ?clock=crash|upload (what
+// daily counts by).
 func (s *Server) apiSignatureShow(w http.ResponseWriter, r *http.Request) {
 	sig := r.URL.Query().Get("sig")
 	if sig == "" {
 		s.fail(w, r, fmt.Errorf("%w: no signature given (?sig=)", store.ErrBadRequest))
 		return
 	}
-	info, err := s.svc.SignatureInfo(r.Context(), sig)
+	qv := newQuery(r.URL.Query())
+	clock := qv.Clock("clock")
+	if err := qv.Err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	info, err := s.signatureInfo(r, sig, clock)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -99,7 +100,7 @@ func (s *Server) apiSignatureShow(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"signature": info.Key, "status": toGroupStatusJSON(st), "count": info.Count, "first_seen": info.FirstSeen,
 		"last_seen": info.LastSeen, "versions": groupsJSON(info.Versions), "oses": groupsJSON(info.OSes),
-		"daily": daysJSON(info.Daily), "examples": dumpsJSON(info.Examples)})
+		"clock": clock, "daily": daysJSON(info.Daily), "examples": dumpsJSON(info.Examples)})
 }
 
 type moduleJSON struct {
@@ -109,15 +110,19 @@ type moduleJSON struct {
 	LastSeen time.Time `json:"last_seen"`
 }
 
-// apiModuleList lists modules by crashes: q, sort (stack, faulting, name), limit, offset.
+// apiModuleList lists modules by crashes: the search (module, or q; another
+// field lists the faulting modules of the matching crashes), sort (stack,
+// faulting, name), limit, offset.
 func (s *Server) apiModuleList(w http.ResponseWriter, r *http.Request) {
-	limit, offset, err := pageParams(r)
-	if err != nil {
+	qv := newQuery(withSearchAlias(r.URL.Query(), "module"))
+	limit, offset := pageParams(qv)
+	sort := qv.Enum("sort", "stack", "faulting", "name")
+	ms := qv.Matches()
+	if err := qv.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	page, err := s.svc.ModuleStats(r.Context(), store.ModuleQuery{Search: r.URL.Query().Get("q"),
-		Sort: r.URL.Query().Get("sort"), Limit: limit, Offset: offset})
+	page, err := s.svc.ModuleStats(r.Context(), store.ModuleQuery{Matches: ms, Sort: sort, Limit: limit, Offset: offset})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -141,13 +146,16 @@ func (s *Server) apiModuleShow(w http.ResponseWriter, r *http.Request) {
 		"signatures": groupsJSON(mi.Signatures), "daily": daysJSON(mi.Daily), "examples": dumpsJSON(mi.Examples)})
 }
 
-// apiTrends is a period's crashes: ?days= (default 30).
+// apiTrends is a period's crashes: days (1 to 3650, default 30), clock
+// (crash or upload), damaged, and the search.
 func (s *Server) apiTrends(w http.ResponseWriter, r *http.Request) {
-	days, _ := strconv.Atoi(r.URL.Query().Get("days"))
-	if days <= 0 || days > 3650 {
-		days = 30
+	qv := newQuery(r.URL.Query())
+	tq, _ := trendQuery(qv)
+	if err := qv.Err(); err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	t, err := s.svc.Trends(r.Context(), store.TrendQuery{Days: days})
+	t, err := s.svc.Trends(r.Context(), tq)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -166,6 +174,7 @@ func (s *Server) apiTrends(w http.ResponseWriter, r *http.Request) {
 		top[i] = crasher{c.Key, c.Count, c.Prev}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"from": t.From.Format(time.DateOnly), "until": t.Until.Format(time.DateOnly),
+		"clock": t.Clock, "damaged": t.Damaged, "damaged_included": t.DamagedIncluded,
 		"total": t.Total, "previous_total": t.PrevTotal, "daily": daily, "top_crashers": top,
 		"by_type": groupsJSON(t.ByType), "by_module": groupsJSON(t.ByModule), "by_os": groupsJSON(t.ByOS),
 		"by_version": groupsJSON(t.ByVersion), "oom_count": t.OOMCount})

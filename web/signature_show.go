@@ -26,7 +26,14 @@ func (s *Server) signatureShow(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, fmt.Errorf("%w: no signature given", store.ErrBadRequest))
 		return
 	}
-	info, err := s.svc.SignatureInfo(r.Context(), sig)
+	qv := newQuery(r.URL.Query())
+	clock := qv.Clock("clock")
+	meta, code, err := s.queryNotice(r, s.meta(components.Short(sig, 60), "signatures"), qv.Err())
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	info, err := s.signatureInfo(r, sig, clock)
 	if err != nil {
 		s.failPage(w, r, err)
 		return
@@ -36,8 +43,20 @@ func (s *Server) signatureShow(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
-	v := components.SignatureView{Meta: s.meta(components.Short(sig, 60), "signatures"), Info: info, Now: time.Now(),
+	v := components.SignatureView{Meta: meta, Info: info, Now: time.Now(),
 		Chart: dailyChart(info.Daily, sig, "crashes per day of "+sig), Status: st,
-		CanEdit: permMember.allows(principalFrom(r.Context()))}
-	s.render(w, r, http.StatusOK, components.SignatureShow(v))
+		CanEdit: permMember.allows(principalFrom(r.Context())), Clock: clock}
+	s.render(w, r, code, components.SignatureShow(v))
+}
+
+// signatureInfo is a crash group with its daily counts on clock (the
+// store's SignatureInfo counts on the crash clock).
+func (s *Server) signatureInfo(r *http.Request, sig string, clock store.Clock) (store.SignatureInfo, error) {
+	info, err := s.svc.SignatureInfo(r.Context(), sig)
+	if err != nil || clock == store.ClockCrash {
+		return info, err
+	}
+	info.Daily, err = s.svc.History(r.Context(), store.HistoryQuery{Dim: store.DimSignature, Key: sig, Clock: clock,
+		Days: len(info.Daily)})
+	return info, err
 }
