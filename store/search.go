@@ -147,6 +147,10 @@ func (m matched) cond() (string, []any) {
 	for i, k := range m.keys {
 		args[i] = k
 	}
+	if m.Field == FieldProcess {
+		// crashes_by_process is in NOCASE order.
+		col += ` COLLATE NOCASE`
+	}
 	return col + ` IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(m.keys)), ", ") + `)`, args
 }
 
