@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -99,50 +100,56 @@ func forBackends(t *testing.T, fn func(t *testing.T, open func(t testing.TB, cfg
 
 func TestBackendsIngestDedupAndRead(t *testing.T) {
 	forBackends(t, func(t *testing.T, open func(testing.TB, Config) *Store) {
-		st := open(t, Config{})
-		ctx := context.Background()
-		raw := fakeDump(11, 3<<20)
-		for i, body := range [][]byte{raw, gz(raw), zipOf("a.dmp", raw)} {
-			res, err := st.Ingest(ctx, bytes.NewReader(body), Upload{FileName: "x.dmp"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Duplicate != (i > 0) || res.Dump.SHA256 != sum(raw) || res.Dump.Size != int64(len(raw)) {
-				t.Fatalf("upload %d: %+v", i, res)
-			}
+		// 3 MiB fits in one part (one PUT on S3); 20 MiB streams as a multipart upload.
+		for _, size := range []int{3 << 20, 20 << 20} {
+			t.Run(strconv.Itoa(size>>20)+"MiB", func(t *testing.T) { ingestDedupAndRead(t, open(t, Config{}), size) })
 		}
-		d, b, err := st.OpenFile(ctx, (func() string {
-			p, _ := st.ListDumps(ctx, ListQuery{})
-			return p.Dumps[0].ID
-		})())
+	})
+}
+
+func ingestDedupAndRead(t *testing.T, st *Store, size int) {
+	ctx := context.Background()
+	raw := fakeDump(11, size)
+	for i, body := range [][]byte{raw, gz(raw), zipOf("a.dmp", raw)} {
+		res, err := st.Ingest(ctx, bytes.NewReader(body), Upload{FileName: "x.dmp"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.UploadCount != 3 || b.Size() != int64(len(raw)) {
-			t.Fatalf("count %d size %d", d.UploadCount, b.Size())
+		if res.Duplicate != (i > 0) || res.Dump.SHA256 != sum(raw) || res.Dump.Size != int64(len(raw)) {
+			t.Fatalf("upload %d: %+v", i, res)
 		}
-		r := rand.New(rand.NewPCG(1, 2))
-		for range 200 {
-			off := r.Int64N(int64(len(raw)))
-			n := 1 + r.IntN(700<<10)
-			got := make([]byte, n)
-			k, err := b.ReadAt(got, off)
-			want := raw[off:min(off+int64(n), int64(len(raw)))]
-			if k != len(want) || !bytes.Equal(got[:k], want) || (k < n && err == nil) {
-				t.Fatalf("ReadAt(%d, %d): %d bytes, %v", n, off, k, err)
-			}
+	}
+	d, b, err := st.OpenFile(ctx, (func() string {
+		p, _ := st.ListDumps(ctx, ListQuery{})
+		return p.Dumps[0].ID
+	})())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.UploadCount != 3 || b.Size() != int64(len(raw)) {
+		t.Fatalf("count %d size %d", d.UploadCount, b.Size())
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200 {
+		off := r.Int64N(int64(len(raw)))
+		n := 1 + r.IntN(700<<10)
+		got := make([]byte, n)
+		k, err := b.ReadAt(got, off)
+		want := raw[off:min(off+int64(n), int64(len(raw)))]
+		if k != len(want) || !bytes.Equal(got[:k], want) || (k < n && err == nil) {
+			t.Fatalf("ReadAt(%d, %d): %d bytes, %v", n, off, k, err)
 		}
-		b.Close()
-		if _, err := st.DeleteDump(ctx, d.ID); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.Blobs.Open(ctx, d.SHA256); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("after delete: %v", err)
-		}
-		if _, err := st.Ingest(ctx, strings.NewReader("not a dump at all, longer than 32 bytes"), Upload{}); !errors.Is(err, ErrInvalidDump) {
-			t.Fatalf("non-dump: %v", err)
-		}
-	})
+	}
+	b.Close()
+	if _, err := st.DeleteDump(ctx, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Blobs.Open(ctx, d.SHA256); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
+	}
+	if _, err := st.Ingest(ctx, strings.NewReader("not a dump at all, longer than 32 bytes"), Upload{}); !errors.Is(err, ErrInvalidDump) {
+		t.Fatalf("non-dump: %v", err)
+	}
 }
 
 // TestBackendsQueue: concurrent claimers take each job once; a lease that

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"container/list"
 	"context"
 	"crypto/rand"
@@ -152,24 +153,19 @@ func isNoSuchKey(err error) bool {
 	return c == "NoSuchKey" || c == "NotFound"
 }
 
-// Create implements Blobs: the upload streams to a temp object.
+// Create implements Blobs. The first part is kept in memory: an upload
+// that fits in it (most minidumps) is one PUT to its content address at
+// Commit; a longer one streams as a multipart upload to a temp object that
+// Commit copies.
 func (s *S3) Create(ctx context.Context) (BlobWriter, error) {
-	var b [12]byte
-	rand.Read(b[:])
-	tmp := s.prefix + "tmp/" + time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
-	pr, pw := io.Pipe()
-	w := &s3Writer{s: s, tmp: tmp, pw: pw, done: make(chan struct{})}
-	go func() {
-		defer close(w.done)
-		_, w.err = s.c.PutObject(ctx, s.bucket, tmp, pr, -1, minio.PutObjectOptions{
-			PartSize: s3PartSize, ContentType: "application/octet-stream"})
-		pr.CloseWithError(w.err) // a failed upload fails the writer's next Write
-	}()
-	return w, nil
+	return &s3Writer{s: s, ctx: ctx}, nil
 }
 
 type s3Writer struct {
 	s         *S3
+	ctx       context.Context
+	first     []byte // the upload until it outgrows one part
+	streaming bool   // past one part: bytes go through pw to a temp object
 	tmp       string
 	pw        *io.PipeWriter
 	done      chan struct{}
@@ -178,10 +174,41 @@ type s3Writer struct {
 	committed bool
 }
 
-func (w *s3Writer) Write(p []byte) (int, error) { return w.pw.Write(p) }
+func (w *s3Writer) Write(p []byte) (int, error) {
+	if w.finished {
+		return 0, errors.New("blob already committed or aborted")
+	}
+	if !w.streaming {
+		if len(w.first)+len(p) <= s3PartSize {
+			w.first = append(w.first, p...)
+			return len(p), nil
+		}
+		w.stream()
+		if _, err := w.pw.Write(w.first); err != nil {
+			return 0, err
+		}
+		w.first = nil
+	}
+	return w.pw.Write(p)
+}
 
-// Commit finishes the upload and copies it to its content address, unless
-// an object with those bytes is already there.
+// stream starts the multipart upload to a temp object.
+func (w *s3Writer) stream() {
+	var b [12]byte
+	rand.Read(b[:])
+	w.tmp = w.s.prefix + "tmp/" + time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
+	pr, pw := io.Pipe()
+	w.pw, w.done, w.streaming = pw, make(chan struct{}), true
+	go func() {
+		defer close(w.done)
+		_, w.err = w.s.c.PutObject(w.ctx, w.s.bucket, w.tmp, pr, -1, minio.PutObjectOptions{
+			PartSize: s3PartSize, ContentType: "application/octet-stream"})
+		pr.CloseWithError(w.err) // a failed upload fails the writer's next Write
+	}()
+}
+
+// Commit finishes the upload at its content address, unless an object with
+// those bytes is already there.
 func (w *s3Writer) Commit(sum string) error {
 	if w.finished {
 		return errors.New("blob already committed or aborted")
@@ -190,19 +217,31 @@ func (w *s3Writer) Commit(sum string) error {
 	if err != nil {
 		return err
 	}
-	w.pw.Close()
-	<-w.done
 	w.finished = true
 	ctx := context.Background()
-	defer w.s.c.RemoveObject(ctx, w.s.bucket, w.tmp, minio.RemoveObjectOptions{})
-	if w.err != nil {
-		return fmt.Errorf("upload to S3: %w", w.err)
+	if w.streaming {
+		w.pw.Close()
+		<-w.done
+		defer w.s.c.RemoveObject(ctx, w.s.bucket, w.tmp, minio.RemoveObjectOptions{})
+		if w.err != nil {
+			return fmt.Errorf("upload to S3: %w", w.err)
+		}
 	}
 	if _, err := w.s.c.StatObject(ctx, w.s.bucket, dst, minio.StatObjectOptions{}); err == nil {
 		w.committed = true
 		return nil
 	} else if !isNoSuchKey(err) {
 		return err
+	}
+	if !w.streaming {
+		_, err := w.s.c.PutObject(ctx, w.s.bucket, dst, bytes.NewReader(w.first), int64(len(w.first)),
+			minio.PutObjectOptions{ContentType: "application/octet-stream"})
+		w.first = nil
+		if err != nil {
+			return fmt.Errorf("upload to S3: %w", err)
+		}
+		w.committed = true
+		return nil
 	}
 	// ComposeObject copies server-side, in parts past 5 GiB.
 	_, err = w.s.c.ComposeObject(ctx, minio.CopyDestOptions{Bucket: w.s.bucket, Object: dst},
@@ -220,6 +259,10 @@ func (w *s3Writer) Abort() error {
 		return nil
 	}
 	w.finished = true
+	w.first = nil
+	if !w.streaming {
+		return nil
+	}
 	w.pw.CloseWithError(errors.New("upload aborted"))
 	<-w.done
 	// An aborted streaming upload leaves no object; a finished one is removed.
@@ -336,6 +379,8 @@ const (
 	s3BlockSize = 256 << 10
 	s3MaxBlocks = 128 // 32 MiB of cache per open blob
 	s3MaxAhead  = 15  // 4 MiB per GET at most
+	// s3WholeObject: objects up to this size are fetched whole on first read.
+	s3WholeObject = 4 << 20
 )
 
 func newS3Reader(s *S3, key string, size int64) *s3Reader {
@@ -400,13 +445,18 @@ func (r *s3Reader) block(i int64) ([]byte, error) {
 		r.lru.MoveToFront(e)
 		return e.Value.(*s3Block).data, nil
 	}
-	if i == r.lastEnd {
+	first := i
+	switch {
+	case r.size <= s3WholeObject:
+		// A minidump is read all over: one GET beats a dozen small ones.
+		first, r.ahead = 0, (r.size-1)/s3BlockSize
+	case i == r.lastEnd:
 		r.ahead = min(max(1, 2*r.ahead), s3MaxAhead)
-	} else {
+	default:
 		r.ahead = 0
 	}
-	last := min(i+r.ahead, (r.size-1)/s3BlockSize)
-	start, end := i*s3BlockSize, min((last+1)*s3BlockSize, r.size)
+	last := min(first+r.ahead, (r.size-1)/s3BlockSize)
+	start, end := first*s3BlockSize, min((last+1)*s3BlockSize, r.size)
 	buf, err := r.fetch(start, end)
 	if err != nil {
 		return nil, err
@@ -414,8 +464,8 @@ func (r *s3Reader) block(i int64) ([]byte, error) {
 	r.gets++
 	r.fetched.Add(int64(len(buf)))
 	r.lastEnd = last + 1
-	for j := i; j <= last; j++ {
-		lo := (j - i) * s3BlockSize
+	for j := first; j <= last; j++ {
+		lo := (j - first) * s3BlockSize
 		hi := min(lo+s3BlockSize, int64(len(buf)))
 		if e, ok := r.blocks[j]; ok {
 			r.lru.Remove(e)

@@ -55,3 +55,37 @@ func TestS3ReaderBigDump(t *testing.T) {
 		t.Fatalf("fetched %d bytes: more than 64 MiB of a 20 GiB dump", fetched.Load())
 	}
 }
+
+// TestS3ReaderFetchCount: a small object is fetched whole by the first
+// read; a large one by blocks with read-ahead, never past its end.
+func TestS3ReaderFetchCount(t *testing.T) {
+	for _, tc := range []struct {
+		size     int64
+		wantGets int
+	}{
+		{1, 1},
+		{s3WholeObject, 1},
+		{s3WholeObject + 1, 4}, // four scattered reads, one block each
+	} {
+		data := make([]byte, tc.size)
+		for i := range data {
+			data[i] = byte(i * 7)
+		}
+		var fetched atomic.Int64
+		r := newBlockReader(tc.size, &fetched, func(start, end int64) ([]byte, error) {
+			if start < 0 || end > tc.size || start >= end {
+				t.Fatalf("fetch [%d, %d) of %d bytes", start, end, tc.size)
+			}
+			return append([]byte(nil), data[start:end]...), nil
+		})
+		for _, off := range []int64{0, tc.size - 1, tc.size / 2, tc.size / 4} {
+			var b [1]byte
+			if _, err := r.ReadAt(b[:], off); err != nil || b[0] != data[off] {
+				t.Fatalf("size %d: ReadAt(%d) = %d, %v; want %d", tc.size, off, b[0], err, data[off])
+			}
+		}
+		if r.gets != tc.wantGets {
+			t.Errorf("size %d: %d GETs, want %d", tc.size, r.gets, tc.wantGets)
+		}
+	}
+}
