@@ -153,4 +153,6 @@ func TestSearch(t *testing.T) {
 	}
 }
 
-func isBadRequestErr(err error) bool { return err != nil && strings.Contains(err.Error(), ErrBadRequest.Error()) }
+func isBadRequestErr(err error) bool {
+	return err != nil && strings.Contains(err.Error(), ErrBadRequest.Error())
+}
