@@ -535,14 +535,23 @@ func (s *SQLite) crashGroups(ctx context.Context, q GroupQuery, limit int) (Grou
 		from += ` INDEXED BY ` + best
 	}
 	from += ` WHERE ` + strings.Join(where, ` AND `)
-	var page GroupPage
-	if err := s.r.QueryRowContext(ctx, `SELECT count(DISTINCT c.`+col+`)`+from, args...).Scan(&page.Total); err != nil {
-		return page, err
+	// One pass: every group (at most the dimension's keys), paged here.
+	all, err := scanGroups(s.r.QueryContext(ctx, `SELECT c.`+col+`, count(*), min(c.at), max(c.at)`+from+
+		` GROUP BY c.`+col, args...))
+	if err != nil {
+		return GroupPage{}, err
 	}
-	page.Groups, err = scanGroups(s.r.QueryContext(ctx, `SELECT c.`+col+`, count(*), min(c.at), max(c.at)`+from+
-		` GROUP BY c.`+col+` ORDER BY count(*) DESC, c.`+col+` LIMIT ? OFFSET ?`, append(args, limit, max(q.Offset, 0))...))
-	page.More = q.Offset+len(page.Groups) < page.Total
-	return page, err
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].Count != all[j].Count {
+			return all[i].Count > all[j].Count
+		}
+		return all[i].Key < all[j].Key
+	})
+	page := GroupPage{Total: len(all)}
+	off := min(max(q.Offset, 0), len(all))
+	page.Groups = all[off:min(off+limit, len(all))]
+	page.More = off+len(page.Groups) < page.Total
+	return page, nil
 }
 
 // pairs returns the second halves of a pair dimension's keys starting with first.
