@@ -159,7 +159,7 @@ var titles = map[store.AlertKind]string{
 func Payload(format store.WebhookFormat, a store.Alert, publicURL string) ([]byte, error) {
 	base := publicURL
 	ev := Event{Event: a.Kind, Signature: a.Signature, Version: a.Version, Detail: a.Detail, DumpID: a.DumpID, At: a.CreatedAt,
-		SignatureURL: base + "/signature?" + url.Values{"sig": {a.Signature}}.Encode()}
+		SignatureURL: base + "/signatures/" + url.PathEscape(a.Signature)}
 	if a.DumpID != "" {
 		ev.DumpURL = base + "/dumps/" + a.DumpID
 	}

@@ -58,7 +58,7 @@ func TestDispatcherRetriesAndLogs(t *testing.T) {
 		attempts int
 		want     string // in every body
 	}{
-		{"slack after two failures", &receiver{fails: 2}, "slack", "sent", 3, `{"text":"*New crash*: \u003chttp://dt.example/signature?sig=`},
+		{"slack after two failures", &receiver{fails: 2}, "slack", "sent", 3, `{"text":"*New crash*: \u003chttp://dt.example/signatures/`},
 		{"json first time", &receiver{}, "json", "sent", 1, `"event":"new"`},
 		{"gone receiver gives up at once", &receiver{status: 410}, "json", "failed", 1, `"signature":"crash"`},
 		{"always failing gives up after MaxAttempts", &receiver{fails: 100}, "json", "failed", 4, `"dump_url":"http://dt.example/dumps/`},

@@ -20,7 +20,7 @@ import (
 // so they can be re-analysed when it changes. Bump it whenever a report can
 // change: TestGoldenVersion fails when the golden reports change under the
 // same version (testdata/golden/VERSIONS pins their hash per version).
-const Version = "0.2.1"
+const Version = "0.3.1"
 
 // Report is the one report type.
 type Report = report.Report
@@ -142,6 +142,9 @@ func (a *analysis) run() {
 		{"memory summary", a.summarizeMemory},
 		{"reporter's stack", a.compareReporterStack},
 		{"crash handler frames", a.markHandlerFrames},
+		{"arguments and locals", a.describeLocals},
+		{"recursion folds", a.foldRecursion},
+		{"crash view", a.describeCrashView},
 		{"allocation failure", a.analyzeAllocationFailure},
 		{"stack overflow", a.analyzeStackOverflow},
 		{"signature", a.makeSignature},

@@ -194,11 +194,15 @@ func TestCommitFigures(t *testing.T) {
 // TestGolden compares whole reports with reviewed golden files.
 func TestGolden(t *testing.T) {
 	bp := testdata.Path(t, "public", "google__breakpad", "src", "processor", "testdata")
+	heap := testdata.Path(t, "wine", "dumps", "heap_nomem")
 	cases := []struct {
 		name, file string
 		opts       Options
 	}{
 		{"minidump2-symbols", filepath.Join(bp, "minidump2.dmp"), Options{SymbolPath: filepath.Join(bp, "symbols")}},
+		// With a PDB: frames[].locals.
+		{"heap_nomem-pdb", filepath.Join(heap, "heap_nomem_x64_pdb_aug.dmp"),
+			Options{SymbolPath: heap + ";" + testdata.Path(t, "wine", "dumps", "_wine_dlls", "x64")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

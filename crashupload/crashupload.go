@@ -29,7 +29,7 @@ const DumpField = "upload_file_minidump"
 // Errors; the web layer maps them to status codes.
 var (
 	ErrMalformed = errors.New("malformed upload")
-	ErrNoDump    = errors.New("the upload has no " + DumpField + " part")
+	ErrNoDump    = errors.New("the upload has no minidump")
 	ErrTooMany   = errors.New("too many parts")
 	ErrTooLarge  = errors.New("annotations too large")
 )
@@ -199,7 +199,7 @@ func Read(mr *multipart.Reader, lim Limits, dump func(r io.Reader, fileName stri
 		return u, err
 	}
 	if !sawDump {
-		return u, ErrNoDump
+		return u, fmt.Errorf("%w: no %s part", ErrNoDump, DumpField)
 	}
 	return u, nil
 }

@@ -34,14 +34,21 @@ func ParseGroupState(s string) (GroupState, error) {
 }
 
 // GroupStatus is a signature's triage: its state, the version that fixed
-// it, a bug link.
+// it, a bug link, who owns it and a note. RegressedIn is set when a crash
+// came in a version at or past RegressedFrom, the version it was marked
+// fixed in; it stays until the group is set fixed or ignored again.
 type GroupStatus struct {
-	Signature string
-	State     GroupState
-	FixedIn   string
-	BugURL    string
-	UpdatedAt time.Time
-	UpdatedBy string
+	Signature     string
+	State         GroupState
+	FixedIn       string
+	BugURL        string
+	Assignee      string // a user's name, or none
+	Note          string
+	RegressedFrom string
+	RegressedIn   string
+	RegressedAt   time.Time
+	UpdatedAt     time.Time
+	UpdatedBy     string
 }
 
 // AlertKind is what an alert reports.
@@ -218,44 +225,26 @@ type querier interface {
 func (s *SQLite) groupStatus(ctx context.Context, q querier, sig string) (GroupStatus, error) {
 	g := GroupStatus{Signature: sig, State: GroupNew}
 	var state string
-	var at int64
-	err := q.QueryRowContext(ctx, `SELECT status, fixed_in, bug_url, updated_at, updated_by FROM group_status
-		WHERE signature = ?`, sig).Scan(&state, &g.FixedIn, &g.BugURL, &at, &g.UpdatedBy)
+	var at, regAt int64
+	err := q.QueryRowContext(ctx, `SELECT status, fixed_in, bug_url, assignee, note, regressed_from, regressed_in,
+		regressed_at, updated_at, updated_by FROM group_status WHERE signature = ?`, sig).Scan(&state, &g.FixedIn,
+		&g.BugURL, &g.Assignee, &g.Note, &g.RegressedFrom, &g.RegressedIn, &regAt, &at, &g.UpdatedBy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return g, nil
 	}
 	g.State, g.UpdatedAt = GroupState(state), fromMS(at)
+	if regAt != 0 {
+		g.RegressedAt = fromMS(regAt)
+	}
 	return g, err
 }
 
-// SetGroupStatus sets a signature's triage state. Fixed needs the version
-// with the fix; a bug link must be http(s).
-func (s *SQLite) SetGroupStatus(ctx context.Context, g GroupStatus) (_ GroupStatus, err error) {
-	defer wrap(&err, "SetGroupStatus(%q)", g.Signature)
-	if _, err := ParseGroupState(string(g.State)); err != nil {
-		return g, err
-	}
-	g.FixedIn, g.BugURL = strings.TrimSpace(g.FixedIn), strings.TrimSpace(g.BugURL)
-	if g.State == GroupFixed && g.FixedIn == "" {
-		return g, fmt.Errorf("%w: fixed needs the version that has the fix", ErrBadRequest)
-	}
-	if g.State != GroupFixed {
-		g.FixedIn = ""
-	}
-	if g.BugURL != "" {
-		if u, err := url.Parse(g.BugURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || len(g.BugURL) > 2000 {
-			return g, fmt.Errorf("%w: bug link %q is not an http(s) URL", ErrBadRequest, g.BugURL)
-		}
-	}
-	if g.Signature == "" || len(g.FixedIn) > 200 {
-		return g, fmt.Errorf("%w: signature and a version of at most 200 bytes", ErrBadRequest)
-	}
-	g.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-	_, err = s.w.ExecContext(ctx, `INSERT INTO group_status (signature, status, fixed_in, bug_url, updated_at, updated_by)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (signature) DO UPDATE SET status = excluded.status,
-		fixed_in = excluded.fixed_in, bug_url = excluded.bug_url, updated_at = excluded.updated_at,
-		updated_by = excluded.updated_by`, g.Signature, string(g.State), g.FixedIn, g.BugURL, ms(g.UpdatedAt), g.UpdatedBy)
-	return g, err
+// SetGroupStatus sets a signature's state, fixed-in version and bug link,
+// leaving its assignee and note as they are.
+func (s *SQLite) SetGroupStatus(ctx context.Context, g GroupStatus) (GroupStatus, error) {
+	st := g.State
+	return s.UpdateGroup(ctx, GroupChange{Signature: g.Signature, State: &st, FixedIn: &g.FixedIn, BugURL: &g.BugURL,
+		By: g.UpdatedBy})
 }
 
 // raiseAlerts runs in the transaction that stores a dump's first analysis:
@@ -304,9 +293,16 @@ func (s *SQLite) raiseAlerts(ctx context.Context, tx *sql.Tx, dumpRow int64, sig
 		if err := raise(AlertRegression, fmt.Sprintf("marked fixed in %s, crashed in %s", g.FixedIn, version), 0); err != nil {
 			return err
 		}
-		// The group is open again; later crashes do not raise it again.
-		if _, err := tx.ExecContext(ctx, `UPDATE group_status SET status = 'new', fixed_in = '', updated_at = ?,
-			updated_by = 'regression' WHERE signature = ?`, now, sig); err != nil {
+		// The group is open again, marked regressed; later crashes do not
+		// raise it again.
+		if _, err := tx.ExecContext(ctx, `UPDATE group_status SET status = 'new', fixed_in = '', regressed_from = ?,
+			regressed_in = ?, regressed_at = ?, updated_at = ?, updated_by = 'regression' WHERE signature = ?`,
+			g.FixedIn, version, now, now, sig); err != nil {
+			return err
+		}
+		if err := addGroupEvents(ctx, tx, sig, now, "regression", []GroupEvent{
+			{Field: "regression", Old: g.FixedIn, New: version}, {Field: "status", Old: string(GroupFixed), New: string(GroupNew)},
+		}); err != nil {
 			return err
 		}
 	}
@@ -481,6 +477,9 @@ type Alerts interface {
 	Webhooks(ctx context.Context) ([]Webhook, error)
 	GroupStatus(ctx context.Context, sig string) (GroupStatus, error)
 	SetGroupStatus(ctx context.Context, g GroupStatus) (GroupStatus, error)
+	UpdateGroup(ctx context.Context, c GroupChange) (GroupStatus, error)
+	GroupEvents(ctx context.Context, sig string, limit, offset int) (GroupEventPage, error)
+	GroupEnds(ctx context.Context, sig string) ([]Dump, error)
 	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
 	RecentDeliveries(ctx context.Context, limit int) ([]Delivery, error)
 	RecordAttempt(ctx context.Context, id int64, a DeliveryAttempt, sent bool, next time.Time) error
@@ -537,6 +536,33 @@ func (s *Store) SetGroupStatus(ctx context.Context, g GroupStatus) (GroupStatus,
 		return g, err
 	}
 	return a.SetGroupStatus(ctx, g)
+}
+
+// UpdateGroup changes a crash group's workflow fields and logs each change.
+func (s *Store) UpdateGroup(ctx context.Context, c GroupChange) (GroupStatus, error) {
+	a, err := s.alerts()
+	if err != nil {
+		return GroupStatus{}, err
+	}
+	return a.UpdateGroup(ctx, c)
+}
+
+// GroupEvents lists a crash group's changes, newest first.
+func (s *Store) GroupEvents(ctx context.Context, sig string, limit, offset int) (GroupEventPage, error) {
+	a, err := s.alerts()
+	if err != nil {
+		return GroupEventPage{}, err
+	}
+	return a.GroupEvents(ctx, sig, limit, offset)
+}
+
+// GroupEnds returns a crash group's newest and oldest dumps.
+func (s *Store) GroupEnds(ctx context.Context, sig string) ([]Dump, error) {
+	a, err := s.alerts()
+	if err != nil {
+		return nil, err
+	}
+	return a.GroupEnds(ctx, sig)
 }
 
 // RecentDeliveries lists the newest webhook deliveries with their attempts.

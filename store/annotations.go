@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -67,7 +68,8 @@ func clip(s string, n int) string {
 
 // addAnnotations stores a dump's annotations and attachments; a key the
 // dump already has keeps its first value (duplicate uploads add, never
-// overwrite).
+// overwrite), and an attachment it already has, same name and bytes, is
+// not added again.
 func (s *SQLite) addAnnotations(ctx context.Context, tx *sql.Tx, id int64, ann map[string]string, atts []Attachment) error {
 	keys := make([]string, 0, len(ann))
 	for k := range ann {
@@ -81,6 +83,15 @@ func (s *SQLite) addAnnotations(ctx context.Context, tx *sql.Tx, id int64, ann m
 		}
 	}
 	for _, a := range atts {
+		// A crash reporter that retries sends the same files again.
+		var n int
+		if err := s.queryRow(ctx, tx, `SELECT count(*) FROM attachments WHERE dump_id = ? AND file_name = ? AND size = ? AND data = ?`,
+			id, a.FileName, a.Size, a.Data).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			continue
+		}
 		if _, err := s.exec(ctx, tx, `INSERT INTO attachments (dump_id, field, file_name, content_type, size, truncated, data)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, id, a.Field, a.FileName, a.ContentType, a.Size, a.Truncated, a.Data); err != nil {
 			return err
@@ -141,11 +152,43 @@ func (s *SQLite) Attachment(ctx context.Context, uid string, id int64) (a Attach
 	return a, err
 }
 
+// ReporterLogNames are the attachments that hold a crash reporter's own
+// record of the crash, in order of preference: Unreal's crash context
+// (its CallStack and PCallStack), Unity's error.log, Player.log and
+// output_log.txt. The analyzer holds their stack against its own.
+var ReporterLogNames = []string{"crashcontext.runtime-xml", "error.log", "player.log", "output_log.txt"}
+
+// ReporterLog returns the data of the dump's attachment that holds its
+// crash reporter's log (see ReporterLogNames), or nil.
+func (s *SQLite) ReporterLog(ctx context.Context, sha256 string) (_ []byte, err error) {
+	defer wrap(&err, "ReporterLog(%s)", sha256)
+	rows, err := s.r.QueryContext(ctx, `SELECT t.file_name, t.data FROM attachments t JOIN dumps d ON d.id = t.dump_id
+		WHERE d.sha256 = ? AND lower(t.file_name) IN (?, ?, ?, ?) ORDER BY t.id`,
+		sha256, ReporterLogNames[0], ReporterLogNames[1], ReporterLogNames[2], ReporterLogNames[3])
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	best, rank := []byte(nil), len(ReporterLogNames)
+	for rows.Next() {
+		var name string
+		var data []byte
+		if err := rows.Scan(&name, &data); err != nil {
+			return nil, err
+		}
+		if i := slices.Index(ReporterLogNames, strings.ToLower(name)); i >= 0 && i < rank {
+			best, rank = data, i
+		}
+	}
+	return best, rows.Err()
+}
+
 // annotated is implemented by indexes that keep annotations.
 type annotated interface {
 	Annotations(ctx context.Context, uid string) (map[string]string, error)
 	Attachments(ctx context.Context, uid string) ([]Attachment, error)
 	Attachment(ctx context.Context, uid string, id int64) (Attachment, error)
+	ReporterLog(ctx context.Context, sha256 string) ([]byte, error)
 }
 
 func (s *Store) annotated() (annotated, error) {
@@ -181,4 +224,14 @@ func (s *Store) Attachment(ctx context.Context, id string, att int64) (Attachmen
 		return Attachment{}, err
 	}
 	return a.Attachment(ctx, id, att)
+}
+
+// ReporterLog returns the crash reporter's log attached to the dump with
+// this sha256, or nil (see ReporterLogNames).
+func (s *Store) ReporterLog(ctx context.Context, sha256 string) ([]byte, error) {
+	a, err := s.annotated()
+	if err != nil {
+		return nil, err
+	}
+	return a.ReporterLog(ctx, sha256)
 }

@@ -99,3 +99,57 @@ func TestAnnotationsStoredFilteredAndGrouped(t *testing.T) {
 		t.Errorf("version groups %v", versions)
 	}
 }
+
+// TestReporterLog: the analysis gets the crash reporter's own log among a
+// dump's attachments, by name and preference, on both backends.
+func TestReporterLog(t *testing.T) {
+	forBackends(t, func(t *testing.T, open func(testing.TB, Config) *Store) {
+		st := open(t, Config{})
+		ctx := context.Background()
+		att := func(name, data string) Attachment {
+			return Attachment{Field: "f", FileName: name, Size: int64(len(data)), Data: []byte(data)}
+		}
+		res, err := st.Ingest(ctx, bytes.NewReader(fakeDump(40, 4000)), Upload{Attachments: []Attachment{
+			att("Game.log", "game"), att("Player.log", "player"), att("CrashContext.runtime-xml", "<ctx/>")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err := st.ReporterLog(ctx, res.Dump.SHA256); err != nil || string(b) != "<ctx/>" {
+			t.Errorf("reporter log %q %v, want the crash context", b, err)
+		}
+		unity, err := st.Ingest(ctx, bytes.NewReader(fakeDump(41, 4000)), Upload{Attachments: []Attachment{
+			att("a.txt", "a"), att("PLAYER.LOG", "player")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err := st.ReporterLog(ctx, unity.Dump.SHA256); err != nil || string(b) != "player" {
+			t.Errorf("reporter log %q %v, want Player.log", b, err)
+		}
+		plain := ingest(t, st, 42)
+		if b, err := st.ReporterLog(ctx, plain.SHA256); err != nil || b != nil {
+			t.Errorf("a dump without a log: %q %v", b, err)
+		}
+	})
+}
+
+// TestDuplicateAttachments: a retried upload does not add its files again;
+// a new file is added.
+func TestDuplicateAttachments(t *testing.T) {
+	forBackends(t, func(t *testing.T, open func(testing.TB, Config) *Store) {
+		st := open(t, Config{})
+		ctx := context.Background()
+		log := Attachment{Field: "ue4crash", FileName: "Game.log", Size: 3, Data: []byte("abc")}
+		var id string
+		for _, atts := range [][]Attachment{{log}, {log}, {log, {Field: "ue4crash", FileName: "Game.log", Size: 3, Data: []byte("xyz")}}} {
+			res, err := st.Ingest(ctx, bytes.NewReader(fakeDump(43, 4000)), Upload{Attachments: atts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id = res.Dump.ID
+		}
+		atts, err := st.Attachments(ctx, id)
+		if err != nil || len(atts) != 2 {
+			t.Fatalf("%d attachments %v, want 2", len(atts), err)
+		}
+	})
+}

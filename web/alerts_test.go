@@ -14,6 +14,7 @@ import (
 	"github.com/dumptriage/dumptriage/analyzer/report"
 
 	"github.com/dumptriage/dumptriage/store"
+	"github.com/dumptriage/dumptriage/web/components"
 )
 
 func sigAnalyze(ctx context.Context, r io.ReaderAt, size int64, sha string) (*report.Report, error) {
@@ -56,16 +57,16 @@ func TestGroupStatus(t *testing.T) {
 	if resp, _ := e.do("POST", "/api/signature/status?sig=nope", strings.NewReader(`{"status":"new"}`)); resp.StatusCode != 404 {
 		t.Errorf("unknown signature: %d", resp.StatusCode)
 	}
-	_, b := e.do("GET", "/api/signature"+q, nil)
+	_, b := e.do("GET", "/api/signatures/"+components.EscapeSegment(sig), nil)
 	if !strings.Contains(string(b), `"status":{"signature":"app.exe!crash_here","status":"fixed","fixed_in":"2.0","bug_url":"https://bugs.example/7"`) {
-		t.Errorf("GET /api/signature: %s", b)
+		t.Errorf("GET /api/signatures/{signature}: %s", b)
 	}
-	_, page := e.do("GET", "/signature"+q, nil)
+	_, page := e.do("GET", string(components.SignatureURL(sig)), nil)
 	if !strings.Contains(string(page), `data-testid="group-fixed-in">2.0<`) || !strings.Contains(string(page), `data-testid="group-status-form"`) {
 		t.Errorf("signature page for a member lacks the status or its form")
 	}
 	e.as = creds["viewer"]
-	_, page = e.do("GET", "/signature"+q, nil)
+	_, page = e.do("GET", string(components.SignatureURL(sig)), nil)
 	if strings.Contains(string(page), `data-testid="group-status-form"`) {
 		t.Errorf("a viewer sees the status form")
 	}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"time"
 
@@ -49,9 +48,16 @@ func dumpsJSON(ds []store.Dump) []dumpJSON {
 	return out
 }
 
-// pageParams reads limit (default 50, 1 to 500) and offset.
-func pageParams(qv *query) (limit, offset int) {
+// pageQuery reads limit (default 50, 1 to 500) and offset.
+func pageQuery(qv *query) (limit, offset int) {
 	return qv.Int("limit", listLimit, 1, 500), qv.Int("offset", 0, 0, maxOffset)
+}
+
+// pageParams is pageQuery for a route with no other query values.
+func pageParams(r *http.Request) (limit, offset int, err error) {
+	qv := newQuery(r.URL.Query())
+	limit, offset = pageQuery(qv)
+	return limit, offset, qv.Err()
 }
 
 // apiSignatureList lists crash groups by crash count: the search
@@ -59,7 +65,7 @@ func pageParams(qv *query) (limit, offset int) {
 // offset.
 func (s *Server) apiSignatureList(w http.ResponseWriter, r *http.Request) {
 	qv := newQuery(withSearchAlias(r.URL.Query(), "signature"))
-	limit, offset := pageParams(qv)
+	limit, offset := pageQuery(qv)
 	ms := qv.Matches()
 	if err := qv.Err(); err != nil {
 		s.fail(w, r, err)
@@ -74,35 +80,6 @@ func (s *Server) apiSignatureList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"signatures": groupsJSON(page.Groups), "total": page.Total, "more": page.More})
 }
 
-// apiSignatureShow is one crash group: ?sig=, ?clock=crash|upload (what
-// daily counts by).
-func (s *Server) apiSignatureShow(w http.ResponseWriter, r *http.Request) {
-	sig := r.URL.Query().Get("sig")
-	if sig == "" {
-		s.fail(w, r, fmt.Errorf("%w: no signature given (?sig=)", store.ErrBadRequest))
-		return
-	}
-	qv := newQuery(r.URL.Query())
-	clock := qv.Clock("clock")
-	if err := qv.Err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	info, err := s.signatureInfo(r, sig, clock)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	st, err := s.svc.GroupStatus(r.Context(), sig)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"signature": info.Key, "status": toGroupStatusJSON(st), "count": info.Count, "first_seen": info.FirstSeen,
-		"last_seen": info.LastSeen, "versions": groupsJSON(info.Versions), "oses": groupsJSON(info.OSes),
-		"clock": clock, "daily": daysJSON(info.Daily), "examples": dumpsJSON(info.Examples)})
-}
-
 type moduleJSON struct {
 	Name     string    `json:"name"`
 	Faulting int       `json:"faulting"`
@@ -115,7 +92,7 @@ type moduleJSON struct {
 // faulting, name), limit, offset.
 func (s *Server) apiModuleList(w http.ResponseWriter, r *http.Request) {
 	qv := newQuery(withSearchAlias(r.URL.Query(), "module"))
-	limit, offset := pageParams(qv)
+	limit, offset := pageQuery(qv)
 	sort := qv.Enum("sort", "stack", "faulting", "name")
 	ms := qv.Matches()
 	if err := qv.Err(); err != nil {

@@ -23,10 +23,16 @@ var (
 	errForbidden    = errors.New("forbidden")
 )
 
-// uploadToken finds the token a crash reporter sent: ?token= (Crashpad is
+// uploadToken finds the token a crash reporter sent: the path's {key}
+// (Sentry's Unreal endpoint), ?token= (Crashpad is
 // configured with a URL alone), a Bearer header, ?sentry_key= or the
 // X-Sentry-Auth header (Sentry DSNs).
 func uploadToken(r *http.Request) string {
+	// Sentry's Unreal endpoint and a CrashReportClient DataRouterUrl carry
+	// the key in the path: CrashReportClient appends its own query.
+	if k := chi.URLParam(r, "key"); k != "" {
+		return k
+	}
 	q := r.URL.Query()
 	if t := q.Get("token"); t != "" {
 		return t
@@ -80,10 +86,27 @@ func (s *Server) uploadTokenPrincipal(r *http.Request) (*store.Principal, error)
 var reporterQueryKeys = map[string]bool{"token": true, "sentry_key": true, "sentry_secret": true,
 	"sentry_client": true, "sentry_version": true}
 
-// reporterUpload reads a crash reporter's upload and stores its dump with
-// the annotations; extra annotations (the Sentry project) are added when
-// the upload has none of that key.
+// reporterUpload reads a crash reporter's multipart upload and stores its
+// dump with the annotations; extra annotations (the Sentry project) are
+// added when the upload has none of that key.
 func (s *Server) reporterUpload(w http.ResponseWriter, r *http.Request, extra map[string]string) (store.IngestResult, error) {
+	return s.reporterIngest(w, r, extra, func(body io.Reader, _ int64, dump func(io.Reader, string) error) (crashupload.Upload, error) {
+		ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || ct != "multipart/form-data" || params["boundary"] == "" {
+			return crashupload.Upload{}, fmt.Errorf("%w: the body must be multipart/form-data with a boundary", store.ErrBadRequest)
+		}
+		return crashupload.Read(multipart.NewReader(body, params["boundary"]), crashupload.Limits{}, dump)
+	})
+}
+
+// readUpload reads a crash reporter's body of at most limit bytes (after
+// any Content-Encoding), handing its dump to dump as it arrives.
+type readUpload func(body io.Reader, limit int64, dump func(r io.Reader, fileName string) error) (crashupload.Upload, error)
+
+// reporterIngest checks a crash reporter's upload token and the body's
+// size and encoding, reads the body with read, and stores the dump with
+// its annotations (the URL's query parameters among them) and attachments.
+func (s *Server) reporterIngest(w http.ResponseWriter, r *http.Request, extra map[string]string, read readUpload) (store.IngestResult, error) {
 	who, err := s.uploadTokenPrincipal(r)
 	if err != nil {
 		return store.IngestResult{}, err
@@ -94,10 +117,6 @@ func (s *Server) reporterUpload(w http.ResponseWriter, r *http.Request, extra ma
 		return store.IngestResult{}, &http.MaxBytesError{Limit: limit}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || ct != "multipart/form-data" || params["boundary"] == "" {
-		return store.IngestResult{}, fmt.Errorf("%w: the body must be multipart/form-data with a boundary", store.ErrBadRequest)
-	}
 	var body io.Reader = r.Body
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
@@ -119,7 +138,7 @@ func (s *Server) reporterUpload(w http.ResponseWriter, r *http.Request, extra ma
 			staged.Abort()
 		}
 	}()
-	up, err := crashupload.Read(multipart.NewReader(body, params["boundary"]), crashupload.Limits{}, func(part io.Reader, fileName string) error {
+	up, err := read(body, limit, func(part io.Reader, fileName string) error {
 		name = cleanName(fileName)
 		st, err := s.svc.Stage(r.Context(), part)
 		staged = st
@@ -129,7 +148,8 @@ func (s *Server) reporterUpload(w http.ResponseWriter, r *http.Request, extra ma
 		return store.IngestResult{}, err
 	}
 	for k, vs := range r.URL.Query() {
-		// Crashpad's identify_client_via_url puts prod, ver and guid in the URL.
+		// Crashpad's identify_client_via_url puts prod, ver and guid in the
+		// URL; CrashReportClient AppID, AppVersion and UserID.
 		if _, ok := up.Annotations[k]; !ok && !reporterQueryKeys[k] && len(vs) > 0 && len(k) <= 256 && len(vs[0]) <= 4096 {
 			up.Annotations[k] = vs[0]
 		}

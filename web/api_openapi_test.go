@@ -104,7 +104,9 @@ func TestGroupAPIs(t *testing.T) {
 		{"/api/modules", `"modules":`},
 		{"/api/trends?days=7", `"top_crashers":`},
 		{"/api/signature", `"error"`},
-		{"/api/signature?sig=nope", `"error"`},
+		{"/api/signatures/nope", `"error"`},
+		{"/api/signatures/nope/events", `"error"`},
+		{"/api/signatures/nope/compare", `"error"`},
 		{"/api/signatures?limit=0", `"error"`},
 	} {
 		resp, b := e.do("GET", tt.path, nil)

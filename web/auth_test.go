@@ -19,6 +19,7 @@ import (
 
 	reporter "github.com/dumptriage/dumptriage/internal/reportertest"
 	"github.com/dumptriage/dumptriage/store"
+	"github.com/dumptriage/dumptriage/web/components"
 )
 
 // authEnv is a server with seeded users and no workers.
@@ -165,6 +166,15 @@ func TestPermissionMatrix(t *testing.T) {
 			return path, bytes.NewReader(r.Body), []string{"Content-Type", r.Header.Get("Content-Type"), "Content-Encoding", "gzip"}
 		}
 	}
+	// The key in the path is no token here: the credential under test is
+	// sent as for every route.
+	unreal := func(path string) func(*authEnv, string, cred) (string, io.Reader, []string) {
+		return func(e *authEnv, _ string, _ cred) (string, io.Reader, []string) {
+			r := reporter.Unreal(reporter.UnrealContainer("UE4CC-X", []reporter.UnrealFile{
+				{Name: "UE4Minidump.dmp", Data: fakeDump(uint64(5e6+e.seq.Add(1)), 4000)}}))
+			return path + "?" + reporter.UnrealQuery, bytes.NewReader(r.Body), []string{"Content-Type", "application/octet-stream"}
+		}
+	}
 	withLog, err := e.st.Ingest(ctx, bytes.NewReader(fakeDump(4e6, 4000)), store.Upload{UploadedBy: "member",
 		Attachments: []store.Attachment{{Field: "log", FileName: "log.txt", Size: 2, Data: []byte("hi")}}})
 	if err != nil {
@@ -183,23 +193,39 @@ func TestPermissionMatrix(t *testing.T) {
 		return h.ID
 	}
 	const sharedSig = "x" // unknown: 404 for those allowed
+	const hostileSig = "a/b <c> %2F::d?e#f"
 	cases := map[string]routeCase{
-		"POST /api/dumps":               {allowUploaders, dumpBody("/api/dumps")},
-		"POST /api/minidump":            {allowUploaders, crashpad("/api/minidump")},
-		"POST /api/{project}/minidump":  {allowUploaders, crashpad("/api/1/minidump")},
-		"POST /api/{project}/minidump/": {allowUploaders, crashpad("/api/1/minidump/")},
-		"GET /api/signatures":           {allowReaders, plain("/api/signatures")},
-		"GET /api/signature":            {allowReaders, plain("/api/signature?sig=x")},
-		"GET /api/modules":              {allowReaders, plain("/api/modules")},
-		"GET /api/modules/{name}":       {allowReaders, plain("/api/modules/ntdll.dll")},
-		"GET /api/trends":               {allowReaders, plain("/api/trends")},
-		"GET /api/openapi.json":         {allowEveryone, plain("/api/openapi.json")},
+		"POST /api/dumps":                   {allowUploaders, dumpBody("/api/dumps")},
+		"POST /api/minidump":                {allowUploaders, crashpad("/api/minidump")},
+		"POST /api/{project}/minidump":      {allowUploaders, crashpad("/api/1/minidump")},
+		"POST /api/{project}/minidump/":     {allowUploaders, crashpad("/api/1/minidump/")},
+		"POST /api/{project}/unreal/{key}":  {allowUploaders, unreal("/api/1/unreal/x")},
+		"POST /api/{project}/unreal/{key}/": {allowUploaders, unreal("/api/1/unreal/x/")},
+		"POST /api/unreal/{key}":            {allowUploaders, unreal("/api/unreal/x")},
+		"POST /api/unreal/{key}/":           {allowUploaders, unreal("/api/unreal/x/")},
+		"GET /api/signatures":               {allowReaders, plain("/api/signatures")},
+		"GET /api/signature":                {allowReaders, plain("/api/signature?sig=x")},
+		"GET /api/modules":                  {allowReaders, plain("/api/modules")},
+		"GET /api/modules/{name}":           {allowReaders, plain("/api/modules/ntdll.dll")},
+		"GET /api/trends":                   {allowReaders, plain("/api/trends")},
+		"GET /api/openapi.json":             {allowEveryone, plain("/api/openapi.json")},
 		"POST /api/signature/status": {allowWriters, func(*authEnv, string, cred) (string, io.Reader, []string) {
 			return "/api/signature/status?sig=" + url.QueryEscape(sharedSig), strings.NewReader(`{"status":"investigating"}`),
 				[]string{"Content-Type", "application/json"}
 		}},
 		"POST /signature/status": {allowWriters, form("/signature/status?sig="+url.QueryEscape(sharedSig), "status", "investigating")},
-		"GET /api/webhooks":      {allowAdmins, plain("/api/webhooks")},
+		// The group's own URLs, with a signature that needs escaping.
+		"GET /api/signatures/{signature}":         {allowReaders, plain(components.SignaturePath("/api/signatures/", hostileSig))},
+		"GET /api/signatures/{signature}/events":  {allowReaders, plain(components.SignaturePath("/api/signatures/", hostileSig) + "/events")},
+		"GET /api/signatures/{signature}/compare": {allowReaders, plain(components.SignaturePath("/api/signatures/", hostileSig) + "/compare")},
+		"POST /api/signatures/{signature}/status": {allowWriters, func(*authEnv, string, cred) (string, io.Reader, []string) {
+			return components.SignaturePath("/api/signatures/", hostileSig) + "/status", strings.NewReader(`{"status":"investigating"}`),
+				[]string{"Content-Type", "application/json"}
+		}},
+		"GET /signatures/{signature}":         {allowReaders, plain(string(components.SignatureURL(hostileSig)))},
+		"GET /signatures/{signature}/compare": {allowReaders, plain(string(components.SignatureURL(hostileSig)) + "/compare")},
+		"POST /signatures/{signature}/status": {allowWriters, form(string(components.SignatureURL(hostileSig))+"/status", "status", "investigating")},
+		"GET /api/webhooks":                   {allowAdmins, plain("/api/webhooks")},
 		"POST /api/webhooks": {allowAdmins, func(*authEnv, string, cred) (string, io.Reader, []string) {
 			return "/api/webhooks", strings.NewReader(`{"url":"http://127.0.0.1:1/h","events":["new"]}`), []string{"Content-Type", "application/json"}
 		}},

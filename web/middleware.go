@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-chi/chi/v5"
 )
 
 // The request-id and client-IP middlewares are ours rather than
@@ -127,9 +129,26 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if ww.status == 0 {
 			ww.status = http.StatusOK // what net/http sends for an empty response
 		}
-		log.Info("request", "method", r.Method, "path", r.URL.Path, "status", ww.status, "bytes", ww.bytes,
+		log.Info("request", "method", r.Method, "path", logPath(r), "status", ww.status, "bytes", ww.bytes,
 			"took", time.Since(start), "ip", clientIPFrom(r.Context()))
 	})
+}
+
+// logPath is the request's path for the log, without the secrets some
+// paths carry: an upload key (Sentry's Unreal endpoint, a
+// CrashReportClient DataRouterUrl) and a share link's token.
+func logPath(r *http.Request) string {
+	p := r.URL.Path
+	rc := chi.RouteContext(r.Context())
+	if rc == nil {
+		return p
+	}
+	for i, k := range rc.URLParams.Keys {
+		if (k == "key" || k == "token") && i < len(rc.URLParams.Values) && rc.URLParams.Values[i] != "" {
+			p = strings.Replace(p, rc.URLParams.Values[i], "{"+k+"}", 1)
+		}
+	}
+	return p
 }
 
 func (s *Server) recoverer(next http.Handler) http.Handler {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dumptriage/dumptriage/store"
+	"github.com/dumptriage/dumptriage/web/components"
 )
 
 // BenchmarkPages renders every dashboard page on the server over a data
@@ -80,8 +81,10 @@ func BenchmarkPages(b *testing.B) {
 		{"signatures", "/signatures"},
 		{"signatures/search", "/signatures?q=Render"},
 		{"signatures/offset", "/signatures?offset=2000"},
-		{"signature/top", "/signature?sig=" + esc(top)},
-		{"signature/rare", "/signature?sig=" + esc(rare)},
+		{"signature/top", string(components.SignatureURL(top))},
+		{"signature/rare", string(components.SignatureURL(rare))},
+		{"signature/top-history", string(components.SignatureURL(top)) + "?history=0"},
+		{"signature/top-compare", string(components.SignatureURL(top)) + "/compare"},
 		{"modules", "/modules"},
 		{"modules/faulting", "/modules?sort=faulting"},
 		{"module/top", "/modules/" + mods.Modules[0].Name},
@@ -89,7 +92,7 @@ func BenchmarkPages(b *testing.B) {
 		{"trends/30", "/trends"},
 		{"trends/365", "/trends?days=365"},
 		{"trends/upload-clock", "/trends?clock=upload"},
-		{"signature/top-upload-clock", "/signature?clock=upload&sig=" + esc(top)},
+		{"signature/top-upload-clock", string(components.SignatureURL(top)) + "?clock=upload"},
 		{"search/dumps-substring", "/dumps?process=agent"},
 		{"search/dumps-prefix", "/dumps?module=%5Env"},
 		{"search/dumps-combined", "/dumps?process=player&signature=render&version=2"},
@@ -104,8 +107,8 @@ func BenchmarkPages(b *testing.B) {
 		b.Run(p.name, func(b *testing.B) {
 			for b.Loop() {
 				w := httptest.NewRecorder()
-				// An IP literal: checkHost refuses httptest's example.com.
-				r := httptest.NewRequest("GET", "http://127.0.0.1"+p.path, nil)
+				r := httptest.NewRequest("GET", p.path, nil)
+				r.Host = "localhost" // httptest's example.com fails the Host check (421)
 				r.AddCookie(&http.Cookie{Name: sessionCookie, Value: session})
 				h.ServeHTTP(w, r)
 				if w.Code != 200 {

@@ -232,11 +232,12 @@ func TestPages(t *testing.T) {
 		{name: "signature search", path: "/signatures?q=" + url.QueryEscape(strings.Split(topSig.Key, " | ")[0]), code: 200,
 			present: []string{"signature-table"}},
 		{name: "signature search none", path: "/signatures?q=zzzznothing", code: 200, present: []string{"empty"}},
-		{name: "signature", path: "/signature?sig=" + url.QueryEscape(topSig.Key), code: 200,
+		{name: "signature", path: string(components.SignatureURL(topSig.Key)), code: 200,
 			present: []string{"signature-chart", "signature-versions", "signature-oses", "dump-table", "signature-dumps"},
 			text:    map[string]string{"signature-title": topSig.Key, "signature-count": components.Count(topSig.Count)}},
-		{name: "unknown signature", path: "/signature?sig=nope", code: 404},
+		{name: "unknown signature", path: "/signatures/nope", code: 404},
 		{name: "no signature", path: "/signature", code: 400},
+		{name: "old URL of an unknown signature", path: "/signature?sig=nope", code: 404}, // get follows the redirect
 		{name: "modules", path: "/modules", code: 200, present: []string{"module-list", "sort-faulting"}},
 		{name: "modules by faulting", path: "/modules?sort=faulting", code: 200, present: []string{"sort-stack"},
 			check: func(t *testing.T, d *goquery.Document) {

@@ -27,7 +27,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, c temp
 	defer putPageBuffer(buf)
 	buf.Reset()
 	if err := c.Render(s.viewerContext(r), buf); err != nil {
-		s.logger(r).Error("render page", "path", r.URL.Path, "err", err)
+		s.logger(r).Error("render page", "path", logPath(r), "err", err)
 		http.Error(w, "Something went wrong rendering this page (request "+requestIDFrom(r.Context())+").",
 			http.StatusInternalServerError)
 		return

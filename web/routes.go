@@ -28,6 +28,9 @@ type Service interface {
 	Webhooks(ctx context.Context) ([]store.Webhook, error)
 	GroupStatus(ctx context.Context, sig string) (store.GroupStatus, error)
 	SetGroupStatus(ctx context.Context, g store.GroupStatus) (store.GroupStatus, error)
+	UpdateGroup(ctx context.Context, c store.GroupChange) (store.GroupStatus, error)
+	GroupEvents(ctx context.Context, sig string, limit, offset int) (store.GroupEventPage, error)
+	GroupEnds(ctx context.Context, sig string) ([]store.Dump, error)
 	RecentDeliveries(ctx context.Context, limit int) ([]store.Delivery, error)
 	Dump(ctx context.Context, id string) (store.Dump, error)
 	Report(ctx context.Context, id string) (store.Dump, []byte, error)
@@ -179,7 +182,11 @@ func (s *Server) Routes() http.Handler {
 	add(del, "/api/dumps/{id}/shares/{share_id}", permMember, s.apiShareRevoke)
 	add(get, "/api/dumps/{id}/attachments/{att}", permRead, s.apiDumpAttachment)
 	add(get, "/api/signatures", permRead, s.apiSignatureList)
-	add(get, "/api/signature", permRead, s.apiSignatureShow)
+	add(get, "/api/signatures/{signature}", permRead, s.apiSignatureShow)
+	add(get, "/api/signatures/{signature}/events", permRead, s.apiGroupEvents)
+	add(get, "/api/signatures/{signature}/compare", permRead, s.apiGroupCompare)
+	add(post, "/api/signatures/{signature}/status", permMember, s.apiGroupUpdate)
+	add(get, "/api/signature", permRead, redirectSignature(signatureAPI, s.fail)) // before /api/signatures/{signature}
 	add(get, "/api/modules", permRead, s.apiModuleList)
 	add(get, "/api/modules/{name}", permRead, s.apiModuleShow)
 	add(get, "/api/trends", permRead, s.apiTrends)
@@ -197,6 +204,12 @@ func (s *Server) Routes() http.Handler {
 	add(post, "/api/minidump", permReporter, s.apiMinidump)
 	add(post, "/api/{project}/minidump", permReporter, s.apiSentryMinidump)
 	add(post, "/api/{project}/minidump/", permReporter, s.apiSentryMinidump)
+	// Unreal's CrashReportClient: Sentry's path, and one for a DataRouterUrl
+	// without a project. The key in the path is the upload token.
+	add(post, "/api/{project}/unreal/{key}", permReporter, s.apiUnreal)
+	add(post, "/api/{project}/unreal/{key}/", permReporter, s.apiUnreal)
+	add(post, "/api/unreal/{key}", permReporter, s.apiUnreal)
+	add(post, "/api/unreal/{key}/", permReporter, s.apiUnreal)
 
 	if s.cfg.Symbols != nil {
 		add(post, "/api/symbols", permUpload, s.apiSymbolUpload)
@@ -231,7 +244,10 @@ func (s *Server) Routes() http.Handler {
 	add(get, "/upload", permUpload, s.dumpUploadForm)
 	add(post, "/upload", permUpload, s.dumpUpload)
 	add(get, "/signatures", permRead, s.signatureList)
-	add(get, "/signature", permRead, s.signatureShow)
+	add(get, "/signatures/{signature}", permRead, s.signatureShow)
+	add(get, "/signatures/{signature}/compare", permRead, s.groupCompare)
+	add(post, "/signatures/{signature}/status", permMember, s.groupForm)
+	add(get, "/signature", permRead, redirectSignature(signaturePage, s.failPage)) // before /signatures/{signature}
 	add(get, "/modules", permRead, s.moduleList)
 	add(get, "/modules/{name}", permRead, s.moduleShow)
 	add(get, "/trends", permRead, s.trends)

@@ -137,23 +137,39 @@ func (s *Server) apiWebhookRemove(w http.ResponseWriter, r *http.Request) {
 }
 
 type groupStatusJSON struct {
-	Signature string     `json:"signature"`
-	Status    string     `json:"status"`
-	FixedIn   string     `json:"fixed_in,omitempty"`
-	BugURL    string     `json:"bug_url,omitempty"`
-	UpdatedAt *time.Time `json:"updated_at,omitempty"`
-	UpdatedBy string     `json:"updated_by,omitempty"`
+	Signature  string          `json:"signature"`
+	Status     string          `json:"status"`
+	FixedIn    string          `json:"fixed_in,omitempty"`
+	BugURL     string          `json:"bug_url,omitempty"`
+	Assignee   string          `json:"assignee,omitempty"`
+	Note       string          `json:"note,omitempty"`
+	Regression *regressionJSON `json:"regression,omitempty"`
+	UpdatedAt  *time.Time      `json:"updated_at,omitempty"`
+	UpdatedBy  string          `json:"updated_by,omitempty"`
+}
+
+// regressionJSON: the group was fixed in From and crashed in In.
+type regressionJSON struct {
+	From string    `json:"fixed_in"`
+	In   string    `json:"crashed_in"`
+	At   time.Time `json:"at"`
 }
 
 func toGroupStatusJSON(g store.GroupStatus) groupStatusJSON {
-	j := groupStatusJSON{Signature: g.Signature, Status: string(g.State), FixedIn: g.FixedIn, BugURL: g.BugURL, UpdatedBy: g.UpdatedBy}
+	j := groupStatusJSON{Signature: g.Signature, Status: string(g.State), FixedIn: g.FixedIn, BugURL: g.BugURL,
+		Assignee: g.Assignee, Note: g.Note, UpdatedBy: g.UpdatedBy}
 	if !g.UpdatedAt.IsZero() {
 		j.UpdatedAt = &g.UpdatedAt
+	}
+	if g.RegressedIn != "" {
+		j.Regression = &regressionJSON{From: g.RegressedFrom, In: g.RegressedIn, At: g.RegressedAt}
 	}
 	return j
 }
 
-// setGroupStatus reads a status change for ?sig= from its fields.
+// setGroupStatus reads a status change for ?sig= from its fields (the
+// routes before /signatures/{signature}/status; they leave the assignee and
+// note alone).
 func (s *Server) setGroupStatus(r *http.Request, status, fixedIn, bugURL string) (store.GroupStatus, error) {
 	sig := r.URL.Query().Get("sig")
 	if sig == "" {

@@ -47,6 +47,11 @@ func TestBrowserXSS(t *testing.T) {
 	report, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid=upload-report-link]').getAttribute('href')`))
 	must(t, "report link", err)
 
+	// The crash group of the hostile dump, by its link on the list.
+	must(t, "open /signatures", chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/signatures"), chromedp.WaitReady(css("main"))))
+	group, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid=signature-link]').getAttribute('href')`))
+	must(t, "group link", err)
+
 	injected := `document.querySelectorAll('img[src="x"], svg[onload], iframe, [onfocus], [onerror], script:not([src])').length`
 	for _, c := range []struct {
 		path string
@@ -55,6 +60,8 @@ func TestBrowserXSS(t *testing.T) {
 		{report, []string{"<img src=x onerror=alert(1)>", `"><svg onload=alert(2)>`, `<img src=x onerror=alert("thread0")>`}},
 		{"/dumps", nil},
 		{"/signatures", nil},
+		{group, nil},
+		{group + "/compare", nil}, // one dump: the error page
 		{"/modules", []string{"<img src=x onerror=alert(1)>"}},
 		{"/trends", nil},
 	} {

@@ -169,6 +169,12 @@ func (x *Report) encodeJSON(p *objWriter) {
 	} else {
 		x.StackOverflow.encodeJSON(&w)
 	}
+	w.key("crash_view")
+	if x.CrashView == nil {
+		w.null()
+	} else {
+		x.CrashView.encodeJSON(&w)
+	}
 	w.key("signature")
 	w.b = appendJSONString(w.b, x.Signature)
 	if len(x.SignatureNotes) != 0 {
@@ -323,6 +329,22 @@ func (x *Frame) encodeJSON(p *objWriter) {
 	if x.Note != "" {
 		w.key("note")
 		w.b = appendJSONString(w.b, x.Note)
+	}
+	if len(x.Locals) != 0 {
+		w.key("locals")
+		if x.Locals == nil {
+			w.null()
+		} else {
+			w.b = append(w.b, '[')
+			for i := range x.Locals {
+				if i > 0 {
+					w.b = append(w.b, ',')
+				}
+				x.Locals[i].encodeJSON(&w)
+				w.spill(spillBytes)
+			}
+			w.b = append(w.b, ']')
+		}
 	}
 	p.end(&w)
 }
@@ -564,6 +586,14 @@ func (x *Thread) encodeJSON(p *objWriter) {
 	if x.WalkNote != "" {
 		w.key("walk_note")
 		w.b = appendJSONString(w.b, x.WalkNote)
+	}
+	if x.Recursion != nil {
+		w.key("recursion")
+		if x.Recursion == nil {
+			w.null()
+		} else {
+			x.Recursion.encodeJSON(&w)
+		}
 	}
 	if x.StartAddress != nil {
 		w.key("start_address")
@@ -1270,6 +1300,39 @@ func (x *StackOverflow) encodeJSON(p *objWriter) {
 	p.end(&w)
 }
 
+func (x *CrashView) encodeJSON(p *objWriter) {
+	w := p.nested()
+	w.key("disassembly")
+	if x.Disassembly == nil {
+		w.null()
+	} else {
+		w.b = append(w.b, '[')
+		for i := range x.Disassembly {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			x.Disassembly[i].encodeJSON(&w)
+			w.spill(spillBytes)
+		}
+		w.b = append(w.b, ']')
+	}
+	w.key("memory")
+	if x.Memory == nil {
+		w.null()
+	} else {
+		w.b = append(w.b, '[')
+		for i := range x.Memory {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			x.Memory[i].encodeJSON(&w)
+			w.spill(spillBytes)
+		}
+		w.b = append(w.b, ']')
+	}
+	p.end(&w)
+}
+
 func (x *ReporterStack) encodeJSON(p *objWriter) {
 	w := p.nested()
 	w.key("source")
@@ -1345,6 +1408,45 @@ func (x *FrameUnloadedModule) encodeJSON(p *objWriter) {
 	p.end(&w)
 }
 
+func (x *Local) encodeJSON(p *objWriter) {
+	w := p.nested()
+	w.key("name")
+	w.b = appendJSONString(w.b, x.Name)
+	w.key("kind")
+	w.b = appendJSONString(w.b, string(x.Kind))
+	w.key("type")
+	w.b = appendJSONString(w.b, x.Type)
+	w.key("size")
+	w.b = strconv.AppendInt(w.b, int64(x.Size), 10)
+	w.key("location")
+	w.b = appendJSONString(w.b, x.Location)
+	w.key("address")
+	if x.Address == nil {
+		w.null()
+	} else {
+		w.addr(uint64(*x.Address))
+	}
+	if x.Bytes != "" {
+		w.key("bytes")
+		w.b = appendJSONString(w.b, x.Bytes)
+	}
+	if x.Value != "" {
+		w.key("value")
+		w.b = appendJSONString(w.b, x.Value)
+	}
+	w.key("source")
+	w.b = appendJSONString(w.b, x.Source)
+	if x.Confidence != "" {
+		w.key("confidence")
+		w.b = appendJSONString(w.b, x.Confidence)
+	}
+	if x.Note != "" {
+		w.key("note")
+		w.b = appendJSONString(w.b, x.Note)
+	}
+	p.end(&w)
+}
+
 func (x *AdjustedAddress) encodeJSON(p *objWriter) {
 	w := p.nested()
 	w.key("kind")
@@ -1410,6 +1512,28 @@ func (x *BitFlip) encodeJSON(p *objWriter) {
 	} else {
 		w.b = appendJSONString(w.b, *x.SourceRegister)
 	}
+	p.end(&w)
+}
+
+func (x *Recursion) encodeJSON(p *objWriter) {
+	w := p.nested()
+	w.key("frames")
+	if x.Frames == nil {
+		w.null()
+	} else {
+		w.b = append(w.b, '[')
+		for i := range x.Frames {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			w.b = appendJSONString(w.b, x.Frames[i])
+		}
+		w.b = append(w.b, ']')
+	}
+	w.key("repeats")
+	w.b = strconv.AppendInt(w.b, int64(x.Repeats), 10)
+	w.key("first_frame")
+	w.b = strconv.AppendInt(w.b, int64(x.FirstFrame), 10)
 	p.end(&w)
 }
 
@@ -1641,28 +1765,6 @@ func (x *GuardPage) encodeJSON(p *objWriter) {
 	p.end(&w)
 }
 
-func (x *Recursion) encodeJSON(p *objWriter) {
-	w := p.nested()
-	w.key("frames")
-	if x.Frames == nil {
-		w.null()
-	} else {
-		w.b = append(w.b, '[')
-		for i := range x.Frames {
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
-			w.b = appendJSONString(w.b, x.Frames[i])
-		}
-		w.b = append(w.b, ']')
-	}
-	w.key("repeats")
-	w.b = strconv.AppendInt(w.b, int64(x.Repeats), 10)
-	w.key("first_frame")
-	w.b = strconv.AppendInt(w.b, int64(x.FirstFrame), 10)
-	p.end(&w)
-}
-
 func (x *FrameSize) encodeJSON(p *objWriter) {
 	w := p.nested()
 	w.key("frame")
@@ -1686,6 +1788,66 @@ func (x *FactSource) encodeJSON(p *objWriter) {
 		w.key("detail")
 		w.b = appendJSONString(w.b, x.Detail)
 	}
+	p.end(&w)
+}
+
+func (x *Disassembly) encodeJSON(p *objWriter) {
+	w := p.nested()
+	w.key("frame")
+	w.b = strconv.AppendInt(w.b, int64(x.Frame), 10)
+	w.key("address")
+	w.addr(uint64(x.Address))
+	w.key("start")
+	w.addr(uint64(x.Start))
+	w.key("start_from")
+	w.b = appendJSONString(w.b, x.StartFrom)
+	w.key("before_certain")
+	w.b = strconv.AppendBool(w.b, x.BeforeCertain)
+	w.key("source")
+	w.b = appendJSONString(w.b, x.Source)
+	w.key("instructions")
+	if x.Instructions == nil {
+		w.null()
+	} else {
+		w.b = append(w.b, '[')
+		for i := range x.Instructions {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			x.Instructions[i].encodeJSON(&w)
+			w.spill(spillBytes)
+		}
+		w.b = append(w.b, ']')
+	}
+	if x.SameAs != nil {
+		w.key("same_as")
+		if x.SameAs == nil {
+			w.null()
+		} else {
+			w.b = strconv.AppendInt(w.b, int64(*x.SameAs), 10)
+		}
+	}
+	if x.Note != "" {
+		w.key("note")
+		w.b = appendJSONString(w.b, x.Note)
+	}
+	p.end(&w)
+}
+
+func (x *MemoryView) encodeJSON(p *objWriter) {
+	w := p.nested()
+	w.key("what")
+	w.b = appendJSONString(w.b, x.What)
+	w.key("address")
+	w.addr(uint64(x.Address))
+	w.key("start")
+	w.addr(uint64(x.Start))
+	w.key("bytes")
+	w.b = appendJSONString(w.b, x.Bytes)
+	w.key("size")
+	w.b = strconv.AppendInt(w.b, int64(x.Size), 10)
+	w.key("captured")
+	w.b = strconv.AppendInt(w.b, int64(x.Captured), 10)
 	p.end(&w)
 }
 
@@ -1726,5 +1888,20 @@ func (x *BitFlipDetails) encodeJSON(p *objWriter) {
 	w.b = strconv.AppendBool(w.b, x.PoisonRegisters)
 	w.key("nearby_registers")
 	w.b = strconv.AppendUint(w.b, uint64(x.NearbyRegisters), 10)
+	p.end(&w)
+}
+
+func (x *Instruction) encodeJSON(p *objWriter) {
+	w := p.nested()
+	w.key("address")
+	w.addr(uint64(x.Address))
+	w.key("bytes")
+	w.b = appendJSONString(w.b, x.Bytes)
+	w.key("text")
+	w.b = appendJSONString(w.b, x.Text)
+	if x.Marked {
+		w.key("marked")
+		w.b = strconv.AppendBool(w.b, x.Marked)
+	}
 	p.end(&w)
 }

@@ -112,6 +112,7 @@ type frameJSON struct {
 	Registers       map[string]Addr       `json:"registers,omitempty"`
 	UnloadedModules []FrameUnloadedModule `json:"unloaded_modules"`
 	Note            string                `json:"note,omitempty"`
+	Locals          []Local               `json:"locals,omitempty"`
 }
 
 // inlineJSON is the reference for an inline frame: file and line null when
@@ -146,7 +147,8 @@ func TestFrameMatchesEncodingJSON(t *testing.T) {
 		Inlines: []InlineFrame{{Function: "outer", File: "a.c", Line: 3}, {Function: "inner"}, {Function: "f", File: "b.c"}}}
 	for _, f := range []Frame{{}, full, {Frame: 2, Trust: TrustScan, Offset: 0x10, Module: "m.dll"}, inl} {
 		j := frameJSON{Frame: f.Frame, Trust: f.Trust, Offset: f.Offset, MissingSymbols: f.MissingSymbols, SP: f.SP,
-			Registers: f.Registers, UnloadedModules: f.UnloadedModules, Note: f.Note, Inlines: inlinesJSON(f.Inlines)}
+			Registers: f.Registers, UnloadedModules: f.UnloadedModules, Note: f.Note, Inlines: inlinesJSON(f.Inlines),
+			Locals: f.Locals}
 		if f.Module != "" {
 			j.Module, j.ModuleOffset = &f.Module, &f.ModuleOffset
 		}

@@ -97,6 +97,7 @@ func (r *Report) Fit(b Budget) (framesCut int) {
 		kept += n
 		if n < len(t.Frames) {
 			t.Frames = t.Frames[:n:n]
+			t.Recursion = t.Recursion.clip(n)
 			t.WalkNote = "frames cut: the report's size budget is spent"
 			if i == crash {
 				r.CrashingThread.Frames = t.Frames
@@ -155,6 +156,10 @@ func maxFrameJSON(f *Frame) int {
 	for i := range f.UnloadedModules {
 		n += 40 + jsonByte*len(f.UnloadedModules[i].Module) + 24*len(f.UnloadedModules[i].Offsets)
 	}
+	for i := range f.Locals {
+		l := &f.Locals[i]
+		n += 200 + jsonByte*(len(l.Name)+len(l.Kind)+len(l.Type)+len(l.Location)+len(l.Bytes)+len(l.Value)+len(l.Source)+len(l.Confidence)+len(l.Note))
+	}
 	return n
 }
 
@@ -166,7 +171,28 @@ func maxThreadJSON(t *Thread) int {
 	if t.LastErrorValue != nil {
 		n += jsonByte * len(*t.LastErrorValue)
 	}
+	if r := t.Recursion; r != nil {
+		n += 80
+		for _, f := range r.Frames {
+			n += 4 + jsonByte*len(f)
+		}
+	}
 	return n
+}
+
+// clip is the part of a recursion that lies in a thread's first n frames,
+// nil when less than two of its cycles do.
+func (r *Recursion) clip(n int) *Recursion {
+	if r == nil || len(r.Frames) == 0 {
+		return nil
+	}
+	repeats := min(r.Repeats, (n-r.FirstFrame)/len(r.Frames))
+	if repeats < 2 {
+		return nil
+	}
+	c := *r
+	c.Repeats = repeats
+	return &c
 }
 
 func maxFileStatusJSON(f *FileStatus) int {

@@ -93,6 +93,10 @@ type Frame struct {
 	// Note is the unwinder's note on how it found the frame when that was
 	// not plain ("unwound from an epilogue", "chained unwind info", ...).
 	Note string `json:"note,omitempty"`
+	// Locals (ours) are the parameters and locals the function's debug
+	// information describes, with their values, for the crashing thread's
+	// frames.
+	Locals []Local `json:"locals,omitempty"`
 }
 
 // FrameUnloadedModule is one unloaded module a frame's address falls in,
@@ -100,4 +104,41 @@ type Frame struct {
 type FrameUnloadedModule struct {
 	Module  string `json:"module"`
 	Offsets []Addr `json:"offsets"`
+}
+
+// VarKind says whether a variable is a parameter or a local.
+type VarKind string
+
+// VarKind values.
+const (
+	VarParameter VarKind = "parameter"
+	VarLocal     VarKind = "local"
+)
+
+// Local is a parameter or local variable of a frame's function, where the
+// module's debug information (PDB or DWARF) describes it, with its value as
+// the dump holds it (WinDbg's `dv /t /v`).
+type Local struct {
+	Name string  `json:"name"`
+	Kind VarKind `json:"kind"`
+	Type string  `json:"type"`
+	Size int     `json:"size"` // bytes; 0 when the type's size is unknown
+	// Location is where the debug information puts the variable at the
+	// frame's pc, as text: "rsp+0x24", "rbp-0x18", "cfa+0x8", "rcx".
+	Location string `json:"location"`
+	// Address is the variable's address when it lives in memory.
+	Address *Addr `json:"address"`
+	// Bytes are the bytes read, in hex, at most the first 32.
+	Bytes string `json:"bytes,omitempty"`
+	// Value decodes Bytes for integers, pointers, bool, floats and enums;
+	// a pointer to a captured string (or a char array) shows the text.
+	Value string `json:"value,omitempty"`
+	// Source is where the description came from: pdb or dwarf.
+	Source string `json:"source"`
+	// Confidence is how sure the value is: high, medium, or low (the frame
+	// or the register it is relative to may be wrong); "" when there is no
+	// value.
+	Confidence string `json:"confidence,omitempty"`
+	// Note says how the value was found or why there is none.
+	Note string `json:"note,omitempty"`
 }

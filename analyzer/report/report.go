@@ -44,7 +44,10 @@ type Report struct {
 	MemorySummary     *MemorySummary     `json:"memory_summary"`
 	AllocationFailure *AllocationFailure `json:"allocation_failure"`
 	StackOverflow     *StackOverflow     `json:"stack_overflow"`
-	Signature         string             `json:"signature"`
+	// CrashView is the code and memory around the crash; nil without an
+	// x86 or amd64 crashing thread.
+	CrashView *CrashView `json:"crash_view"`
+	Signature string     `json:"signature"`
 	// SignatureNotes says which frames the signature skipped or kept and why.
 	SignatureNotes []string          `json:"signature_notes,omitempty"`
 	Annotations    map[string]string `json:"annotations,omitempty"` // Crashpad/Breakpad key-values, Unreal context fields
@@ -270,6 +273,9 @@ type Thread struct {
 	UsesExceptionContext bool `json:"uses_exception_context,omitempty"`
 	// WalkNote says why a walk stopped early, when it did.
 	WalkNote string `json:"walk_note,omitempty"`
+	// Recursion is the cycle of frames that repeats most on this stack,
+	// for the page to fold; nil when no cycle repeats often enough.
+	Recursion *Recursion `json:"recursion,omitempty"`
 	// From ThreadInfoList, when the dump has it.
 	StartAddress *Addr   `json:"start_address,omitempty"`
 	StartModule  string  `json:"start_module,omitempty"`

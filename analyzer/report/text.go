@@ -89,6 +89,20 @@ func WriteText(w io.Writer, r *Report) error {
 	if so := r.StackOverflow; so != nil {
 		p("\nStack overflow: %s\n", so.Explanation)
 	}
+	if cv := r.CrashView; cv != nil && len(cv.Disassembly) > 0 && cv.Disassembly[0].Frame == 0 && len(cv.Disassembly[0].Instructions) > 0 {
+		// WinDbg's u at the crash; the JSON has the callers' too.
+		p("\nCode at the crash:\n")
+		for _, in := range cv.Disassembly[0].Instructions {
+			mark := " "
+			if in.Marked {
+				mark = ">"
+			}
+			p("%s %s  %-20s %s\n", mark, in.Address, in.Bytes, in.Text)
+		}
+		if n := cv.Disassembly[0].Note; n != "" {
+			p("  (%s)\n", n)
+		}
+	}
 	p("\n")
 	order := make([]int, 0, len(r.Threads))
 	if r.CrashingThread != nil {

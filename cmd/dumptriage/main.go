@@ -16,7 +16,7 @@ commands:
   seed [--data ./data] [--dumps 100000]       add made-up analyses (demos, benchmarks)
   user add|list|remove|passwd|role            manage accounts (dumptriage user for details)
   token create|list|revoke                    manage API tokens (dumptriage token for details)
-  upload [--server URL] [--token T] FILE...   send dumps to a server and print their report URLs
+  upload [--server URL] [--token T] [--unreal] FILE...  send dumps (--unreal: .ue4crash reports), print report URLs
   webhook add URL --events new,regression     alert webhooks (dumptriage webhook for details)
   symbols upload [--server URL] [--token T] PATH...  upload PDBs, images, .sym files or zips to a server
   migrate --from DIR --to-db URL --to-blobs URL   copy everything to PostgreSQL + S3 (or back: --from-db, --from-blobs, --to)

@@ -141,8 +141,9 @@ func (p *pipelineFlags) openSymbols(st *store.Store) (*store.Symbols, error) {
 // analyzeFunc runs the analyzer with one symbol cache shared by all jobs.
 // Each analysis searches the server's symbol store, then --symbols, then
 // the upstream symbol server when one is set (a setting read per analysis,
-// so a change applies at once).
-func (p *pipelineFlags) analyzeFunc(sym *store.Symbols) store.AnalyzeFunc {
+// so a change applies at once). A crash reporter's log attached to the
+// dump (Unreal's crash context, Unity's Player.log) goes with it.
+func (p *pipelineFlags) analyzeFunc(st *store.Store, sym *store.Symbols) store.AnalyzeFunc {
 	cache := analyzer.NewSymbolCache(0)
 	// A test hook: the crash-safety test needs analyses slow enough to kill.
 	delay, _ := time.ParseDuration(os.Getenv("DUMPTRIAGE_TEST_ANALYSIS_DELAY"))
@@ -154,7 +155,10 @@ func (p *pipelineFlags) analyzeFunc(sym *store.Symbols) store.AnalyzeFunc {
 				return nil, ctx.Err()
 			}
 		}
-		return analyzer.Analyze(ctx, r, size, analyzer.Options{SymbolPath: sym.SearchPath(ctx), Symbols: cache, SHA256: sha})
+		// Without the log the analysis is still whole: a failure to read it
+		// only leaves out the comparison.
+		rlog, _ := st.ReporterLog(ctx, sha)
+		return analyzer.Analyze(ctx, r, size, analyzer.Options{SymbolPath: sym.SearchPath(ctx), Symbols: cache, SHA256: sha, ReporterLog: rlog})
 	}
 }
 

@@ -72,7 +72,7 @@ func runReanalyze(args []string) error {
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
-		st.RunWorkers(wctx, pf.workerConfig(log), pf.analyzeFunc(sym))
+		st.RunWorkers(wctx, pf.workerConfig(log), pf.analyzeFunc(st, sym))
 		close(done)
 	}()
 	for {

@@ -105,7 +105,7 @@ func runServe(args []string) error {
 		})
 	})
 	if !*noWorkers {
-		wg.Go(func() { st.RunWorkers(ctx, pf.workerConfig(log), pf.analyzeFunc(sym)) })
+		wg.Go(func() { st.RunWorkers(ctx, pf.workerConfig(log), pf.analyzeFunc(st, sym)) })
 	}
 	if outbox, ok := st.Index.(alert.Outbox); ok {
 		d := &alert.Dispatcher{Outbox: outbox, PublicURL: strings.TrimSuffix(*publicURL, "/"), Log: log}

@@ -24,11 +24,15 @@ func runUpload(args []string, stdout, stderr io.Writer, tty bool) error {
 	fs.SetOutput(stderr)
 	server := fs.String("server", envOr("DUMPTRIAGE_SERVER", "http://127.0.0.1:8080"), "server URL ($DUMPTRIAGE_SERVER)")
 	token := fs.String("token", os.Getenv("DUMPTRIAGE_TOKEN"), "API token with the upload scope ($DUMPTRIAGE_TOKEN)")
+	unreal := fs.Bool("unreal", false, "each FILE is an Unreal crash report (.ue4crash), sent as CrashReportClient sends it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return errors.New("usage: dumptriage upload [--server URL] [--token T] FILE…")
+		return errors.New("usage: dumptriage upload [--server URL] [--token T] [--unreal] FILE…")
+	}
+	if *unreal && *token == "" {
+		return errors.New("--unreal needs --token: CrashReportClient sends it in the URL")
 	}
 	base, err := url.Parse(strings.TrimSuffix(*server, "/"))
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
@@ -37,7 +41,7 @@ func runUpload(args []string, stdout, stderr io.Writer, tty bool) error {
 	client := &http.Client{Transport: http.DefaultTransport} // no timeout: dumps may be gigabytes
 	failed := 0
 	for _, path := range fs.Args() {
-		u, err := uploadOne(context.Background(), client, base, *token, path, stderr, tty)
+		u, err := uploadOne(context.Background(), client, base, *token, path, *unreal, stderr, tty)
 		if err != nil {
 			failed++
 			fmt.Fprintf(stderr, "%s: %v\n", path, err)
@@ -59,7 +63,7 @@ type uploadAnswer struct {
 	Error     string `json:"error"`
 }
 
-func uploadOne(ctx context.Context, client *http.Client, base *url.URL, token, path string, stderr io.Writer, tty bool) (uploadAnswer, error) {
+func uploadOne(ctx context.Context, client *http.Client, base *url.URL, token, path string, unreal bool, stderr io.Writer, tty bool) (uploadAnswer, error) {
 	var ans uploadAnswer
 	f, err := os.Open(path)
 	if err != nil {
@@ -82,6 +86,11 @@ func uploadOne(ctx context.Context, client *http.Client, base *url.URL, token, p
 	}
 	u := base.JoinPath("/api/dumps")
 	u.RawQuery = url.Values{"name": {filepath.Base(path)}}.Encode()
+	if unreal {
+		// The DataRouterUrl endpoint, as CrashReportClient posts to it.
+		u = base.JoinPath("/api/unreal", token, "/")
+		u.RawQuery = url.Values{"AppID": {"CrashReporter"}, "UploadType": {"crashreports"}}.Encode()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), body)
 	if err != nil {
 		return ans, err

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dumptriage/dumptriage/internal/testdata"
 	"github.com/dumptriage/dumptriage/store"
 	"github.com/dumptriage/dumptriage/web"
 )
@@ -34,6 +35,7 @@ func TestUploadCommand(t *testing.T) {
 	if err := os.WriteFile(dump, append([]byte("MDMP\x93\xa7\x00\x00"), bytes.Repeat([]byte{1}, 300<<10)...), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	ue4crash := testdata.Path(t, "public", "getsentry__symbolic", "symbolic-testutils", "fixtures", "unreal", "unreal_crash")
 	junk := filepath.Join(dir, "notes.txt")
 	os.WriteFile(junk, []byte("not a dump"), 0o644)
 	tests := []struct {
@@ -54,6 +56,11 @@ func TestUploadCommand(t *testing.T) {
 		{"no token", []string{"--server", srv.URL, dump}, false, "1 of 1", nil, []string{"401"}},
 		{"bad server URL", []string{"--server", "ftp://x", dump}, false, "not an http(s) URL", nil, nil},
 		{"no files", []string{"--server", srv.URL}, false, "usage", nil, nil},
+		{"an Unreal crash report", []string{"--server", srv.URL, "--token", tok, "--unreal", ue4crash}, false, "",
+			[]string{srv.URL + "/dumps/", "\t" + ue4crash}, nil},
+		{"an Unreal crash report needs the token", []string{"--server", srv.URL, "--unreal", ue4crash}, false, "--unreal needs --token", nil, nil},
+		{"a dump is no Unreal crash report", []string{"--server", srv.URL, "--token", tok, "--unreal", dump}, false, "1 of 1",
+			nil, []string{"400", "zlib"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

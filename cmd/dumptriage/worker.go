@@ -29,6 +29,6 @@ func runWorker(args []string) error {
 		log.Info("resumed jobs of dead workers", "jobs", n)
 	}
 	log.Info("working", "data", pf.data, "workers", pf.workerCount(false))
-	st.RunWorkers(ctx, pf.workerConfig(log), pf.analyzeFunc(sym))
+	st.RunWorkers(ctx, pf.workerConfig(log), pf.analyzeFunc(st, sym))
 	return nil
 }

@@ -20,6 +20,7 @@ package reportertest
 import (
 	"bytes"
 	"compress/gzip"
+	"compress/zlib"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -209,3 +210,49 @@ func Msgpack(v any) []byte {
 	enc(v)
 	return b.Bytes()
 }
+
+// UnrealFile is a file of an Unreal crash report.
+type UnrealFile struct {
+	Name string
+	Data []byte
+}
+
+// UnrealContainer builds the decompressed .ue4crash container the way
+// CrashReportClient's CompressAndSendData writes it (CrashUpload.cpp, read
+// not copied): a placeholder FCompressedHeader, each file as index, FString
+// name and byte array, then the header again with the uncompressed size
+// and file count; FStrings in fixed 260-byte buffers, NUL-padded.
+func UnrealContainer(dir string, files []UnrealFile) []byte {
+	le := func(b []byte, v int32) []byte { return append(b, byte(v), byte(v>>8), byte(v>>16), byte(v>>24)) }
+	fstr := func(b []byte, s string) []byte {
+		b = le(b, 260)
+		return append(b, (s + strings.Repeat("\x00", 260-len(s)))...)
+	}
+	header := func(b []byte, size, count int32) []byte {
+		b = fstr(b, dir)
+		b = fstr(b, dir+".ue4crash")
+		return le(le(b, size), count)
+	}
+	b := header(nil, 0, 0)
+	for i, f := range files {
+		b = le(b, int32(i))
+		b = fstr(b, f.Name)
+		b = le(b, int32(len(f.Data)))
+		b = append(b, f.Data...)
+	}
+	return header(b, int32(len(b)), int32(len(files)))
+}
+
+// Unreal builds CrashReportClient's upload of a container: the zlib
+// stream as the body, "application/octet-stream".
+func Unreal(container []byte) Request {
+	var buf bytes.Buffer
+	w := zlib.NewWriter(&buf)
+	w.Write(container)
+	w.Close()
+	return Request{Body: buf.Bytes(), Header: http.Header{"Content-Type": {"application/octet-stream"},
+		"User-Agent": {"CrashReportClient/++UE4+Release-4.20-CL-4369336 Windows/10.0.17134.1.256.64bit"}}}
+}
+
+// UnrealQuery is the query CrashReportClient appends to its DataRouterUrl.
+const UnrealQuery = "AppID=CrashReporter&AppVersion=4.20.3-4369336%2B%2B%2BUE4%2BRelease-4.20&AppEnvironment=Dev&UploadType=crashreports&UserID=6b5ef42f48669c4d7dfe11b7f59bb6ac%7C%7C6B5EF42F48669C4D7DFE11B7F59BB6AC"

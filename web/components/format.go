@@ -251,8 +251,29 @@ func ClockNote(t time.Time) string {
 // Exact is a search value that matches only the whole value (see web/query.go).
 func Exact(v string) string { return `"` + v + `"` }
 
-// SignatureURL is a crash group's page.
-func SignatureURL(sig string) templ.SafeURL { return Query("/signature", "sig", sig) }
+// SignatureURL is a crash group's page: /signatures/ and the signature as
+// one path segment (slashes, spaces and % escaped).
+func SignatureURL(sig string) templ.SafeURL { return templ.SafeURL(SignaturePath("/signatures/", sig)) }
+
+// SignaturePath is prefix and the signature escaped as one path segment.
+func SignaturePath(prefix, sig string) string { return prefix + EscapeSegment(sig) }
+
+// EscapeSegment escapes s as one path segment, keeping the characters
+// RFC 3986 allows in one (so "app.exe!Foo::Bar" reads as itself) and
+// escaping the rest: "/", "?", "#", "%", spaces, <>, non-ASCII bytes.
+func EscapeSegment(s string) string {
+	const keep = "-._~!$&'()*+,;=:@"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(keep, c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
 
 // ModuleURL is a module's page.
 func ModuleURL(name string) templ.SafeURL {

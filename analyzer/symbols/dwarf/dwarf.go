@@ -49,6 +49,8 @@ type File struct {
 	mu    sync.Mutex
 	lines map[dwarf.Offset]*lineTable // by compilation unit offset
 	types map[dwarf.Offset]typeInfo
+
+	locs *locSections // location lists, for LocationAt
 }
 
 // funcRange is one address range of a DW_TAG_subprogram, as RVAs.
@@ -136,6 +138,7 @@ func Open(r io.ReaderAt) (f *File, err error) {
 		return nil, err
 	}
 	f.readSymtab(pf)
+	f.locs = readLocSections(pf)
 	return f, nil
 }
 

@@ -292,3 +292,39 @@ func BenchmarkLookupFirst(b *testing.B) {
 		f.Lookup(0x1c54c)
 	}
 }
+
+// TestLocalScopes: heap_nomem's main declares buf, i and len in an inner
+// block; they carry its range, p the whole function. Typedefs resolve to
+// their base type.
+func TestLocalScopes(t *testing.T) {
+	f := openExe(t, "heap_nomem_x64_mingw.exe")
+	main, ok := f.Function(0x1400032c7 - f.ImageBase())
+	if !ok {
+		t.Fatal("no main")
+	}
+	scoped := map[string]bool{}
+	for _, v := range main.Locals {
+		scoped[v.Name] = v.Scope != nil
+		for _, rg := range v.Scope {
+			if rg[0] < main.LowPC || rg[1] > main.HighPC || rg[0] >= rg[1] {
+				t.Errorf("%s: scope %#x outside main [%#x, %#x)", v.Name, rg, main.LowPC, main.HighPC)
+			}
+		}
+	}
+	want := map[string]bool{"p": false, "buf": true, "i": true, "len": true}
+	for name, s := range want {
+		if got, ok := scoped[name]; !ok || got != s {
+			t.Errorf("%s: scoped = %v (found %v), want %v", name, got, ok, s)
+		}
+	}
+	alloc, ok := f.Function(0x14000322e - f.ImageBase())
+	if !ok || len(alloc.Params) != 2 {
+		t.Fatalf("allocate_cache_block: %+v", alloc)
+	}
+	for i, want := range [][3]string{{"heap", "HANDLE", "void *"}, {"bytes", "SIZE_T", "long long unsigned int"}} {
+		p := alloc.Params[i]
+		if p.Name != want[0] || p.TypeName != want[1] || p.BaseType != want[2] {
+			t.Errorf("param %d = %q %q base %q, want %q", i, p.Name, p.TypeName, p.BaseType, want)
+		}
+	}
+}

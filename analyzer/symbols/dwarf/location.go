@@ -50,6 +50,7 @@ const (
 	opDerefSize    = 0x94
 	opNop          = 0x96
 	opCallFrameCFA = 0x9c
+	opStackValue   = 0x9f
 )
 
 // x86-64 DWARF register numbers (System V psABI, also used by MinGW-w64).
@@ -332,4 +333,171 @@ func EvalLocationAddr(expr []byte, addrSize int, frameBase uint64, regs func(dwa
 		addr &= 1<<32 - 1
 	}
 	return addr, -1, nil
+}
+
+// Simple is a location expression of a single operation, the common case
+// debuggers print as a register and offset.
+type Simple struct {
+	// Op is "fbreg" (frame base + Offset), "breg" (register Reg + Offset),
+	// "reg" (in register Reg), "cfa" (DW_OP_call_frame_cfa, as a frame base),
+	// "addr" (a static address, Addr) or "value" (DW_OP_lit*/constu/consts
+	// then DW_OP_stack_value: the variable's value is Addr).
+	Op     string
+	Reg    int
+	Offset int64
+	Addr   uint64
+}
+
+// SimpleLocation decodes expr when it is one DW_OP_fbreg, DW_OP_breg*,
+// DW_OP_bregx, DW_OP_reg*, DW_OP_regx, DW_OP_call_frame_cfa or DW_OP_addr
+// (addrSize 4 or 8) and nothing else.
+func SimpleLocation(expr []byte, addrSize int) (Simple, bool) {
+	if len(expr) == 0 {
+		return Simple{}, false
+	}
+	op, rest := expr[0], expr[1:]
+	var s Simple
+	var n int
+	switch {
+	case op >= opReg0 && op <= opReg31:
+		s = Simple{Op: "reg", Reg: int(op - opReg0)}
+	case op >= opBreg0 && op <= opBreg31:
+		s = Simple{Op: "breg", Reg: int(op - opBreg0)}
+		s.Offset, n = sleb128(rest)
+		rest = rest[n:]
+		if n == 0 {
+			return Simple{}, false
+		}
+	case op == opFbreg:
+		s = Simple{Op: "fbreg"}
+		s.Offset, n = sleb128(rest)
+		rest = rest[n:]
+		if n == 0 {
+			return Simple{}, false
+		}
+	case op == opRegx, op == opBregx:
+		var r uint64
+		if r, n = uleb128(rest); n == 0 || r > 1<<16 {
+			return Simple{}, false
+		}
+		rest = rest[n:]
+		s = Simple{Op: "reg", Reg: int(r)}
+		if op == opBregx {
+			s.Op = "breg"
+			if s.Offset, n = sleb128(rest); n == 0 {
+				return Simple{}, false
+			}
+			rest = rest[n:]
+		}
+	case op == opCallFrameCFA:
+		s = Simple{Op: "cfa"}
+	case expr[len(expr)-1] == opStackValue:
+		// An implicit value: the variable is the constant.
+		c, ok := constant(expr[:len(expr)-1])
+		if !ok {
+			return Simple{}, false
+		}
+		return Simple{Op: "value", Addr: c}, true
+	case op == opAddr:
+		if (addrSize != 4 && addrSize != 8) || len(rest) < addrSize {
+			return Simple{}, false
+		}
+		var buf [8]byte
+		copy(buf[:], rest[:addrSize])
+		s = Simple{Op: "addr", Addr: binary.LittleEndian.Uint64(buf[:])}
+		rest = rest[addrSize:]
+	default:
+		return Simple{}, false
+	}
+	if len(rest) != 0 {
+		return Simple{}, false
+	}
+	return s, true
+}
+
+// constant decodes an expression of one constant operation (DW_OP_lit*,
+// DW_OP_const*).
+func constant(e []byte) (uint64, bool) {
+	if len(e) == 0 {
+		return 0, false
+	}
+	op, rest := e[0], e[1:]
+	fixed := func(n int, signed bool) (uint64, bool) {
+		if len(rest) != n {
+			return 0, false
+		}
+		var buf [8]byte
+		copy(buf[:], rest)
+		v := binary.LittleEndian.Uint64(buf[:])
+		if signed {
+			sh := uint(64 - 8*n)
+			v = uint64(int64(v<<sh) >> sh)
+		}
+		return v, true
+	}
+	switch op {
+	case opConst1u:
+		return fixed(1, false)
+	case opConst2u:
+		return fixed(2, false)
+	case opConst4u:
+		return fixed(4, false)
+	case opConst8u:
+		return fixed(8, false)
+	case opConst1s:
+		return fixed(1, true)
+	case opConst2s:
+		return fixed(2, true)
+	case opConst4s:
+		return fixed(4, true)
+	case opConst8s:
+		return fixed(8, true)
+	case opConstu:
+		v, n := uleb128(rest)
+		return v, n > 0 && n == len(rest)
+	case opConsts:
+		v, n := sleb128(rest)
+		return uint64(v), n > 0 && n == len(rest)
+	}
+	if op >= opLit0 && op <= opLit31 && len(rest) == 0 {
+		return uint64(op - opLit0), true
+	}
+	return 0, false
+}
+
+// uleb128 decodes an unsigned LEB128 at the start of b; n = 0 when it is
+// truncated.
+func uleb128(b []byte) (v uint64, n int) {
+	for shift := uint(0); n < len(b); shift += 7 {
+		c := b[n]
+		n++
+		if shift < 64 {
+			v |= uint64(c&0x7f) << shift
+		}
+		if c&0x80 == 0 {
+			return v, n
+		}
+	}
+	return 0, 0
+}
+
+// sleb128 decodes a signed LEB128 at the start of b; n = 0 when it is
+// truncated.
+func sleb128(b []byte) (v int64, n int) {
+	var shift uint
+	for n < len(b) {
+		c := b[n]
+		n++
+		if shift < 64 {
+			v |= int64(c&0x7f) << shift
+		}
+		shift += 7
+		if c&0x80 == 0 {
+			if shift < 64 && c&0x40 != 0 {
+				v |= -1 << shift
+			}
+			return v, n
+		}
+	}
+	return 0, 0
 }

@@ -63,3 +63,85 @@ func TestEvalLocation(t *testing.T) {
 		t.Errorf("32-bit wrap = %#x, %v", a, err)
 	}
 }
+
+func TestSimpleLocation(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		expr []byte
+		want Simple
+		ok   bool
+	}{
+		{"fbreg +8", []byte{opFbreg, 8}, Simple{Op: "fbreg", Offset: 8}, true},
+		{"fbreg -1056", []byte{opFbreg, 0xe0, 0x77}, Simple{Op: "fbreg", Offset: -1056}, true},
+		{"breg6 +16", []byte{opBreg0 + 6, 16}, Simple{Op: "breg", Reg: 6, Offset: 16}, true},
+		{"bregx 7 -8", []byte{opBregx, 7, 0x78}, Simple{Op: "breg", Reg: 7, Offset: -8}, true},
+		{"reg2", []byte{opReg0 + 2}, Simple{Op: "reg", Reg: 2}, true},
+		{"regx 17", []byte{opRegx, 17}, Simple{Op: "reg", Reg: 17}, true},
+		{"call_frame_cfa", []byte{opCallFrameCFA}, Simple{Op: "cfa"}, true},
+		{"addr", []byte{opAddr, 0x10, 0x20, 0, 0x40, 1, 0, 0, 0}, Simple{Op: "addr", Addr: 0x140002010}, true},
+		{"empty", nil, Simple{}, false},
+		{"two operations", []byte{opBreg0 + 6, 16, opDeref}, Simple{}, false},
+		{"truncated sleb", []byte{opFbreg, 0x80}, Simple{}, false},
+		{"truncated addr", []byte{opAddr, 1, 2}, Simple{}, false},
+		{"huge regx", []byte{opRegx, 0xff, 0xff, 0xff, 0x7f}, Simple{}, false},
+		{"deref alone", []byte{opDeref}, Simple{}, false},
+	} {
+		got, ok := SimpleLocation(tt.expr, 8)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("%s: SimpleLocation(% x) = %+v, %v; want %+v, %v", tt.name, tt.expr, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// FuzzSimpleLocation: SimpleLocation never panics and agrees with
+// EvalLocationAddr on the address of what it decodes.
+func FuzzSimpleLocation(f *testing.F) {
+	for _, e := range [][]byte{{opFbreg, 8}, {opBreg0 + 6, 0x70}, {opRegx, 3}, {opAddr, 1, 2, 3, 4, 5, 6, 7, 8}, {opBregx, 1, 2}} {
+		f.Add(e)
+	}
+	f.Fuzz(func(t *testing.T, expr []byte) {
+		s, ok := SimpleLocation(expr, 8)
+		if !ok {
+			return
+		}
+		const fb, rv = 0x10000, 0x5000
+		addr, reg, err := EvalLocationAddr(expr, 8, fb, func(int) (uint64, bool) { return rv, true }, nil)
+		switch s.Op {
+		case "reg":
+			if err != nil || reg != s.Reg {
+				t.Fatalf("%+v: Eval gave reg %d, %v", s, reg, err)
+			}
+		case "breg":
+			if err != nil || addr != rv+uint64(s.Offset) {
+				t.Fatalf("%+v: Eval gave %#x, %v", s, addr, err)
+			}
+		case "fbreg":
+			if err != nil || addr != fb+uint64(s.Offset) {
+				t.Fatalf("%+v: Eval gave %#x, %v", s, addr, err)
+			}
+		}
+	})
+}
+
+func TestSimpleValue(t *testing.T) {
+	for _, tt := range []struct {
+		expr []byte
+		want uint64
+		ok   bool
+	}{
+		{[]byte{opLit0 + 5, opStackValue}, 5, true},
+		{[]byte{opConst1u, 0xff, opStackValue}, 0xff, true},
+		{[]byte{opConst1s, 0xff, opStackValue}, ^uint64(0), true},
+		{[]byte{opConst2u, 0x34, 0x12, opStackValue}, 0x1234, true},
+		{[]byte{opConstu, 0xe5, 0x8e, 0x26, opStackValue}, 624485, true},
+		{[]byte{opConsts, 0x7f, opStackValue}, ^uint64(0), true},
+		{[]byte{opConst2u, 0x34, opStackValue}, 0, false},
+		{[]byte{opBreg0, 8, opStackValue}, 0, false},
+		{[]byte{opStackValue}, 0, false},
+	} {
+		s, ok := SimpleLocation(tt.expr, 8)
+		if ok != tt.ok || ok && (s.Op != "value" || s.Addr != tt.want) {
+			t.Errorf("SimpleLocation(% x) = %+v, %v", tt.expr, s, ok)
+		}
+	}
+}

@@ -33,6 +33,7 @@ var roots = []string{"Report", "Frame"}
 var basic = map[string]string{
 	"string":  "w.b = appendJSONString(w.b, %s)",
 	"Trust":   "w.b = appendJSONString(w.b, string(%s))",
+	"VarKind": "w.b = appendJSONString(w.b, string(%s))",
 	"int":     "w.b = strconv.AppendInt(w.b, int64(%s), 10)",
 	"int64":   "w.b = strconv.AppendInt(w.b, %s, 10)",
 	"uint32":  "w.b = strconv.AppendUint(w.b, uint64(%s), 10)",
@@ -47,7 +48,7 @@ var basic = map[string]string{
 
 // zero is the emptiness test encoding/json's omitempty applies, per kind.
 var zero = map[string]string{
-	"string": `%s == ""`, "Trust": `%s == ""`, "int": "%s == 0", "int64": "%s == 0", "uint32": "%s == 0", "uint64": "%s == 0",
+	"string": `%s == ""`, "Trust": `%s == ""`, "VarKind": `%s == ""`, "int": "%s == 0", "int64": "%s == 0", "uint32": "%s == 0", "uint64": "%s == 0",
 	"bool": "!%s", "float64": "%s == 0", "Addr": "%s == 0", "Hex32": "%s == 0", "Hex64": "%s == 0",
 	"RawJSON": "len(%s) == 0",
 }
