@@ -43,7 +43,6 @@ func TestBuildTime(t *testing.T) {
 	}
 }
 
-
 func fmtCodeID(stamp uint32) string {
 	const hexdigits = "0123456789ABCDEF"
 	b := make([]byte, 8)

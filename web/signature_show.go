@@ -260,7 +260,9 @@ func (s *Server) groupComparison(r *http.Request, sig string) (components.Compar
 // missingDump is a compared dump that does not exist.
 type missingDump string
 
-func (m missingDump) Error() string { return fmt.Sprintf("no dump %q", components.Short(string(m), 100)) }
+func (m missingDump) Error() string {
+	return fmt.Sprintf("no dump %q", components.Short(string(m), 100))
+}
 
 func (m missingDump) Unwrap() error { return store.ErrNotFound }
 
