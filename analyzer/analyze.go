@@ -35,6 +35,14 @@ type Options struct {
 	SymbolPath string
 	// Symbols is a cache shared across analyses; nil makes a private one.
 	Symbols *SymbolCache
+	// SymbolTimeout bounds the wait for a symbol server's answer (default
+	// symstore.DefaultAnswerTimeout); a server that does not answer in
+	// time is skipped for a while. Downloads are bounded by
+	// symbolLookupTimeout per module.
+	SymbolTimeout time.Duration
+	// SymbolMaxDownload bounds one file from a symbol server (default
+	// symstore.DefaultMaxDownload; images are bounded by their size too).
+	SymbolMaxDownload int64
 	// SHA256 of the dump, when the caller already knows it.
 	SHA256 string
 	// MaxFrames bounds each thread's walk (default 1024).
@@ -113,7 +121,8 @@ type analysis struct {
 	modules       map[*minidump.Module]*moduleFiles
 
 	badPathWarned bool
-	held          holds // cache entries in use until the analysis ends
+	serversNoted  map[string]bool // symbol servers a warning names already
+	held          holds           // cache entries in use until the analysis ends
 	umods         *unwindModules
 	walks         [][]unwind.Frame // per thread, as the walker returned them
 }

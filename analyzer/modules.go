@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -72,14 +73,16 @@ func (a *analysis) store() *symstore.Store {
 	if a.opts.SymbolPath == "" {
 		return nil
 	}
-	v, err := a.opts.Symbols.get("store:"+a.opts.SymbolPath, nil, func() (any, int64, error) {
+	key := fmt.Sprintf("store:%d:%d:%s", a.opts.SymbolTimeout, a.opts.SymbolMaxDownload, a.opts.SymbolPath)
+	v, err := a.opts.Symbols.get(key, nil, func() (any, int64, error) {
 		p, err := symstore.ParsePath(a.opts.SymbolPath)
 		if err != nil {
 			return nil, 0, err
 		}
 		cache := a.opts.Symbols
 		verify := func(path string, want symstore.Key) error { return verifyCandidate(cache, path, want) }
-		return &symstore.Store{Path: p, Verify: verify}, 1024, nil
+		return &symstore.Store{Path: p, Verify: verify, VerifyDownload: verifyDownload,
+			Timeout: a.opts.SymbolTimeout, MaxDownload: a.opts.SymbolMaxDownload}, 1024, nil
 	})
 	if err != nil {
 		if !a.badPathWarned {
@@ -119,6 +122,23 @@ func verifyCandidate(cache *SymbolCache, path string, want symstore.Key) error {
 		if want.ID != "" && !strings.EqualFold(im.CodeID(), want.ID) {
 			return fmt.Errorf("image mismatch: wanted %s, found %s (TimeDateStamp+SizeOfImage)", want.ID, im.CodeID())
 		}
+	}
+	return nil
+}
+
+// verifyDownload checks a file a symbol server sent before it enters the
+// cache, without caching what it opens (the file is then renamed).
+func verifyDownload(path string, want symstore.Key) error {
+	lower := strings.ToLower(want.Name)
+	if strings.HasSuffix(lower, ".sym") || strings.HasSuffix(lower, ".pdb") {
+		return verifyCandidate(nil, path, want)
+	}
+	im, err := openImageFile(path)
+	if err != nil {
+		return fmt.Errorf("not a PE image: %v", err)
+	}
+	if !strings.EqualFold(im.CodeID(), want.ID) {
+		return fmt.Errorf("image mismatch: wanted %s, found %s (TimeDateStamp+SizeOfImage)", want.ID, im.CodeID())
 	}
 	return nil
 }
@@ -200,6 +220,7 @@ func (a *analysis) findImageFile(m *minidump.Module, f *moduleFiles) bool {
 	ctx, cancel := context.WithTimeout(a.ctx, symbolLookupTimeout)
 	defer cancel()
 	res, err := st.Find(ctx, key)
+	a.noteServers(res)
 	unverified := ""
 	if err != nil {
 		// A file of the right name whose TimeDateStamp/SizeOfImage differ
@@ -219,7 +240,8 @@ func (a *analysis) findImageFile(m *minidump.Module, f *moduleFiles) bool {
 	}
 	f.image = im
 	f.imageFile = res.Path
-	f.imageStatus = report.FileStatus{Found: true, Kind: "file", Source: res.Path, Why: unverified}
+	f.imageStatus = report.FileStatus{Found: true, Kind: "file", Source: res.Path, Why: unverified,
+		URL: symbolURL(res.Source, key.Name, key.ID)}
 	return true
 }
 
@@ -274,6 +296,27 @@ func (a *analysis) capturedBytesMatch(m *minidump.Module, im *pe.Image) (int, bo
 	return compared, compared > 0
 }
 
+// noteServers warns, once per symbol server and analysis, when a server
+// failed or sent a file that was not used: modules may then lack what it
+// has. Plain 404s are the normal answer for files a server lacks.
+func (a *analysis) noteServers(res symstore.Result) {
+	for _, t := range res.Tried {
+		u, err := url.Parse(t.Where)
+		if err != nil || u.Scheme != "http" && u.Scheme != "https" || strings.Contains(t.Reason, "not found") {
+			continue
+		}
+		server := u.Scheme + "://" + u.Host
+		if a.serversNoted[server] {
+			continue
+		}
+		if a.serversNoted == nil {
+			a.serversNoted = map[string]bool{}
+		}
+		a.serversNoted[server] = true
+		a.warn("symbol server %s: %s: %s", server, t.Where, t.Reason)
+	}
+}
+
 // whyNotFound summarises a failed search: the most telling attempt.
 func whyNotFound(res symstore.Result, err error) string {
 	for _, t := range res.Tried {
@@ -318,6 +361,7 @@ func (a *analysis) findSymbols(m *minidump.Module, f *moduleFiles) {
 		}
 		if len(f.symbols) == 0 {
 			res, err := st.Find(ctx, symstore.BreakpadKey(pdbName, debugID))
+			a.noteServers(res)
 			if err == nil {
 				if bf, err := a.loadBreakpad(res.Path); err == nil {
 					f.breakpad = bf

@@ -52,6 +52,7 @@ func pdbDebugID(path string) (string, error) {
 // status, or why it was not found.
 func (a *analysis) loadPDB(ctx context.Context, st *symstore.Store, name, id string) (symbolSource, report.FileStatus, string) {
 	res, err := st.Find(ctx, symstore.PDBKey(name, id))
+	a.noteServers(res)
 	if err != nil {
 		return nil, report.FileStatus{}, whyNotFound(res, err)
 	}

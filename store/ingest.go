@@ -120,10 +120,18 @@ func (st *Staged) Commit(ctx context.Context, up Upload) (res IngestResult, err 
 func unwrap(r io.Reader, scratch func() (*os.File, error)) (io.Reader, string, func(), error) {
 	src, wrapper, cleanup, err := dumpfile.Unwrap(r, scratch)
 	if errors.Is(err, dumpfile.ErrNotDump) {
-		err = fmt.Errorf("%w: %v", ErrInvalidDump, err)
+		err = invalidDump{err}
 	}
 	return src, wrapper, cleanup, err
 }
+
+// invalidDump is ErrInvalidDump with the reason the unwrapper gave, in its
+// words only: they already say "not a minidump", and a prefix of
+// ErrInvalidDump's text would say it twice.
+type invalidDump struct{ err error }
+
+func (e invalidDump) Error() string   { return e.err.Error() }
+func (e invalidDump) Unwrap() []error { return []error{ErrInvalidDump, e.err} }
 
 // copyDump copies src to w and h, failing with ErrTooLarge past limit
 // bytes (the guard against decompression bombs). A goroutine reads ahead

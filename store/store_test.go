@@ -127,6 +127,13 @@ func TestIngestWrappers(t *testing.T) {
 				if !errors.Is(err, tt.err) {
 					t.Fatalf("err = %v, want %v", err, tt.err)
 				}
+				// Said once: "not a minidump: not a minidump (...)" was.
+				if n := strings.Count(err.Error(), "not a minidump"); n > 1 {
+					t.Errorf("err = %q says it %d times", err, n)
+				}
+				if tt.name == "empty" && !strings.Contains(err.Error(), "empty") {
+					t.Errorf("err = %q does not say the file is empty", err)
+				}
 				assertNoTemp(t, st)
 				return
 			}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -196,7 +195,8 @@ type SymbolConfig struct {
 	// SymbolPath is the operator's --symbols path, searched after the
 	// server's own store.
 	SymbolPath string
-	// CacheDir keeps files downloaded from the SymSrv upstream.
+	// CacheDir keeps files downloaded from the SymSrv upstreams, one
+	// directory per upstream.
 	CacheDir string
 	// ChunkDir keeps the chunks of chunked uploads until assembly.
 	ChunkDir string
@@ -210,6 +210,8 @@ type Symbols struct {
 	st     *Store
 	cfg    SymbolConfig
 	chunks chunkState
+
+	upstreamMu sync.Mutex // one change of the upstream list at a time
 
 	missingMu    sync.Mutex
 	missing      []MissingSymbol
@@ -269,41 +271,37 @@ func NewSymbols(st *Store, files SymbolFiles, idx SymbolIndex, cfg SymbolConfig)
 // MaxFileBytes is the bound on one symbol file.
 func (s *Symbols) MaxFileBytes() int64 { return s.cfg.MaxFileBytes }
 
-// Upstream returns the SymSrv upstream analyses use ("" for none).
-func (s *Symbols) Upstream(ctx context.Context) (string, error) {
-	return s.Index.Setting(ctx, settingSymbolUpstream)
-}
-
-// SetUpstream sets the SymSrv upstream ("" removes it). Only http(s) URLs.
-func (s *Symbols) SetUpstream(ctx context.Context, raw string) error {
-	raw = strings.TrimSpace(raw)
-	if raw != "" {
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(raw, "*;") {
-			return fmt.Errorf("%w: the upstream must be an http or https URL", ErrBadRequest)
-		}
-		raw = strings.TrimRight(raw, "/")
-	}
-	return s.Index.SetSetting(ctx, settingSymbolUpstream, raw)
-}
-
 // Sources lists what analyses search, in order, for display.
 type Sources struct {
 	Configured string // the --symbols path
-	Upstream   string // the SymSrv upstream setting
+	// Upstreams are every symbol server, the enabled ones first in the
+	// order they are searched.
+	Upstreams []SymbolUpstream
+}
+
+// Enabled returns the symbol servers analyses search, in order.
+func (src Sources) Enabled() []SymbolUpstream {
+	var on []SymbolUpstream
+	for _, u := range src.Upstreams {
+		if u.Enabled {
+			on = append(on, u)
+		}
+	}
+	return on
 }
 
 // None says that nothing but uploads can name frames.
-func (src Sources) None() bool { return src.Configured == "" && src.Upstream == "" }
+func (src Sources) None() bool { return src.Configured == "" && len(src.Enabled()) == 0 }
 
 // Sources returns the configured symbol sources.
 func (s *Symbols) Sources(ctx context.Context) (Sources, error) {
-	up, err := s.Upstream(ctx)
-	return Sources{Configured: s.cfg.SymbolPath, Upstream: up}, err
+	up, err := s.Upstreams(ctx)
+	return Sources{Configured: s.cfg.SymbolPath, Upstreams: up}, err
 }
 
 // SearchPath is the symbol path of an analysis: the server's own store,
-// then the --symbols path, then the upstream through a local cache.
+// then the --symbols path, then the enabled upstreams in order, each
+// through its own local cache.
 func (s *Symbols) SearchPath(ctx context.Context) string {
 	if sy, ok := s.Files.(interface{ Sync(context.Context) error }); ok {
 		// On failure, analyse with what the mirror has; the next one retries.
@@ -313,9 +311,7 @@ func (s *Symbols) SearchPath(ctx context.Context) string {
 	if s.cfg.SymbolPath != "" {
 		parts = append(parts, s.cfg.SymbolPath)
 	}
-	if up, err := s.Upstream(ctx); err == nil && up != "" {
-		parts = append(parts, "srv*"+s.cfg.CacheDir+"*"+up)
-	}
+	parts = append(parts, s.upstreamPath(ctx)...)
 	return strings.Join(parts, ";")
 }
 

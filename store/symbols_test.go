@@ -249,7 +249,7 @@ func TestSymbolUpstreamLoopback(t *testing.T) {
 	if err := sym.SetUpstream(ctx, srv.URL+"/"); err != nil {
 		t.Fatal(err)
 	}
-	if src, _ := sym.Sources(ctx); src.Upstream != srv.URL || src.None() {
+	if src, _ := sym.Sources(ctx); len(src.Enabled()) != 1 || src.Enabled()[0].URL != srv.URL || src.None() {
 		t.Fatalf("sources: %+v", src)
 	}
 	dump := symbolicFixture(t, "mini.dmp")

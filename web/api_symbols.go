@@ -25,6 +25,7 @@ type SymbolService interface {
 	Arrival(ctx context.Context, dumpID string) (*store.SymbolArrival, error)
 	Sources(ctx context.Context) (store.Sources, error)
 	SetUpstream(ctx context.Context, url string) error
+	ChangeUpstreams(ctx context.Context, action, id, url string) error
 	PutChunk(ctx context.Context, r io.Reader, want string) (string, error)
 	Assemble(ctx context.Context, checksum, name string, chunks []string, by string) store.AssembleStatus
 }

@@ -252,7 +252,7 @@ func TestAPISymbolUpload(t *testing.T) {
 	}
 	code, b = e.do(t, "GET", "/symbols", e.admin, "", nil)
 	doc, _ := goquery.NewDocumentFromReader(bytes.NewReader(b))
-	if code != 200 || doc.Find(`[data-testid="symbol-file"]`).Length() != 2 || doc.Find(`[data-testid="add-microsoft"]`).Length() != 1 {
+	if code != 200 || doc.Find(`[data-testid="symbol-file"]`).Length() != 2 || doc.Find(`[data-testid="upstream-row"][data-id="microsoft"] [data-testid="upstream-enable"]`).Length() != 1 {
 		t.Errorf("symbols page: %d, %d files", code, doc.Find(`[data-testid="symbol-file"]`).Length())
 	}
 }

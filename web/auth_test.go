@@ -316,7 +316,11 @@ func TestPermissionMatrix(t *testing.T) {
 			b, ct := multipartBody("file", "notes.txt", []byte("not a symbol file"))
 			return "/api/symbols", b, []string{"Content-Type", ct}
 		}},
-		"GET /api/symbols": {allowReaders, plain("/api/symbols")},
+		"GET /api/symbols":         {allowReaders, plain("/api/symbols")},
+		"GET /api/symbols/servers": {allowReaders, plain("/api/symbols/servers")},
+		"POST /api/symbols/servers": {allowAdmins, func(*authEnv, string, cred) (string, io.Reader, []string) {
+			return "/api/symbols/servers", strings.NewReader(`{"action":"disable","id":"unity"}`), []string{"Content-Type", "application/json"}
+		}},
 		"GET /api/0/organizations/{org}/chunk-upload/": {allowUploaders, plain("/api/0/organizations/any/chunk-upload/")},
 		"POST /api/0/organizations/{org}/chunk-upload/": {allowUploaders, func(*authEnv, string, cred) (string, io.Reader, []string) {
 			b, ct := multipartBody("file", "d3486ae9136e7856bc42212385ea797094475802", []byte("hello world"))
@@ -330,7 +334,7 @@ func TestPermissionMatrix(t *testing.T) {
 			b, ct := multipartBody("file", "notes.txt", []byte("not a symbol file"))
 			return "/symbols", b, []string{"Content-Type", ct}
 		}},
-		"POST /settings/symbols": {allowAdmins, form("/settings/symbols", "upstream", "")},
+		"POST /settings/symbols": {allowAdmins, form("/settings/symbols", "action", "enable", "id", "unity")},
 	}
 
 	var routes []string

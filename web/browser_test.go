@@ -46,9 +46,11 @@ func testdata(t testing.TB, rel string) string { return shared.Path(t, rel) }
 
 // liveServer serves the dashboard over a fresh store whose workers run the
 // real analyzer, with made-up analyses seeded for the list and trend pages.
-func liveServer(t testing.TB, seeded int) (*httptest.Server, *store.Store) {
+// Each option may change the server's Config once the store is open.
+func liveServer(t testing.TB, seeded int, opts ...func(st *store.Store, dir string, cfg *Config)) (*httptest.Server, *store.Store) {
 	t.Helper()
-	st, err := store.Open(context.Background(), t.TempDir(), store.Config{})
+	dir := t.TempDir()
+	st, err := store.Open(context.Background(), dir, store.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,8 +64,11 @@ func liveServer(t testing.TB, seeded int) (*httptest.Server, *store.Store) {
 	}
 	// Links are built from the public URL: the server's own, known once it listens.
 	srv := httptest.NewUnstartedServer(nil)
-	srv.Config.Handler = New(st, Config{AnalyzerVersion: analyzer.Version,
-		PublicURL: "http://" + srv.Listener.Addr().String()}).Routes()
+	cfg := Config{AnalyzerVersion: analyzer.Version, PublicURL: "http://" + srv.Listener.Addr().String()}
+	for _, o := range opts {
+		o(st, dir, &cfg)
+	}
+	srv.Config.Handler = New(st, cfg).Routes()
 	srv.Start()
 	ctx, cancel := context.WithCancel(context.Background())
 	cache := analyzer.NewSymbolCache(0)
@@ -102,7 +107,8 @@ func login(t *testing.T, ctx context.Context, base, name string) {
 }
 
 // browser starts Debian's Chromium, or skips the test when it is missing.
-func browser(t *testing.T) context.Context {
+// The browser lives for limit (default 150 s).
+func browser(t *testing.T, limit ...time.Duration) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") != "" {
@@ -126,7 +132,7 @@ func browser(t *testing.T) context.Context {
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 150*time.Second) // 2 cores shared with other work
+	ctx, cancelT := context.WithTimeout(ctx, append(limit, 150*time.Second)[0]) // 2 cores shared with other work
 	t.Cleanup(func() {
 		cancelT()
 		cancelC()

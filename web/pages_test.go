@@ -256,8 +256,11 @@ func TestPages(t *testing.T) {
 				if d.Find(tid("trend-chart")+" rect").Length() == 0 {
 					t.Error("no bars")
 				}
-				if d.Find(tid("oom-chart")+" circle").Length() == 0 {
+				if d.Find(".scatter a.pt.dot").Length() == 0 || d.Find(".scatter a.pt.cross").Length() == 0 {
 					t.Error("no OOM points")
+				}
+				if d.Find(tid("trend-chart-data")+" tbody tr").Length() == 0 || d.Find(tid("oom-chart-data")+" tbody tr").Length() == 0 {
+					t.Error("the charts have no data tables")
 				}
 				if !d.Find(tid("period-30")).HasClass("active") {
 					t.Error("30 days not the active period")

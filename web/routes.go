@@ -214,6 +214,8 @@ func (s *Server) Routes() http.Handler {
 	if s.cfg.Symbols != nil {
 		add(post, "/api/symbols", permUpload, s.apiSymbolUpload)
 		add(get, "/api/symbols", permRead, s.apiSymbolList)
+		add(get, "/api/symbols/servers", permRead, s.apiSymbolServers)
+		add(post, "/api/symbols/servers", permAdmin, s.apiSymbolServersChange)
 		// sentry-cli's debug-files upload (Sentry's chunk-upload protocol).
 		add(get, "/api/0/organizations/{org}/chunk-upload/", permUpload, s.sentryChunkOptions)
 		add(post, "/api/0/organizations/{org}/chunk-upload/", permUpload, s.sentryChunkUpload)

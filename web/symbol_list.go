@@ -12,7 +12,7 @@ import (
 
 func (s *Server) symbolsView(r *http.Request) (components.SymbolsView, error) {
 	v := components.SymbolsView{Meta: s.meta("Symbols", "symbols"), ServerURL: s.absURL(""),
-		Microsoft: store.MicrosoftSymbolServer, MaxBytes: store.FormatBytes(s.cfg.MaxUploadBytes)}
+		MaxBytes: store.FormatBytes(s.cfg.MaxUploadBytes)}
 	var err error
 	if v.Sources, err = s.cfg.Symbols.Sources(r.Context()); err != nil {
 		return v, err
@@ -94,15 +94,24 @@ func pageResult(x store.SymbolResult) components.SymbolResult {
 		CodeID: j.CodeID, Path: j.Path, Reanalyses: j.Reanalyses}
 }
 
-// symbolSettings sets or removes the SymSrv upstream (form field
-// "upstream"); admins only, by the route's rule.
+// symbolSettings changes the symbol servers (admins only, by the route's
+// rule): form fields action (enable, disable, up, down, add, remove), id
+// and url; or, as before the list, "upstream" alone, which enables that
+// server ("" disables them all).
 func (s *Server) symbolSettings(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		s.failPage(w, r, store.ErrBadRequest)
 		return
 	}
-	if err := s.cfg.Symbols.SetUpstream(r.Context(), r.PostForm.Get("upstream")); err != nil {
+	f := r.PostForm
+	var err error
+	if f.Has("action") {
+		err = s.cfg.Symbols.ChangeUpstreams(r.Context(), f.Get("action"), f.Get("id"), f.Get("url"))
+	} else {
+		err = s.cfg.Symbols.SetUpstream(r.Context(), f.Get("upstream"))
+	}
+	if err != nil {
 		if errors.Is(err, store.ErrBadRequest) {
 			v, verr := s.symbolsView(r)
 			if verr != nil {
@@ -116,6 +125,6 @@ func (s *Server) symbolSettings(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
-	s.logger(r).Info("symbol upstream set", "upstream", r.PostForm.Get("upstream"))
+	s.logger(r).Info("symbol servers changed", "action", f.Get("action"), "id", f.Get("id"), "url", f.Get("url"), "upstream", f.Get("upstream"))
 	http.Redirect(w, r, "/symbols", http.StatusSeeOther)
 }

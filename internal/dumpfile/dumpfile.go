@@ -29,6 +29,14 @@ var (
 // ErrNotDump means the content is neither a minidump nor a container holding one.
 var ErrNotDump = errors.New("not a minidump (no MDMP signature); accepted: .dmp, or .zip, .gz, .zst holding one")
 
+// ErrEmpty is an upload of no bytes; it is also ErrNotDump.
+var ErrEmpty = emptyErr{}
+
+type emptyErr struct{}
+
+func (emptyErr) Error() string { return "the file is empty (0 bytes)" }
+func (emptyErr) Unwrap() error { return ErrNotDump }
+
 // zstdMaxWindow bounds the zstd decoder's memory.
 const zstdMaxWindow = 128 << 20
 
@@ -46,7 +54,7 @@ func Unwrap(r io.Reader, zipScratch func() (*os.File, error)) (io.Reader, Wrappe
 	head, err := br.Peek(4)
 	if len(head) == 0 {
 		if err == io.EOF {
-			return nil, "", func() {}, fmt.Errorf("%w: the file is empty", ErrNotDump)
+			return nil, "", func() {}, ErrEmpty
 		}
 		return nil, "", func() {}, err
 	}

@@ -20,7 +20,7 @@ func SeriesColor(i int, key string) string {
 	return Palette[i%(len(Palette)-1)]
 }
 
-// Rect is one bar segment.
+// Rect is one bar segment, in the plot's own units (see BarChart).
 type Rect struct {
 	X, Y, W, H float64
 	Fill       string
@@ -28,21 +28,36 @@ type Rect struct {
 	Href       templ.SafeURL
 }
 
-// Tick is an axis label.
+// Tick is an axis label. On the x axis Pos is a percentage of the plot's
+// width and Align says which end of the label sits there (start, middle,
+// end), so labels at the edges stay inside the chart; on the y axis Pos is
+// in pixels from the top. Minor ticks are left out on narrow screens.
 type Tick struct {
 	Pos   float64
 	Label string
+	Align string
+	Minor bool
 }
 
-// BarChart is a stacked bar chart over days.
+// DayRow is one row of a chart's data table, its text alternative.
+type DayRow struct {
+	Day   string
+	Count int
+}
+
+// BarChart is a stacked bar chart over days. The bars are an SVG whose
+// viewBox (W wide, PlotH high) stretches to the page's width; the axis
+// labels are HTML beside and below it, so they keep their size on a phone
+// and on a wide screen alike.
 type BarChart struct {
-	W, H                  float64
-	Left, Right, Top, Bot float64
-	Rects                 []Rect
-	YTicks, XTicks        []Tick
-	Empty                 bool
-	Label                 string // for screen readers
-	PlotRight, PlotBottom float64
+	W, H           float64 // W: viewBox width; H: the whole chart's height in px
+	PlotH          float64 // the bars' height in px
+	Rects          []Rect
+	YTicks, XTicks []Tick
+	Empty          bool
+	Label          string // for screen readers
+	Desc           string // what the chart shows, in a sentence
+	Rows           []DayRow
 }
 
 // StackSeries is one series of a stacked chart.
@@ -71,16 +86,34 @@ func niceMax(v float64) (float64, float64) {
 	return math.Ceil(v/step) * step, step
 }
 
-// NewBarChart lays out stacked daily bars.
+// xTicks labels about eight of n evenly spaced slots; every other one is
+// minor, so a phone shows about four.
+func xTicks(n int, pos func(i int) float64, label func(i int) string) []Tick {
+	var ts []Tick
+	every := max(1, int(math.Ceil(float64(n)/8)))
+	for i, k := 0, 0; i < n; i, k = i+every, k+1 {
+		p := pos(i)
+		align := "middle"
+		switch {
+		case p < 8:
+			align = "start"
+		case p > 92:
+			align = "end"
+		}
+		ts = append(ts, Tick{Pos: p, Label: label(i), Align: align, Minor: k%2 == 1})
+	}
+	return ts
+}
+
+// NewBarChart lays out stacked daily bars in a chart h pixels high.
 func NewBarChart(days []time.Time, series []StackSeries, w, h float64, label string) BarChart {
-	c := BarChart{W: w, H: h, Left: 48, Right: 8, Top: 8, Bot: 22, Label: label}
-	c.PlotRight, c.PlotBottom = w-c.Right, h-c.Bot
+	c := BarChart{W: w, H: h, PlotH: h - 24, Label: label}
 	n := len(days)
 	if n == 0 {
 		c.Empty = true
 		return c
 	}
-	maxv := 0
+	maxv, total, peak := 0, 0, 0
 	for d := range n {
 		sum := 0
 		for _, s := range series {
@@ -88,38 +121,44 @@ func NewBarChart(days []time.Time, series []StackSeries, w, h float64, label str
 				sum += s.Counts[d]
 			}
 		}
-		maxv = max(maxv, sum)
+		if sum > 0 {
+			c.Rows = append(c.Rows, DayRow{Day: days[d].Format("2006-01-02"), Count: sum})
+		}
+		if sum > maxv {
+			maxv, peak = sum, d
+		}
+		total += sum
 	}
 	c.Empty = maxv == 0
+	c.Desc = fmt.Sprintf("%s from %s to %s; the most, %s, on %s.", Plural(total, "crash", "crashes"), days[0].Format("Jan 2, 2006"),
+		days[n-1].Format("Jan 2, 2006"), Count(maxv), days[peak].Format("Jan 2"))
 	top, step := niceMax(float64(maxv))
-	ph := c.PlotBottom - c.Top
-	pw := c.PlotRight - c.Left
-	bw := pw / float64(n)
-	gap := math.Min(2, bw*0.2)
+	ph := c.PlotH - 6 // room for the top label
 	for v := 0.0; v <= top+0.5; v += step {
-		c.YTicks = append(c.YTicks, Tick{Pos: c.PlotBottom - v/top*ph, Label: Count(int(v))})
+		c.YTicks = append(c.YTicks, Tick{Pos: c.PlotH - v/top*ph, Label: Count(int(v))})
 	}
-	every := max(1, int(math.Ceil(float64(n)/8)))
-	for d := 0; d < n; d += every {
-		c.XTicks = append(c.XTicks, Tick{Pos: c.Left + (float64(d)+0.5)*bw, Label: days[d].Format("Jan 2")})
-	}
+	bw := w / float64(n)
+	gap := math.Min(2, bw*0.2)
+	c.XTicks = xTicks(n, func(d int) float64 { return (float64(d) + 0.5) / float64(n) * 100 },
+		func(d int) string { return days[d].Format("Jan 2") })
 	for d := range n {
-		y := c.PlotBottom
+		y := c.PlotH
 		for i, s := range series {
 			if d >= len(s.Counts) || s.Counts[d] == 0 {
 				continue
 			}
 			hh := float64(s.Counts[d]) / top * ph
 			y -= hh
-			c.Rects = append(c.Rects, Rect{X: c.Left + float64(d)*bw + gap/2, Y: y, W: bw - gap, H: hh,
+			c.Rects = append(c.Rects, Rect{X: float64(d)*bw + gap/2, Y: y, W: bw - gap, H: hh,
 				Fill: SeriesColor(i, s.Key), Href: s.Href,
-				Title: fmt.Sprintf("%s: %s crashes on %s", Short(s.Key, 80), Count(s.Counts[d]), days[d].Format("Jan 2"))})
+				Title: fmt.Sprintf("%s: %s on %s", Short(s.Key, 80), Plural(s.Counts[d], "crash", "crashes"), days[d].Format("Jan 2"))})
 		}
 	}
 	return c
 }
 
-// Point is one scatter point.
+// Point is one scatter point: X a percentage of the plot's width, Y pixels
+// from its top.
 type Point struct {
 	X, Y  float64
 	Fill  string
@@ -128,16 +167,23 @@ type Point struct {
 	Cross bool
 }
 
-// ScatterChart plots sizes over time on a log scale.
+// ScatterChart plots sizes over time on a log scale. Its points are HTML
+// over a stretched SVG grid, so they stay round at every width.
 type ScatterChart struct {
-	W, H                  float64
-	Left, Top             float64
-	PlotRight, PlotBottom float64
-	Points                []Point
-	YTicks, XTicks        []Tick
-	Empty                 bool
-	Label                 string
+	W, H           float64
+	PlotH          float64
+	Points         []Point
+	YTicks, XTicks []Tick
+	Empty          bool
+	Label          string
+	Desc           string
+	// Rows are the points as a table (the first ScatterRows of them).
+	Rows []SizePoint
+	More int // points left out of Rows
 }
+
+// ScatterRows is how many points a scatter chart's data table lists.
+const ScatterRows = 100
 
 // SizePoint is one value to plot at a time.
 type SizePoint struct {
@@ -151,7 +197,7 @@ type SizePoint struct {
 
 // NewScatterChart lays out sizes over [from, until) on a log2 axis.
 func NewScatterChart(from, until time.Time, pts []SizePoint, w, h float64, label string) ScatterChart {
-	c := ScatterChart{W: w, H: h, Left: 70, Top: 8, PlotRight: w - 10, PlotBottom: h - 22, Label: label}
+	c := ScatterChart{W: w, H: h, PlotH: h - 24, Label: label}
 	if len(pts) == 0 {
 		c.Empty = true
 		return c
@@ -170,29 +216,34 @@ func NewScatterChart(from, until time.Time, pts []SizePoint, w, h float64, label
 	}
 	lo = math.Max(lo, 0)
 	span := until.Sub(from).Seconds()
-	pw, ph := c.PlotRight-c.Left, c.PlotBottom-c.Top
+	ph := c.PlotH - 6
 	y := func(b uint64) float64 {
 		if b == 0 {
-			return c.PlotBottom
+			return c.PlotH
 		}
-		return c.PlotBottom - (math.Log2(float64(b))-lo)/(hi-lo)*ph
+		return c.PlotH - (math.Log2(float64(b))-lo)/(hi-lo)*ph
 	}
 	stepE := math.Max(2, math.Ceil((hi-lo)/6))
 	for e := lo; e <= hi; e += stepE {
 		c.YTicks = append(c.YTicks, Tick{Pos: y(uint64(math.Exp2(e))), Label: Bytes(uint64(math.Exp2(e)))})
 	}
 	days := int(math.Round(span / 86400))
-	every := max(1, int(math.Ceil(float64(days)/8)))
-	for d := 0; d < days; d += every {
-		t := from.Add(time.Duration(d) * 24 * time.Hour)
-		c.XTicks = append(c.XTicks, Tick{Pos: c.Left + t.Sub(from).Seconds()/span*pw, Label: t.Format("Jan 2")})
-	}
+	at := func(d int) time.Time { return from.Add(time.Duration(d) * 24 * time.Hour) }
+	c.XTicks = xTicks(days, func(d int) float64 { return at(d).Sub(from).Seconds() / span * 100 },
+		func(d int) string { return at(d).Format("Jan 2") })
 	for _, p := range pts {
-		c.Points = append(c.Points, Point{X: c.Left + p.At.Sub(from).Seconds()/span*pw, Y: y(p.Bytes), Fill: p.Fill,
+		c.Points = append(c.Points, Point{X: p.At.Sub(from).Seconds() / span * 100, Y: y(p.Bytes), Fill: p.Fill,
 			Title: p.Title, Href: p.Href, Cross: p.Cross})
 	}
+	c.Rows = pts[:min(len(pts), ScatterRows)]
+	c.More = len(pts) - len(c.Rows)
+	c.Desc = fmt.Sprintf("%s from %s to %s, on a logarithmic scale from %s to %s.", Plural(len(pts), "size", "sizes"),
+		from.Format("Jan 2, 2006"), until.AddDate(0, 0, -1).Format("Jan 2, 2006"), Bytes(uint64(math.Exp2(lo))), Bytes(uint64(math.Exp2(hi))))
 	return c
 }
+
+// PctF writes a percentage for a style.
+func PctF(v float64) string { return fmt.Sprintf("%.2f%%", v) }
 
 // F writes a coordinate for an SVG attribute.
 func F(v float64) string { return fmt.Sprintf("%.1f", v) }

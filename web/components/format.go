@@ -57,6 +57,14 @@ func Count(n int) string {
 	return CountU(uint64(n))
 }
 
+// Plural writes a count and its noun: "1 dump", "2 dumps".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return Count(n) + " " + many
+}
+
 // CountU writes an unsigned integer with thousands separators.
 func CountU(n uint64) string {
 	s := strconv.FormatUint(n, 10)

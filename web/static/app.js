@@ -70,8 +70,9 @@
     var idx = Array.prototype.indexOf.call(th.parentNode.children, th);
     var kind = th.getAttribute("data-sort");
     var asc = !th.classList.contains("asc");
-    $all("th", th.parentNode).forEach(function (h) { h.classList.remove("asc", "desc"); });
+    $all("th", th.parentNode).forEach(function (h) { h.classList.remove("asc", "desc"); h.removeAttribute("aria-sort"); });
     th.classList.add(asc ? "asc" : "desc");
+    th.setAttribute("aria-sort", asc ? "ascending" : "descending");
     var rows = Array.prototype.slice.call(tbody.rows);
     var keyed = rows.map(function (r) { return [key(r.cells[idx], kind), r]; });
     keyed.sort(function (a, b) { return (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0) * (asc ? 1 : -1); });
@@ -79,6 +80,51 @@
     keyed.forEach(function (k) { frag.appendChild(k[1]); });
     tbody.appendChild(frag);
   }
+
+  // Sortable headers get a button each, so the keyboard can sort too.
+  $all("table.sortable th[data-sort]").forEach(function (th) {
+    if (th.querySelector("button")) return;
+    var b = el("button", { type: "button", "class": "sort" });
+    while (th.firstChild) b.appendChild(th.firstChild);
+    th.appendChild(b);
+  });
+
+  // A table too wide for its box scrolls inside a box of its own, and a
+  // box that scrolls (.table-scroll, .table-box, .scroll-x, .scroll, pre) takes focus
+  // so the keyboard can scroll it; checked again when the window is
+  // resized.
+  function label(box) {
+    var sec = box.closest("section, details, .card"), h = sec && sec.querySelector("h2, summary, h3");
+    var t = (h || $("h1") || document.body).textContent.replace(/\s+/g, " ").trim();
+    return (t ? t + ": " : "") + (box.tagName === "PRE" ? "text" : "table") + ", scrolls sideways";
+  }
+  function fitWide() {
+    $all("main table").forEach(function (t) {
+      var p = t.parentElement;
+      if (/auto|scroll/.test(getComputedStyle(p).overflowX) || p.closest(".scroll") || p.closest("table")) return;
+      if (t.scrollWidth <= p.clientWidth + 1 && t.getBoundingClientRect().right <= document.documentElement.clientWidth) return;
+      var box = el("div", { "class": "table-scroll" });
+      p.insertBefore(box, t);
+      box.appendChild(t);
+    });
+    $all("main .table-scroll, main .table-box, main .scroll-x, main .scroll, main pre").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", label(box));
+      } else if (!scrolls && box.getAttribute("role") === "region") {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  }
+  fitWide();
+  var resizing;
+  window.addEventListener("resize", function () { clearTimeout(resizing); resizing = setTimeout(fitWide, 150); });
+  // A details element opened shows tables that were not laid out before.
+  document.addEventListener("toggle", function (ev) { if (ev.target.open) fitWide(); }, true);
 
   // Live status of a report page still being analysed.
   var head = $(".report-head[data-status]");
@@ -195,6 +241,7 @@
     var csrf = document.querySelector('meta[name="csrf-token"]');
     if (csrf) x.setRequestHeader("X-CSRF-Token", csrf.getAttribute("content"));
     setBadge(u, "analyzing", "uploading");
+    u.pct.textContent = "sending";
     var started = Date.now();
     x.upload.onprogress = function (ev) {
       if (!ev.lengthComputable) return;
@@ -209,6 +256,8 @@
       try { j = JSON.parse(x.responseText); } catch (e) { /* not JSON */ }
       if (x.status !== 201 || !j) {
         u.bar.classList.add("failed");
+        u.fill.style.width = "100%";
+        u.pct.textContent = "not stored";
         setBadge(u, "failed", "rejected");
         u.note.textContent = " " + ((j && j.error) || ("HTTP " + x.status));
         return;
@@ -224,6 +273,7 @@
     x.onerror = function () {
       running--; pump();
       u.bar.classList.add("failed");
+      u.pct.textContent = "not stored";
       setBadge(u, "failed", "upload failed");
       u.note.textContent = " the connection broke";
     };

@@ -27,11 +27,14 @@ type Key struct {
 	// Dir is the directory name in store layouts when it differs from
 	// Name: Breakpad files its "ntdll.sym" under "ntdll.pdb/ID/".
 	Dir string
+	// SizeOfImage is an image key's IMAGE_OPTIONAL_HEADER.SizeOfImage
+	// (0 for other keys): it bounds what a server may send for it.
+	SizeOfImage uint32
 }
 
 // ImageKey is the key of a PE image: name plus TimeDateStamp and SizeOfImage.
 func ImageKey(name string, timeDateStamp, sizeOfImage uint32) Key {
-	return Key{Name: name, ID: fmt.Sprintf("%08X%x", timeDateStamp, sizeOfImage)}
+	return Key{Name: name, ID: fmt.Sprintf("%08X%x", timeDateStamp, sizeOfImage), SizeOfImage: sizeOfImage}
 }
 
 // PDBKey is the key of a PDB: its file name and debug id.
@@ -87,6 +90,9 @@ const DefaultMaxDownload = 1 << 30
 // DefaultTimeout bounds one HTTP request when the context has no deadline.
 const DefaultTimeout = 2 * time.Minute
 
+// DefaultAnswerTimeout bounds the wait for a server's answer (its headers).
+const DefaultAnswerTimeout = 15 * time.Second
+
 // ErrNotFound is returned (wrapped) when no element has the file.
 var ErrNotFound = errors.New("not found")
 
@@ -111,15 +117,31 @@ type Store struct {
 	// which some servers expect.
 	UserAgent string
 
-	// NegativeTTL is how long a URL answered 404 is not asked again
-	// (default 5 min): symbols may be uploaded after a crash comes in.
+	// NegativeTTL is how long a URL answered 404 (or with a file that is
+	// not the one asked for) is not asked again (default 5 min): symbols
+	// may be uploaded after a crash comes in.
 	NegativeTTL time.Duration
+	// Timeout bounds the wait for a server's answer, up to its headers
+	// (default DefaultAnswerTimeout); a server that does not answer in
+	// time is skipped for DownTTL. The body is bounded by the context's
+	// deadline, or DefaultTimeout without one: a large file that cannot
+	// arrive in time fails alone, without marking its server down.
+	Timeout time.Duration
+	// DownTTL is how long a server that failed as a whole (no connection,
+	// a timeout, HTTP 429/502/503/504) is skipped (default 1 min), so a
+	// dead or slow server costs one timeout, not one per module.
+	DownTTL time.Duration
+	// VerifyDownload, if set, judges a downloaded file before it enters
+	// the cache: a server's answer is used only if it is the file asked
+	// for (the image's TimeDateStamp and SizeOfImage, the PDB's debug id).
+	VerifyDownload func(path string, want Key) error
 	// now is the clock, for tests.
 	now func() time.Time
 
 	mu       sync.Mutex
-	negative map[string]time.Time // URLs answered 404, with when to forget them
-	negOrder []string             // insertion order, oldest first, for the bound
+	negative map[string]negEntry // URLs answered 404 or rejected, with when to forget them
+	negOrder []string            // insertion order, oldest first, for the bound
+	down     map[string]downMark // servers skipped for a while, by base URL
 }
 
 // Bounds of the remembered 404s.
@@ -307,33 +329,58 @@ func unusableHere(dir string) bool {
 	return len(dir) >= 2 && dir[1] == ':' && (dir[0]|0x20) >= 'a' && (dir[0]|0x20) <= 'z'
 }
 
-// download fetches URL/dir/ID/name into cache/dir/ID/name.
+// download fetches URL/dir/ID/name into cache/dir/ID/name, following a
+// file.ptr when the server has one instead of the file.
 func (s *Store) download(ctx context.Context, base, cache string, k Key, res *Result) (string, error) {
+	if why, ok := s.isDown(base); ok {
+		res.Tried = append(res.Tried, Attempt{base, "skipped: " + why})
+		return "", fmt.Errorf("%s: %w", why, ErrUnavailable)
+	}
 	names := []string{k.Name}
 	if l := strings.ToLower(k.Name); l != k.Name {
 		names = append(names, l)
 	}
 	var lastErr error
-	for _, name := range names {
+	for i, name := range names {
 		kk := k
 		kk.Name = name
-		u := base + "/" + url.PathEscape(kk.dir()) + "/" + url.PathEscape(kk.ID) + "/" + url.PathEscape(kk.Name)
-		if s.isNegative(u) {
-			res.Tried = append(res.Tried, Attempt{u, "not found (remembered)"})
-			lastErr = ErrNotFound
-			continue
-		}
-		p, err := s.fetch(ctx, u, cache, kk)
+		dir := base + "/" + url.PathEscape(kk.dir()) + "/" + url.PathEscape(kk.ID) + "/"
+		p, err := s.get(ctx, dir+url.PathEscape(kk.Name), base, cache, kk, false, res)
 		if err == nil {
 			return p, nil
 		}
-		res.Tried = append(res.Tried, Attempt{u, err.Error()})
 		lastErr = err
+		if errors.Is(err, ErrNotFound) && i == 0 {
+			// SymSrv's file.ptr: the store keeps a pointer, not the file.
+			p, err = s.followPtr(ctx, dir+"file.ptr", base, cache, kk, res)
+			if err == nil {
+				return p, nil
+			}
+			if !errors.Is(err, ErrNotFound) {
+				lastErr = err
+			}
+		}
 		if !errors.Is(err, ErrNotFound) {
 			break
 		}
 	}
 	return "", lastErr
+}
+
+// get fetches one URL unless it is remembered as missing, and records the
+// attempt.
+func (s *Store) get(ctx context.Context, u, base, cache string, k Key, redirected bool, res *Result) (string, error) {
+	if why, ok := s.negWhy(u); ok {
+		return "", remembered(u, why, res)
+	}
+	p, err := s.fetch(ctx, u, base, cache, k, redirected)
+	if err != nil {
+		res.Tried = append(res.Tried, Attempt{u, err.Error()})
+		if errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
+			s.setDown(base, err)
+		}
+	}
+	return p, err
 }
 
 func (s *Store) clock() time.Time {
@@ -343,15 +390,29 @@ func (s *Store) clock() time.Time {
 	return time.Now()
 }
 
+// negEntry is a remembered answer: a 404 (why == ""), or why the file the
+// server sent was not used.
+type negEntry struct {
+	until time.Time
+	why   string
+}
+
 func (s *Store) isNegative(u string) bool {
+	_, ok := s.negWhy(u)
+	return ok
+}
+
+// negWhy reports whether u is remembered, and why when it was rejected
+// rather than missing.
+func (s *Store) negWhy(u string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	until, ok := s.negative[u]
-	if ok && !s.clock().Before(until) {
+	e, ok := s.negative[u]
+	if ok && !s.clock().Before(e.until) {
 		delete(s.negative, u)
-		return false
+		return "", false
 	}
-	return ok
+	return e.why, ok
 }
 
 // NegativeLen is the number of remembered 404s, for tests.
@@ -361,11 +422,14 @@ func (s *Store) NegativeLen() int {
 	return len(s.negative)
 }
 
-func (s *Store) setNegative(u string) {
+func (s *Store) setNegative(u string) { s.setRejected(u, "") }
+
+// setRejected remembers that u's answer was not used, and why.
+func (s *Store) setRejected(u, why string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.negative == nil {
-		s.negative = map[string]time.Time{}
+		s.negative = map[string]negEntry{}
 	}
 	ttl := s.NegativeTTL
 	if ttl <= 0 {
@@ -374,7 +438,7 @@ func (s *Store) setNegative(u string) {
 	if _, ok := s.negative[u]; !ok {
 		s.negOrder = append(s.negOrder, u)
 	}
-	s.negative[u] = s.clock().Add(ttl)
+	s.negative[u] = negEntry{until: s.clock().Add(ttl), why: why}
 	// Keep the order list in step with the map: drop names already
 	// forgotten, then the oldest past the bound.
 	if len(s.negOrder) > 2*maxNegative {
@@ -406,49 +470,31 @@ func checkURL(raw string) error {
 	return nil
 }
 
-func (s *Store) fetch(ctx context.Context, u, cache string, k Key) (string, error) {
+// fetch downloads u into cache/dir/ID/name. Every answer is bounded: its
+// size (MaxDownload, and for an image twice its SizeOfImage plus
+// imageSlack), its time (Timeout, then the context), and its content, which VerifyDownload
+// must accept before the file enters the cache.
+func (s *Store) fetch(ctx context.Context, u, base, cache string, k Key, redirected bool) (string, error) {
 	if err := checkURL(u); err != nil {
 		return "", err
 	}
 	if unusableHere(cache) {
 		return "", fmt.Errorf("cache %s is a Windows path, not available on %s", cache, runtime.GOOS)
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
-		defer cancel()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	resp, cancel, err := s.request(ctx, u, base, redirected)
 	if err != nil {
 		return "", err
 	}
-	ua := s.UserAgent
-	if ua == "" {
-		ua = "Microsoft-Symbol-Server/10.0.0.0"
-	}
-	req.Header.Set("User-Agent", ua)
-	client := s.Client
-	if client == nil {
-		client = &http.Client{}
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", err
-	}
+	defer cancel()
 	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		s.setNegative(u)
-		return "", fmt.Errorf("HTTP 404: %w", ErrNotFound)
-	case resp.StatusCode != http.StatusOK:
-		return "", fmt.Errorf("HTTP %s", resp.Status)
+	if err := s.status(resp, u); err != nil {
+		return "", err
 	}
-	limit := s.MaxDownload
-	if limit <= 0 {
-		limit = DefaultMaxDownload
-	}
+	limit := s.limit(k)
 	if resp.ContentLength > limit {
-		return "", fmt.Errorf("%d bytes exceeds the %d-byte download limit", resp.ContentLength, limit)
+		err := fmt.Errorf("%d bytes exceeds the %d-byte download limit", resp.ContentLength, limit)
+		s.setRejected(u, err.Error())
+		return "", err
 	}
 
 	dir := filepath.Join(cache, k.dir(), k.ID)
@@ -468,15 +514,24 @@ func (s *Store) fetch(ctx context.Context, u, cache string, k Key) (string, erro
 	}()
 	n, err := io.Copy(tmp, io.LimitReader(resp.Body, limit+1))
 	if err != nil {
+		// A body cut short fails this file alone: a large file may not
+		// arrive within the deadline from a server that works.
 		return "", fmt.Errorf("download: %w", err)
 	}
 	if n > limit {
-		return "", fmt.Errorf("download exceeds the %d-byte limit", limit)
+		err := fmt.Errorf("download exceeds the %d-byte limit", limit)
+		s.setRejected(u, err.Error())
+		return "", err
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
 		return "", fmt.Errorf("download truncated: %d of %d bytes", n, resp.ContentLength)
 	}
 	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	if err := s.judge(tmp.Name(), k); err != nil {
+		// The same answer would come again: remember it.
+		s.setRejected(u, err.Error())
 		return "", err
 	}
 	final := filepath.Join(dir, k.Name)
