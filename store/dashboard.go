@@ -26,6 +26,8 @@ type Dashboard interface {
 	ModuleStats(ctx context.Context, q ModuleQuery) (ModulePage, error)
 	ModuleInfo(ctx context.Context, q ModuleInfoQuery) (ModuleInfo, error)
 	Trends(ctx context.Context, q TrendQuery) (Trends, error)
+	// History is one key's crashes per day on a clock.
+	History(ctx context.Context, q HistoryQuery) ([]DayCount, error)
 	// Facets lists the most common values of each filter, for suggestions.
 	Facets(ctx context.Context) (Facets, error)
 }
@@ -45,7 +47,47 @@ const (
 	DimVersion   = "version" // the process's version
 	DimProcess   = "process"
 	DimStack     = "stack" // a module anywhere on the crashing stack
+	DimProduct   = "product"
 )
+
+// Clock is the time a crash counts at in trends and histories.
+type Clock string
+
+const (
+	// ClockCrash is the dump's own clock (the minidump header's
+	// TimeDateStamp) when plausible, else the upload time: the default.
+	ClockCrash Clock = "crash"
+	// ClockUpload is when the dump reached us.
+	ClockUpload Clock = "upload"
+)
+
+// ParseClock reads a clock name; "" is ClockCrash.
+func ParseClock(s string) (Clock, error) {
+	switch Clock(s) {
+	case "", ClockCrash:
+		return ClockCrash, nil
+	case ClockUpload:
+		return ClockUpload, nil
+	}
+	return "", fmt.Errorf("%w: clock %q is not crash or upload", ErrBadRequest, s)
+}
+
+// rollupDim is dim's name in crash_rollup on clock c: the crash clock's
+// rows are the same dimensions prefixed "crash:" (migration 00010).
+func rollupDim(c Clock, dim string) string {
+	if c == ClockUpload {
+		return dim
+	}
+	return "crash:" + dim
+}
+
+// atCol is the crashes column of clock c, in Unix ms.
+func atCol(c Clock) string {
+	if c == ClockUpload {
+		return "at"
+	}
+	return "crash_at"
+}
 
 // keySep joins the two values of a pair dimension (sig.version ...).
 const keySep = "\x1f"
@@ -68,14 +110,20 @@ type DayCount struct {
 type SearchQuery struct {
 	ListQuery
 	Version string // the process's version
+	// Matches are text filters (substring, prefix or exact), all of which
+	// must match; they read the analysed dumps' crashes.
+	Matches []FieldMatch
 }
 
 // GroupQuery selects keys of a dimension, most crashes first.
 type GroupQuery struct {
 	Dim    string
 	Search string // substring of the key, ignoring case
-	Limit  int    // default 50, at most 500
-	Offset int
+	// Matches are text filters. One on the dimension's own field filters
+	// its keys; one on another field counts the matching crashes instead.
+	Matches []FieldMatch
+	Limit   int // default 50, at most 500
+	Offset  int
 }
 
 // GroupPage is one page of groups; Total counts every matching key.
@@ -90,8 +138,16 @@ type SignatureInfo struct {
 	Group
 	Versions []Group // affected process versions
 	OSes     []Group
-	Daily    []DayCount // the last 90 days
+	Daily    []DayCount // the last 90 days, on the crash clock
 	Examples []Dump     // the newest dumps
+}
+
+// HistoryQuery selects one key's crashes per day.
+type HistoryQuery struct {
+	Dim   string // DimSignature, DimModule, DimType, DimOS, DimVersion or "all"
+	Key   string
+	Clock Clock
+	Days  int // ending today; default 90, at most 3660
 }
 
 // ModuleStat is a module's crash counts.
@@ -109,9 +165,13 @@ type ModuleStat struct {
 // ModuleQuery selects modules.
 type ModuleQuery struct {
 	Search string
-	Sort   string // "stack" (default), "faulting" or "name"
-	Limit  int
-	Offset int
+	// Matches are text filters: one on FieldModule filters the names; one on
+	// another field lists the faulting modules of the crashes that match,
+	// Faulting counting those crashes (OnStack stays all-time).
+	Matches []FieldMatch
+	Sort    string // "stack" (default), "faulting" or "name"
+	Limit   int
+	Offset  int
 }
 
 // ModulePage is one page of modules.
@@ -129,6 +189,10 @@ type TrendQuery struct {
 	// IncludeDamaged counts damaged dumps (files cut short) too; by default
 	// trends leave them out, since what they say may be wrong.
 	IncludeDamaged bool
+	Clock          Clock // default ClockCrash
+	// Matches are text filters: with any, the trends count the crashes
+	// that match, read through the filters' indexes instead of the rollups.
+	Matches []FieldMatch
 }
 
 // Series is one key's crashes per day, aligned with Trends.Days.
@@ -173,6 +237,7 @@ type Trends struct {
 	// asked for them (DamagedIncluded).
 	Damaged         int
 	DamagedIncluded bool
+	Clock           Clock
 }
 
 // Facets are the most common values of each filter.
@@ -202,13 +267,21 @@ func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, er
 		where = append(where, cond)
 		args = append(args, a...)
 	}
+	fms, none, err := s.resolveAll(ctx, q.Matches)
+	if err != nil || none {
+		return DumpPage{}, err
+	}
 	byCrash := q.Signature != "" || q.CrashType != "" || q.Module != "" || q.ModuleVersion != "" || q.Version != "" ||
-		q.Process != "" || q.OS != "" || q.Arch != "" || q.StackOverflow != nil
+		q.Process != "" || q.OS != "" || q.Arch != "" || q.StackOverflow != nil || len(fms) > 0
 	at, id := "d.uploaded_at", "d.id"
 	from := ` FROM dumps d LEFT JOIN analyses a ON a.dump_id = d.id `
 	if byCrash {
 		at, id = "c.at", "c.dump_id"
-		from = ` FROM crashes c` + s.drivingIndex(ctx, q) + ` JOIN dumps d ON d.id = c.dump_id JOIN analyses a ON a.dump_id = c.dump_id `
+		from = ` FROM crashes c` + s.drivingIndex(ctx, q, fms) + ` JOIN dumps d ON d.id = c.dump_id JOIN analyses a ON a.dump_id = c.dump_id `
+	}
+	for _, m := range fms {
+		c, a := m.cond()
+		add(c, a...)
 	}
 	if q.Cursor != "" {
 		cat, cid, ok := parseCursor(q.Cursor)
@@ -296,9 +369,24 @@ func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, er
 
 // drivingIndex picks the index of the filter that matches the fewest
 // crashes, by the counts in crash_groups: without table statistics SQLite
-// may walk a common value's index and filter out nearly every row.
-func (s *SQLite) drivingIndex(ctx context.Context, q SearchQuery) string {
+// may walk a common value's index and filter out nearly every row. A text
+// filter that matched several keys reads each key's rows and sorts them, so
+// past sortRows it is cheaper to walk all crashes newest first and stop at
+// the page's end.
+func (s *SQLite) drivingIndex(ctx context.Context, q SearchQuery, ms []matched) string {
 	best, bestN := "", -1
+	for _, m := range ms {
+		if m.broad {
+			continue
+		}
+		idx := fieldDims[m.Field].index
+		if len(m.keys) > 1 && m.total > sortRows {
+			idx = "crashes_by_at"
+		}
+		if bestN < 0 || m.total < bestN {
+			best, bestN = idx, m.total
+		}
+	}
 	for _, f := range []struct{ dim, key, index string }{
 		{DimSignature, q.Signature, "crashes_by_signature"},
 		{DimType, q.CrashType, "crashes_by_type"},
@@ -343,6 +431,10 @@ func scanGroups(rows *sql.Rows, err error) ([]Group, error) {
 	return out, rows.Err()
 }
 
+// sortRows is how many crashes a search sorts at most rather than walking
+// the crashes in time order.
+const sortRows = 5000
+
 // MaxSearchBytes bounds a search string. SQLite refuses LIKE patterns past
 // 50,000 bytes, and no signature or module name is near this long.
 const MaxSearchBytes = 1024
@@ -377,6 +469,21 @@ func (s *SQLite) Groups(ctx context.Context, q GroupQuery) (_ GroupPage, err err
 		cond += ` AND key LIKE ? ESCAPE '\'`
 		args = append(args, likeEscape(q.Search))
 	}
+	for _, m := range q.Matches {
+		if fieldDims[m.Field].dim != q.Dim {
+			return s.crashGroups(ctx, q, limit)
+		}
+		if err := checkSearch(m.Text); err != nil {
+			return GroupPage{}, err
+		}
+		if m.Mode == Exact {
+			cond += ` AND key = ?`
+			args = append(args, m.Text)
+		} else {
+			cond += ` AND lower(key) LIKE ? ESCAPE '\'`
+			args = append(args, m.likePattern())
+		}
+	}
 	var page GroupPage
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crash_groups WHERE `+cond, args...).Scan(&page.Total); err != nil {
 		return page, err
@@ -385,6 +492,60 @@ func (s *SQLite) Groups(ctx context.Context, q GroupQuery) (_ GroupPage, err err
 		` ORDER BY n DESC, key LIMIT ? OFFSET ?`, append(args, limit, max(q.Offset, 0))...))
 	page.More = q.Offset+len(page.Groups) < page.Total
 	return page, err
+}
+
+// groupCols are the crashes columns of the dimensions.
+var groupCols = map[string]string{DimSignature: "signature", DimType: "crash_type", DimModule: "module", DimOS: "os",
+	DimVersion: "version", DimProcess: "process_name", DimProduct: "product"}
+
+// crashGroups counts the crashes that match q.Matches by q.Dim: the rows the
+// filters select, read through the index of the one that selects fewest.
+func (s *SQLite) crashGroups(ctx context.Context, q GroupQuery, limit int) (GroupPage, error) {
+	col, ok := groupCols[q.Dim]
+	if !ok {
+		return GroupPage{}, fmt.Errorf("%w: no search by %q", ErrBadRequest, q.Dim)
+	}
+	fms, none, err := s.resolveAll(ctx, q.Matches)
+	if err != nil || none {
+		return GroupPage{}, err
+	}
+	var where []string
+	var args []any
+	best, bestN := "", -1
+	for _, m := range fms {
+		c, a := m.cond()
+		where = append(where, c)
+		args = append(args, a...)
+		if !m.broad && (bestN < 0 || m.total < bestN) {
+			best, bestN = fieldDims[m.Field].index, m.total
+		}
+	}
+	if q.Search != "" {
+		where = append(where, `c.`+col+` LIKE ? ESCAPE '\'`)
+		args = append(args, likeEscape(q.Search))
+	}
+	from := ` FROM crashes c`
+	if best != "" {
+		from += ` INDEXED BY ` + best
+	}
+	from += ` WHERE ` + strings.Join(where, ` AND `)
+	// One pass: every group (at most the dimension's keys), paged here.
+	all, err := scanGroups(s.r.QueryContext(ctx, `SELECT c.`+col+`, count(*), min(c.at), max(c.at)`+from+
+		` GROUP BY c.`+col, args...))
+	if err != nil {
+		return GroupPage{}, err
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].Count != all[j].Count {
+			return all[i].Count > all[j].Count
+		}
+		return all[i].Key < all[j].Key
+	})
+	page := GroupPage{Total: len(all)}
+	off := min(max(q.Offset, 0), len(all))
+	page.Groups = all[off:min(off+limit, len(all))]
+	page.More = off+len(page.Groups) < page.Total
+	return page, nil
 }
 
 // pairs returns the second halves of a pair dimension's keys starting with first.
@@ -455,7 +616,7 @@ func (s *SQLite) SignatureInfo(ctx context.Context, sig string) (_ SignatureInfo
 		return si, err
 	}
 	today := dayOf(s.now()) + 1
-	if si.Daily, err = s.daily(ctx, DimSignature, sig, today-90, today); err != nil {
+	if si.Daily, err = s.daily(ctx, rollupDim(ClockCrash, DimSignature), sig, today-90, today); err != nil {
 		return si, err
 	}
 	si.Examples, err = s.crashDumps(ctx, "signature", sig, 20)
@@ -477,6 +638,21 @@ func (s *SQLite) ModuleStats(ctx context.Context, q ModuleQuery) (_ ModulePage, 
 	if q.Search != "" {
 		cond += ` AND st.key LIKE ? ESCAPE '\'`
 		args = append(args, likeEscape(strings.ToLower(q.Search)))
+	}
+	for _, m := range q.Matches {
+		if m.Field != FieldModule {
+			return s.faultingModules(ctx, q, limit)
+		}
+		if err := checkSearch(m.Text); err != nil {
+			return ModulePage{}, err
+		}
+		if m.Mode == Exact {
+			cond += ` AND st.key = ?`
+			args = append(args, strings.ToLower(m.Text))
+		} else {
+			cond += ` AND st.key LIKE ? ESCAPE '\'`
+			args = append(args, m.likePattern())
+		}
 	}
 	order := `st.n DESC, st.key`
 	switch q.Sort {
@@ -512,6 +688,27 @@ func (s *SQLite) ModuleStats(ctx context.Context, q ModuleQuery) (_ ModulePage, 
 	return page, s.addVersions(ctx, page.Modules)
 }
 
+// faultingModules lists the faulting modules of the crashes q.Matches
+// selects, by how many of them each faulted in.
+func (s *SQLite) faultingModules(ctx context.Context, q ModuleQuery, limit int) (ModulePage, error) {
+	g, err := s.crashGroups(ctx, GroupQuery{Dim: DimModule, Search: strings.ToLower(q.Search), Matches: q.Matches,
+		Offset: q.Offset}, limit)
+	if err != nil {
+		return ModulePage{}, err
+	}
+	page := ModulePage{Total: g.Total, More: g.More}
+	for _, f := range g.Groups {
+		m := ModuleStat{Name: f.Key, Faulting: f.Count, LastSeen: f.LastSeen}
+		st, err := s.group(ctx, DimStack, f.Key)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return page, err
+		}
+		m.OnStack = st.Count
+		page.Modules = append(page.Modules, m)
+	}
+	return page, s.addVersions(ctx, page.Modules)
+}
+
 // topKeys sums a dimension over the days [from, until), most crashes first.
 func (s *SQLite) topKeys(ctx context.Context, dim string, from, until int64, limit int) ([]Group, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT key, sum(n) AS total FROM crash_rollup INDEXED BY crash_rollup_by_day
@@ -539,11 +736,18 @@ type damagedCounts map[string]map[string]int
 var damagedCols = map[string]string{"all": "day", DimSignature: "signature", DimType: "crash_type", DimModule: "module",
 	DimOS: "os", DimVersion: "version"}
 
-func (s *SQLite) damaged(ctx context.Context, from, until int64) (damagedCounts, error) {
+func (s *SQLite) damaged(ctx context.Context, c Clock, from, until int64) (damagedCounts, error) {
 	out := damagedCounts{}
+	index := "crashes_damaged"
+	if c == ClockCrash {
+		index = "crashes_damaged_by_crash_at"
+	}
 	for dim, col := range damagedCols {
-		rows, err := s.r.QueryContext(ctx, `SELECT `+col+`, count(*) FROM crashes INDEXED BY crashes_damaged
-			WHERE damaged AND at >= ? AND at < ? GROUP BY `+col, from*dayMS, until*dayMS)
+		if dim == "all" && c == ClockCrash {
+			col = "crash_day"
+		}
+		rows, err := s.r.QueryContext(ctx, `SELECT `+col+`, count(*) FROM crashes INDEXED BY `+index+`
+			WHERE damaged AND `+atCol(c)+` >= ? AND `+atCol(c)+` < ? GROUP BY `+col, from*dayMS, until*dayMS)
 		if err != nil {
 			return nil, err
 		}
@@ -625,17 +829,24 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 	if q.Top <= 0 {
 		q.Top = 8
 	}
+	if q.Clock == "" {
+		q.Clock = ClockCrash
+	}
+	rd := func(dim string) string { return rollupDim(q.Clock, dim) }
 	until := dayOf(q.Now) + 1
 	from := until - int64(q.Days)
-	t := Trends{From: dayTime(from), Until: dayTime(until), Daily: make([]int, q.Days)}
+	t := Trends{From: dayTime(from), Until: dayTime(until), Daily: make([]int, q.Days), Clock: q.Clock}
 	for d := from; d < until; d++ {
 		t.Days = append(t.Days, dayTime(d))
 	}
-	all, err := s.daily(ctx, "all", "", from-int64(q.Days), until)
+	if len(q.Matches) > 0 {
+		return s.trendsFiltered(ctx, q, t, from, until)
+	}
+	all, err := s.daily(ctx, rd("all"), "", from-int64(q.Days), until)
 	if err != nil {
 		return t, err
 	}
-	dmg, err := s.damaged(ctx, from-int64(q.Days), until)
+	dmg, err := s.damaged(ctx, q.Clock, from-int64(q.Days), until)
 	if err != nil {
 		return t, err
 	}
@@ -654,7 +865,7 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 	cur := damagedCounts{}
 	if !q.IncludeDamaged && t.Damaged > 0 {
 		// The per-key counts of the period itself, without the period before.
-		if cur, err = s.damaged(ctx, from, until); err != nil {
+		if cur, err = s.damaged(ctx, q.Clock, from, until); err != nil {
 			return t, err
 		}
 	}
@@ -666,7 +877,7 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 			t.Total += dc.Count
 		}
 	}
-	topSigs, err := s.topKeysWithout(ctx, DimSignature, from, until, max(q.Top, 15), cur[DimSignature])
+	topSigs, err := s.topKeysWithout(ctx, rd(DimSignature), from, until, max(q.Top, 15), cur[DimSignature])
 	if err != nil {
 		return t, err
 	}
@@ -675,7 +886,7 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 		keys[i] = g.Key
 	}
 	prev := map[string]int{}
-	if err := s.keyDays(ctx, DimSignature, keys, from-int64(q.Days), from, func(k string, _ int64, n int) {
+	if err := s.keyDays(ctx, rd(DimSignature), keys, from-int64(q.Days), from, func(k string, _ int64, n int) {
 		prev[k] += n
 	}); err != nil {
 		return t, err
@@ -691,7 +902,7 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 			t.Stacked = append(t.Stacked, Series{Key: k, Counts: make([]int, q.Days), Total: topSigs[i].Count})
 		}
 		other := Series{Key: "other", Counts: append([]int(nil), t.Daily...), Total: t.Total}
-		if err := s.keyDays(ctx, DimSignature, stacked, from, until, func(k string, d int64, n int) {
+		if err := s.keyDays(ctx, rd(DimSignature), stacked, from, until, func(k string, d int64, n int) {
 			t.Stacked[idx[k]].Counts[d-from] = n
 			other.Counts[d-from] -= n
 			other.Total -= n
@@ -706,22 +917,26 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 		dim string
 		dst *[]Group
 	}{{DimType, &t.ByType}, {DimModule, &t.ByModule}, {DimOS, &t.ByOS}, {DimVersion, &t.ByVersion}} {
-		if *b.dst, err = s.topKeysWithout(ctx, b.dim, from, until, 10, cur[b.dim]); err != nil {
+		if *b.dst, err = s.topKeysWithout(ctx, rd(b.dim), from, until, 10, cur[b.dim]); err != nil {
 			return t, err
 		}
 	}
 	// Damaged dumps have their own signature (signature.CorruptPrefix),
 	// which the OOM index holds.
-	notDamaged := ` AND (? OR substr(signature, 1, 15) != 'corrupt dump | ')`
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crashes INDEXED BY crashes_oom WHERE oom AND at >= ? AND at < ?`+notDamaged,
+	notDamaged := ` AND (? != 0 OR substr(signature, 1, 15) != 'corrupt dump | ')`
+	oomIndex, at := "crashes_oom", atCol(q.Clock)
+	if q.Clock == ClockCrash {
+		oomIndex = "crashes_oom_by_crash_at"
+	}
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crashes INDEXED BY `+oomIndex+` WHERE oom AND `+at+` >= ? AND `+at+` < ?`+notDamaged,
 		from*dayMS, until*dayMS, q.IncludeDamaged).Scan(&t.OOMCount); err != nil {
 		return t, err
 	}
 	// Every n-th of the period's OOM crashes, at most maxOOMPoints.
 	step := max(1, (t.OOMCount+maxOOMPoints-1)/maxOOMPoints)
 	rows, err := s.r.QueryContext(ctx, `SELECT c.at, d.uid, c.signature, c.alloc_bytes, c.largest_free
-		FROM (SELECT at, signature, alloc_bytes, largest_free, dump_id, row_number() OVER (ORDER BY at) AS i
-			FROM crashes INDEXED BY crashes_oom WHERE oom AND at >= ? AND at < ?`+notDamaged+`) c
+		FROM (SELECT `+at+` AS at, signature, alloc_bytes, largest_free, dump_id, row_number() OVER (ORDER BY `+at+`) AS i
+			FROM crashes INDEXED BY `+oomIndex+` WHERE oom AND `+at+` >= ? AND `+at+` < ?`+notDamaged+`) c
 		JOIN dumps d ON d.id = c.dump_id WHERE (c.i - 1) % ? = 0 ORDER BY c.at`, from*dayMS, until*dayMS, q.IncludeDamaged, step)
 	if err != nil {
 		return t, err
@@ -746,6 +961,23 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 		t.OOM = append(t.OOM, p)
 	}
 	return t, rows.Err()
+}
+
+// History implements Dashboard.
+func (s *SQLite) History(ctx context.Context, q HistoryQuery) (_ []DayCount, err error) {
+	defer wrap(&err, "History(%s, %q)", q.Dim, q.Key)
+	if q.Days <= 0 {
+		q.Days = 90
+	}
+	q.Days = min(q.Days, 3660)
+	if q.Clock == "" {
+		q.Clock = ClockCrash
+	}
+	if q.Dim == DimModule {
+		q.Key = strings.ToLower(q.Key)
+	}
+	today := dayOf(s.now()) + 1
+	return s.daily(ctx, rollupDim(q.Clock, q.Dim), q.Key, today-int64(q.Days), today)
 }
 
 // Facets implements Dashboard.
@@ -833,6 +1065,15 @@ func (s *Store) Trends(ctx context.Context, q TrendQuery) (Trends, error) {
 	return d.Trends(ctx, q)
 }
 
+// History returns one key's crashes per day.
+func (s *Store) History(ctx context.Context, q HistoryQuery) ([]DayCount, error) {
+	d, err := s.dashboard()
+	if err != nil {
+		return nil, err
+	}
+	return d.History(ctx, q)
+}
+
 // Facets returns the common values of each filter.
 func (s *Store) Facets(ctx context.Context) (Facets, error) {
 	d, err := s.dashboard()
@@ -840,4 +1081,144 @@ func (s *Store) Facets(ctx context.Context) (Facets, error) {
 		return Facets{}, err
 	}
 	return d.Facets(ctx)
+}
+
+// trendsFiltered is Trends over the crashes that match q.Matches, counted
+// from those rows in the period and the one before: the matched keys' index
+// selects them, so the cost follows the number of matching crashes.
+func (s *SQLite) trendsFiltered(ctx context.Context, q TrendQuery, t Trends, from, until int64) (Trends, error) {
+	t.DamagedIncluded = q.IncludeDamaged
+	fms, none, err := s.resolveAll(ctx, q.Matches)
+	if err != nil || none {
+		return t, err
+	}
+	var where []string
+	var args []any
+	best, bestN := "", -1
+	for _, m := range fms {
+		c, a := m.cond()
+		where = append(where, c)
+		args = append(args, a...)
+		if !m.broad && (bestN < 0 || m.total < bestN) {
+			best, bestN = fieldDims[m.Field].index, m.total
+		}
+	}
+	at, dayCol := atCol(q.Clock), "day"
+	if q.Clock == ClockCrash {
+		dayCol = "crash_day"
+	}
+	where = append(where, `c.`+at+` >= ? AND c.`+at+` < ?`)
+	args = append(args, (from-int64(q.Days))*dayMS, until*dayMS)
+	query := `SELECT c.` + dayCol + `, c.signature, c.crash_type, c.module, c.os, c.version,
+		CASE WHEN c.damaged THEN 1 ELSE 0 END, CASE WHEN c.oom THEN 1 ELSE 0 END, c.alloc_bytes, c.largest_free, c.` + at + `, c.dump_id
+		FROM crashes c`
+	if best != "" {
+		query += ` INDEXED BY ` + best
+	}
+	rows, err := s.r.QueryContext(ctx, query+` WHERE `+strings.Join(where, ` AND `), args...)
+	if err != nil {
+		return t, err
+	}
+	defer rows.Close()
+	sigs, prev, sigDays := map[string]int{}, map[string]int{}, map[string][]int{}
+	by := map[string]map[string]int{DimType: {}, DimModule: {}, DimOS: {}, DimVersion: {}}
+	type oomRow struct {
+		at, id    int64
+		sig       string
+		req, free sql.NullInt64
+	}
+	var ooms []oomRow
+	for rows.Next() {
+		var day, cat, id int64
+		var sig, typ, mod, osv, ver string
+		var damaged, oom int
+		var req, free sql.NullInt64
+		if err := rows.Scan(&day, &sig, &typ, &mod, &osv, &ver, &damaged, &oom, &req, &free, &cat, &id); err != nil {
+			return t, err
+		}
+		if day < from {
+			if damaged == 0 || q.IncludeDamaged {
+				t.PrevTotal++
+				prev[sig]++
+			}
+			continue
+		}
+		if damaged != 0 {
+			t.Damaged++
+			if !q.IncludeDamaged {
+				continue
+			}
+		}
+		t.Total++
+		t.Daily[day-from]++
+		sigs[sig]++
+		if sigDays[sig] == nil {
+			sigDays[sig] = make([]int, q.Days)
+		}
+		sigDays[sig][day-from]++
+		by[DimType][typ]++
+		by[DimModule][mod]++
+		by[DimOS][osv]++
+		by[DimVersion][ver]++
+		if oom != 0 {
+			ooms = append(ooms, oomRow{cat, id, sig, req, free})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return t, err
+	}
+	top := topOf(sigs, max(q.Top, 15))
+	for _, g := range top {
+		t.TopCrashers = append(t.TopCrashers, Crasher{Key: g.Key, Count: g.Count, Prev: prev[g.Key]})
+	}
+	if len(top) > 0 {
+		other := Series{Key: "other", Counts: append([]int(nil), t.Daily...), Total: t.Total}
+		for _, g := range top[:min(q.Top, len(top))] {
+			t.Stacked = append(t.Stacked, Series{Key: g.Key, Counts: sigDays[g.Key], Total: g.Count})
+			for i, n := range sigDays[g.Key] {
+				other.Counts[i] -= n
+			}
+			other.Total -= g.Count
+		}
+		if other.Total > 0 {
+			t.Stacked = append(t.Stacked, other)
+		}
+	}
+	t.ByType, t.ByModule, t.ByOS, t.ByVersion = topOf(by[DimType], 10), topOf(by[DimModule], 10), topOf(by[DimOS], 10),
+		topOf(by[DimVersion], 10)
+	sort.Slice(ooms, func(i, j int) bool { return ooms[i].at < ooms[j].at })
+	t.OOMCount = len(ooms)
+	step := max(1, (len(ooms)+maxOOMPoints-1)/maxOOMPoints)
+	for i := 0; i < len(ooms); i += step {
+		o := ooms[i]
+		p := OOMPoint{At: fromMS(o.at), Signature: o.sig}
+		if err := s.r.QueryRowContext(ctx, `SELECT uid FROM dumps WHERE id = ?`, o.id).Scan(&p.DumpID); err != nil {
+			return t, err
+		}
+		if o.req.Valid {
+			v := uint64(o.req.Int64)
+			p.Requested = &v
+		}
+		if o.free.Valid {
+			v := uint64(o.free.Int64)
+			p.LargestFree = &v
+		}
+		t.OOM = append(t.OOM, p)
+	}
+	return t, nil
+}
+
+// topOf is counts' n largest, by count then key.
+func topOf(counts map[string]int, n int) []Group {
+	out := make([]Group, 0, len(counts))
+	for k, c := range counts {
+		out = append(out, Group{Key: k, Count: c})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out[:min(n, len(out))]
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,6 +40,13 @@ func checkRollups(t *testing.T, s *SQLite) {
 		{"rollup vs crashes", `SELECT count(*) FROM (SELECT 'sig' AS dim, signature AS key, day, count(*) AS n
 			FROM crashes GROUP BY signature, day) x FULL JOIN (SELECT * FROM crash_rollup WHERE dim = 'sig') r
 			ON r.key = x.key AND r.day = x.day WHERE r.n IS NOT x.n`},
+		{"crash clock rollup vs crashes", `SELECT count(*) FROM (SELECT 'crash:sig' AS dim, signature AS key, crash_day AS day,
+			count(*) AS n FROM crashes GROUP BY signature, crash_day) x FULL JOIN (SELECT * FROM crash_rollup WHERE dim = 'crash:sig') r
+			ON r.key = x.key AND r.day = x.day WHERE r.n IS NOT x.n`},
+		{"crash clock all", `SELECT count(*) FROM (SELECT crash_day AS day, count(*) AS n FROM crashes GROUP BY crash_day) x
+			FULL JOIN (SELECT * FROM crash_rollup WHERE dim = 'crash:all') r ON r.day = x.day WHERE r.n IS NOT x.n`},
+		{"crash_at", `SELECT count(*) FROM crashes WHERE crash_day != crash_at / 86400000
+			OR (clock_implausible = 0 AND crash_at != coalesce(dump_time, at)) OR (clock_implausible != 0 AND crash_at != at)`},
 		{"all", `SELECT count(*) FROM crash_groups WHERE dim = 'all' AND n != (SELECT count(*) FROM analyses)`},
 		{"groups vs crashes", `SELECT count(*) FROM (SELECT module AS key, count(*) AS n FROM crashes GROUP BY module) x
 			FULL JOIN (SELECT * FROM crash_groups WHERE dim = 'module') g ON g.key = x.key WHERE g.n IS NOT x.n`},
@@ -70,6 +78,9 @@ func checkRollups(t *testing.T, s *SQLite) {
 			ON g.key = v.module WHERE v.s IS NOT g.n AND NOT (g.n IS NULL AND v.s = 0)`},
 	} {
 		var bad int
+		if s.pg {
+			q.sql = strings.NewReplacer("char(31)", "chr(31)", " IS NOT ", " IS DISTINCT FROM ").Replace(q.sql)
+		}
 		if err := s.r.QueryRowContext(ctx, q.sql).Scan(&bad); err != nil {
 			t.Fatalf("%s: %v", q.name, err)
 		}

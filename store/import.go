@@ -97,13 +97,13 @@ func (s *SQLite) insertImported(ctx context.Context, tx *sql.Tx, d *Imported) er
 	if err != nil {
 		return err
 	}
-	dumpTime, alloc := a.nullables()
+	dumpTime, alloc, build := a.nullables()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO analyses (dump_id, analyzer_version, analyzed_at, duration_ms,
 		report, crash_type, crash_address, signature, module, module_version, os, os_version, arch, process_name,
-		dump_time, alloc_bytes, stack_overflow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		dump_time, alloc_bytes, stack_overflow, build_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		id, a.AnalyzerVersion, ms(a.AnalyzedAt), a.Duration.Milliseconds(), string(a.Report), a.CrashType,
 		a.CrashAddress, a.Signature, a.Module, a.ModuleVersion, a.OS, a.OSVersion, a.Arch, a.ProcessName, dumpTime,
-		alloc, a.StackOverflow); err != nil {
+		alloc, a.StackOverflow, build); err != nil {
 		return err
 	}
 	if err := s.insertRows(ctx, tx, `INSERT INTO modules (dump_id, idx, name, version, debug_id, debug_file, code_id) VALUES `,

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +41,7 @@ func NewAnalysis(rep *report.Report, at time.Time, took time.Duration) (*Analysi
 		v := *af.RequestedBytes
 		a.AllocBytes = &v
 	}
+	a.BuildTime = buildTime(rep, a.Module, at)
 	a.StackOverflow = rep.StackOverflow != nil
 	a.Damaged = rep.Dump.Truncated != nil
 	for _, m := range rep.Modules {
@@ -66,4 +68,38 @@ func NewAnalysis(rep *report.Report, at time.Time, took time.Duration) (*Analysi
 		}
 	}
 	return a, nil
+}
+
+// minClock is 1990-01-01: no PE image or dump of a Windows process is
+// older, so a time before it is not a date.
+var minClock = time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// buildTime is the latest build time (IMAGE_FILE_HEADER.TimeDateStamp, the
+// first 8 hex digits of MINIDUMP_MODULE's code id) of the faulting and main
+// modules that is a date: reproducible builds write a hash there instead,
+// which lands anywhere from 1970 to 2106, so stamps before minClock or after
+// the analysis (with a day's slack) are left out. Nil when none is left.
+func buildTime(rep *report.Report, faulting string, analyzed time.Time) *time.Time {
+	var best *time.Time
+	for i, m := range rep.Modules {
+		main := rep.MainModule != nil && *rep.MainModule == i
+		if !main && (faulting == "" || !strings.EqualFold(m.Filename, faulting)) {
+			continue
+		}
+		if len(m.CodeID) < 8 {
+			continue
+		}
+		v, err := strconv.ParseUint(m.CodeID[:8], 16, 32)
+		if err != nil {
+			continue
+		}
+		t := time.Unix(int64(v), 0).UTC()
+		if t.Before(minClock) || t.After(analyzed.Add(24*time.Hour)) {
+			continue
+		}
+		if best == nil || t.After(*best) {
+			best = &t
+		}
+	}
+	return best
 }

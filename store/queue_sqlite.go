@@ -96,7 +96,7 @@ func (s *SQLite) Finish(ctx context.Context, j *Job, a *Analysis, note string) (
 		if err != nil {
 			return err
 		}
-		dumpTime, alloc := a.nullables()
+		dumpTime, alloc, build := a.nullables()
 		// Alerts come from a dump's first analysis, not from re-analyses.
 		var analysed int
 		if err := s.queryRow(ctx, tx, `SELECT count(*) FROM analyses WHERE dump_id = ?`, j.dumpRow).Scan(&analysed); err != nil {
@@ -104,10 +104,10 @@ func (s *SQLite) Finish(ctx context.Context, j *Job, a *Analysis, note string) (
 		}
 		_, err = s.exec(ctx, tx, `INSERT OR REPLACE INTO analyses (dump_id, analyzer_version, analyzed_at, duration_ms,
 			report, crash_type, crash_address, signature, module, module_version, os, os_version, arch, process_name,
-			dump_time, alloc_bytes, stack_overflow, damaged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			dump_time, alloc_bytes, stack_overflow, damaged, build_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			j.dumpRow, a.AnalyzerVersion, ms(a.AnalyzedAt), a.Duration.Milliseconds(), string(a.Report), a.CrashType,
 			a.CrashAddress, a.Signature, a.Module, a.ModuleVersion, a.OS, a.OSVersion, a.Arch, a.ProcessName, dumpTime,
-			alloc, a.StackOverflow, a.Damaged)
+			alloc, a.StackOverflow, a.Damaged, build)
 		if err != nil {
 			return err
 		}
@@ -250,13 +250,16 @@ func (s *SQLite) Pending(ctx context.Context) (int, error) {
 }
 
 // nullables are the analysis columns that are NULL when unknown: the dump's
-// own time (ms) and the failing allocation's size.
-func (a *Analysis) nullables() (dumpTime, alloc any) {
+// own time (ms), the failing allocation's size and the modules' build time (ms).
+func (a *Analysis) nullables() (dumpTime, alloc, build any) {
 	if a.DumpTime != nil {
 		dumpTime = ms(*a.DumpTime)
 	}
 	if a.AllocBytes != nil {
 		alloc = int64(*a.AllocBytes)
 	}
-	return dumpTime, alloc
+	if a.BuildTime != nil {
+		build = ms(*a.BuildTime)
+	}
+	return dumpTime, alloc, build
 }

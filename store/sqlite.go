@@ -179,7 +179,8 @@ func newUID() string {
 const dumpCols = `d.id, d.uid, d.sha256, d.size, d.file_name, d.wrapper, d.uploaded_at, d.uploaded_by, d.uploaded_from,
 	d.upload_count, d.last_uploaded_at, d.status, d.error, d.file_expired_at, d.product, d.product_version,
 	a.analyzer_version, a.analyzed_at, a.duration_ms, a.crash_type, a.crash_address, a.signature, a.module,
-	a.module_version, a.os, a.os_version, a.arch, a.process_name, a.dump_time, a.alloc_bytes, a.stack_overflow, a.damaged`
+	a.module_version, a.os, a.os_version, a.arch, a.process_name, a.dump_time, a.alloc_bytes, a.stack_overflow, a.damaged,
+	(SELECT x.clock_implausible FROM crashes x WHERE x.dump_id = d.id)`
 
 const dumpFrom = ` FROM dumps d LEFT JOIN analyses a ON a.dump_id = d.id `
 
@@ -190,14 +191,14 @@ func scanDump(sc scanner, rowID *int64, extra ...any) (Dump, error) {
 		d                                                  Dump
 		id, uploaded, last                                 int64
 		expired, analyzedAt, durMS, dumpTime, alloc, so    sql.NullInt64
-		damaged                                            sql.NullInt64
+		damaged, badClock                                  sql.NullInt64
 		ver, ctype, caddr, sig, mod, modVer, osn, osv, arc sql.NullString
 		proc                                               sql.NullString
 		status                                             string
 	)
 	dest := append([]any{&id, &d.ID, &d.SHA256, &d.Size, &d.FileName, &d.Wrapper, &uploaded, &d.UploadedBy, &d.UploadedFrom,
 		&d.UploadCount, &last, &status, &d.Error, &expired, &d.Product, &d.ProductVersion,
-		&ver, &analyzedAt, &durMS, &ctype, &caddr, &sig, &mod, &modVer, &osn, &osv, &arc, &proc, &dumpTime, &alloc, &so, &damaged},
+		&ver, &analyzedAt, &durMS, &ctype, &caddr, &sig, &mod, &modVer, &osn, &osv, &arc, &proc, &dumpTime, &alloc, &so, &damaged, &badClock},
 		extra...)
 	err := sc.Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -219,7 +220,8 @@ func scanDump(sc scanner, rowID *int64, extra ...any) (Dump, error) {
 		d.Summary = &Summary{AnalyzerVersion: ver.String, AnalyzedAt: fromMS(analyzedAt.Int64),
 			Duration: time.Duration(durMS.Int64) * time.Millisecond, CrashType: ctype.String, CrashAddress: caddr.String,
 			Signature: sig.String, Module: mod.String, ModuleVersion: modVer.String, OS: osn.String, OSVersion: osv.String,
-			Arch: arc.String, ProcessName: proc.String, StackOverflow: so.Int64 != 0, Damaged: damaged.Int64 != 0}
+			Arch: arc.String, ProcessName: proc.String, StackOverflow: so.Int64 != 0, Damaged: damaged.Int64 != 0,
+			ClockImplausible: badClock.Int64 != 0}
 		if dumpTime.Valid {
 			t := fromMS(dumpTime.Int64)
 			d.Summary.DumpTime = &t

@@ -82,14 +82,21 @@ type Summary struct {
 	// Damaged marks a dump cut short (report.dump.truncated): it has its own
 	// signature and trends leave it out unless asked.
 	Damaged bool
+	// ClockImplausible marks a DumpTime before 1990, before the faulting or
+	// main module was built, or after the upload: the crash counts at its
+	// upload time (crashes.clock_implausible, migration 00010).
+	ClockImplausible bool
 }
 
 // Analysis is what a finished job stores: the report and its index rows.
 type Analysis struct {
 	Summary
-	Report  []byte // JSON
-	Modules []ModuleRow
-	Frames  []FrameRow
+	// BuildTime is the latest plausible build time of the faulting and main
+	// modules (buildTime): a dump written before it has a wrong clock.
+	BuildTime *time.Time
+	Report    []byte // JSON
+	Modules   []ModuleRow
+	Frames    []FrameRow
 }
 
 // ModuleRow is one loaded module of a dump.

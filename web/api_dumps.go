@@ -132,10 +132,13 @@ type dumpJSON struct {
 	Arch            string       `json:"arch,omitempty"`
 	ProcessName     string       `json:"process_name,omitempty"`
 	DumpTime        *time.Time   `json:"dump_time,omitempty"`
-	AllocBytes      *uint64      `json:"alloc_bytes,omitempty"`
-	StackOverflow   bool         `json:"stack_overflow,omitempty"`
-	Product         string       `json:"product,omitempty"`
-	ProductVersion  string       `json:"product_version,omitempty"`
+	// ClockImplausible: dump_time cannot be right (before the program was
+	// built, or after the upload), so trends count it at uploaded_at.
+	ClockImplausible bool    `json:"clock_implausible,omitempty"`
+	AllocBytes       *uint64 `json:"alloc_bytes,omitempty"`
+	StackOverflow    bool    `json:"stack_overflow,omitempty"`
+	Product          string  `json:"product,omitempty"`
+	ProductVersion   string  `json:"product_version,omitempty"`
 	// Annotations and Attachments are shown with one dump, not in lists.
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Attachments []attachmentJSON  `json:"attachments,omitempty"`
@@ -176,6 +179,7 @@ func toJSON(d store.Dump) dumpJSON {
 		j.CrashType, j.CrashAddress, j.Signature = a.CrashType, a.CrashAddress, a.Signature
 		j.Module, j.ModuleVersion, j.OS, j.OSVersion, j.Arch = a.Module, a.ModuleVersion, a.OS, a.OSVersion, a.Arch
 		j.ProcessName, j.DumpTime, j.AllocBytes, j.StackOverflow = a.ProcessName, a.DumpTime, a.AllocBytes, a.StackOverflow
+		j.ClockImplausible = a.ClockImplausible
 	}
 	return j
 }
@@ -244,10 +248,24 @@ func (s *Server) apiDumpList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// listQuery reads /api/dumps' query by the shared rules (query.go):
+// signature, module, process, product and version are text searches.
 func listQuery(r *http.Request) (store.SearchQuery, error) {
-	v := r.URL.Query()
-	lq, err := listFilters(r)
-	return store.SearchQuery{ListQuery: lq, Version: v.Get("version")}, err
+	qv := newQuery(r.URL.Query())
+	q := store.SearchQuery{Matches: qv.Matches(), ListQuery: store.ListQuery{Cursor: qv.String("cursor"),
+		Status:    store.Status(qv.Enum("status", "queued", "analyzing", "done", "failed")),
+		CrashType: qv.String("crash_type"), ModuleVersion: qv.String("module_version"), OS: qv.String("os"),
+		Arch: qv.String("arch"), HasModule: qv.String("has_module"), SHA256: qv.String("sha256"),
+		Limit: qv.Int("limit", listLimit, 1, 500), Since: qv.Time("since"), Until: qv.Time("until")}}
+	if qv.String("stack_overflow") != "" {
+		b := qv.Bool("stack_overflow")
+		q.StackOverflow = &b
+	}
+	var err error
+	if q.Annotations, err = annotationFilters(r.URL.Query()["annotation"]); err != nil {
+		return q, err
+	}
+	return q, qv.Err()
 }
 
 // annotationFilters reads ?annotation=key:value, repeatable.
@@ -264,50 +282,6 @@ func annotationFilters(vs []string) ([]store.KeyValue, error) {
 		out = append(out, store.KeyValue{Key: k, Value: v})
 	}
 	return out, nil
-}
-
-func listFilters(r *http.Request) (store.ListQuery, error) {
-	v := r.URL.Query()
-	q := store.ListQuery{Product: v.Get("product"), Cursor: v.Get("cursor"), Status: store.Status(v.Get("status")), CrashType: v.Get("crash_type"),
-		Signature: v.Get("signature"), Module: v.Get("module"), ModuleVersion: v.Get("module_version"),
-		Process: v.Get("process"), OS: v.Get("os"), Arch: v.Get("arch"), HasModule: v.Get("has_module"),
-		SHA256: v.Get("sha256")}
-	bad := func(what string, err error) (store.ListQuery, error) {
-		return q, fmt.Errorf("%w: %s: %v", store.ErrBadRequest, what, err)
-	}
-	var err error
-	if q.Annotations, err = annotationFilters(v["annotation"]); err != nil {
-		return q, err
-	}
-	if l := v.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil {
-			return bad("limit", err)
-		}
-		q.Limit = n
-	}
-	switch q.Status {
-	case "", store.StatusQueued, store.StatusAnalyzing, store.StatusDone, store.StatusFailed:
-	default:
-		return bad("status", fmt.Errorf("%q is not queued, analyzing, done or failed", q.Status))
-	}
-	if so := v.Get("stack_overflow"); so != "" {
-		b, err := strconv.ParseBool(so)
-		if err != nil {
-			return bad("stack_overflow", err)
-		}
-		q.StackOverflow = &b
-	}
-	for key, dst := range map[string]*time.Time{"since": &q.Since, "until": &q.Until} {
-		if t := v.Get(key); t != "" {
-			tt, err := time.Parse(time.RFC3339, t)
-			if err != nil {
-				return bad(key, err)
-			}
-			*dst = tt
-		}
-	}
-	return q, nil
 }
 
 // apiDumpAttachment downloads one attachment. It is served as an
@@ -391,8 +365,14 @@ func (s *Server) apiDumpReanalyze(w http.ResponseWriter, r *http.Request) {
 // apiReanalyzeAll queues every dump with a kept file; with outdated=1 only
 // those not analysed by the running analyzer version.
 func (s *Server) apiReanalyzeAll(w http.ResponseWriter, r *http.Request) {
+	qv := newQuery(r.URL.Query())
+	outdated := qv.Bool("outdated")
+	if err := qv.Err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	skip := ""
-	if ok, _ := strconv.ParseBool(r.URL.Query().Get("outdated")); ok {
+	if outdated {
 		skip = s.cfg.AnalyzerVersion
 	}
 	n, err := s.svc.ReanalyzeAll(r.Context(), skip)

@@ -38,7 +38,13 @@ func (s *Server) apiSignatureShow(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	info, err := s.svc.SignatureInfo(r.Context(), sig)
+	qv := newQuery(r.URL.Query())
+	clock := qv.Clock("clock")
+	if err := qv.Err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	info, err := s.signatureInfo(r, sig, clock)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -55,7 +61,7 @@ func (s *Server) apiSignatureShow(w http.ResponseWriter, r *http.Request) {
 	}
 	out := map[string]any{"signature": info.Key, "status": toGroupStatusJSON(st), "count": info.Count,
 		"first_seen": info.FirstSeen, "last_seen": info.LastSeen, "versions": groupsJSON(info.Versions),
-		"oses": groupsJSON(info.OSes), "daily": daysJSON(info.Daily), "examples": dumpsJSON(info.Examples),
+		"oses": groupsJSON(info.OSes), "clock": clock, "daily": daysJSON(info.Daily), "examples": dumpsJSON(info.Examples),
 		"history": groupEventsJSON(hist)}
 	if st.State == store.GroupFixed {
 		out["crashed_past_fix"] = groupsJSON(store.VersionsAtOrPast(info.Versions, st.FixedIn))

@@ -1,9 +1,7 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/dumptriage/dumptriage/store"
@@ -48,28 +46,30 @@ func dumpsJSON(ds []store.Dump) []dumpJSON {
 	return out
 }
 
-// pageParams reads limit (default 50, at most 500) and offset.
-func pageParams(r *http.Request) (limit, offset int, err error) {
-	if offset, err = offsetParam(r.URL.Query()); err != nil {
-		return 0, 0, err
-	}
-	limit = listLimit
-	if l := r.URL.Query().Get("limit"); l != "" {
-		if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > 500 {
-			return 0, 0, fmt.Errorf("%w: limit %q is not 1 to 500", store.ErrBadRequest, l)
-		}
-	}
-	return limit, offset, nil
+// pageQuery reads limit (default 50, 1 to 500) and offset.
+func pageQuery(qv *query) (limit, offset int) {
+	return qv.Int("limit", listLimit, 1, 500), qv.Int("offset", 0, 0, maxOffset)
 }
 
-// apiSignatureList lists crash groups by crash count: q, limit, offset.
+// pageParams is pageQuery for a route with no other query values.
+func pageParams(r *http.Request) (limit, offset int, err error) {
+	qv := newQuery(r.URL.Query())
+	limit, offset = pageQuery(qv)
+	return limit, offset, qv.Err()
+}
+
+// apiSignatureList lists crash groups by crash count: the search
+// (signature, process, module, product, version; q is signature), limit,
+// offset.
 func (s *Server) apiSignatureList(w http.ResponseWriter, r *http.Request) {
-	limit, offset, err := pageParams(r)
-	if err != nil {
+	qv := newQuery(withSearchAlias(r.URL.Query(), "signature"))
+	limit, offset := pageQuery(qv)
+	ms := qv.Matches()
+	if err := qv.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	page, err := s.svc.Groups(r.Context(), store.GroupQuery{Dim: store.DimSignature, Search: r.URL.Query().Get("q"),
+	page, err := s.svc.Groups(r.Context(), store.GroupQuery{Dim: store.DimSignature, Matches: ms,
 		Limit: limit, Offset: offset})
 	if err != nil {
 		s.fail(w, r, err)
@@ -78,13 +78,16 @@ func (s *Server) apiSignatureList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"signatures": groupsJSON(page.Groups), "total": page.Total, "more": page.More})
 }
 
-// apiTrends is a period's crashes: ?days= (default 30).
+// apiTrends is a period's crashes: days (1 to 3650, default 30), clock
+// (crash or upload), damaged, and the search.
 func (s *Server) apiTrends(w http.ResponseWriter, r *http.Request) {
-	days, _ := strconv.Atoi(r.URL.Query().Get("days"))
-	if days <= 0 || days > 3650 {
-		days = 30
+	qv := newQuery(r.URL.Query())
+	tq, _ := trendQuery(qv)
+	if err := qv.Err(); err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	t, err := s.svc.Trends(r.Context(), store.TrendQuery{Days: days})
+	t, err := s.svc.Trends(r.Context(), tq)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -103,6 +106,7 @@ func (s *Server) apiTrends(w http.ResponseWriter, r *http.Request) {
 		top[i] = crasher{c.Key, c.Count, c.Prev}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"from": t.From.Format(time.DateOnly), "until": t.Until.Format(time.DateOnly),
+		"clock": t.Clock, "damaged": t.Damaged, "damaged_included": t.DamagedIncluded,
 		"total": t.Total, "previous_total": t.PrevTotal, "daily": daily, "top_crashers": top,
 		"by_type": groupsJSON(t.ByType), "by_module": groupsJSON(t.ByModule), "by_os": groupsJSON(t.ByOS),
 		"by_version": groupsJSON(t.ByVersion), "oom_count": t.OOMCount})

@@ -74,15 +74,18 @@ func moduleDumpsToJSON(l store.ModuleDumps) moduleDumpsJSON {
 }
 
 // apiModuleList lists modules by crashes, each with its most seen
-// versions: q, sort (stack, faulting, name), limit, offset.
+// versions: the search (module, or q; another field lists the faulting
+// modules of the matching crashes), sort (stack, faulting, name), limit, offset.
 func (s *Server) apiModuleList(w http.ResponseWriter, r *http.Request) {
-	limit, offset, err := pageParams(r)
-	if err != nil {
+	qv := newQuery(withSearchAlias(r.URL.Query(), "module"))
+	limit, offset := pageQuery(qv)
+	sort := qv.Enum("sort", "stack", "faulting", "name")
+	ms := qv.Matches()
+	if err := qv.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	page, err := s.svc.ModuleStats(r.Context(), store.ModuleQuery{Search: r.URL.Query().Get("q"),
-		Sort: r.URL.Query().Get("sort"), Limit: limit, Offset: offset})
+	page, err := s.svc.ModuleStats(r.Context(), store.ModuleQuery{Matches: ms, Sort: sort, Limit: limit, Offset: offset})
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 
+	"github.com/dumptriage/dumptriage/store"
 	"github.com/dumptriage/dumptriage/web/components"
 )
 
@@ -11,15 +13,23 @@ const auditPage = 200
 
 // auditList is the admins' view of the audit log, newest first.
 func (s *Server) auditList(w http.ResponseWriter, r *http.Request) {
-	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
-	es, err := s.svc.ListAudit(r.Context(), before, auditPage)
+	qv := newQuery(r.URL.Query())
+	before := qv.Int("before", 0, 0, math.MaxInt)
+	meta, code, err := s.queryNotice(r, s.meta("Audit log", "admin"), qv.Err())
 	if err != nil {
 		s.failPage(w, r, err)
 		return
 	}
-	v := components.AuditView{Meta: s.meta("Audit log", "admin"), Entries: es}
+	var es []store.AuditEntry
+	if code == http.StatusOK {
+		if es, err = s.svc.ListAudit(r.Context(), int64(before), auditPage); err != nil {
+			s.failPage(w, r, err)
+			return
+		}
+	}
+	v := components.AuditView{Meta: meta, Entries: es}
 	if len(es) == auditPage {
 		v.Next = "/admin/audit?before=" + strconv.FormatInt(es[len(es)-1].ID, 10)
 	}
-	s.render(w, r, http.StatusOK, components.Audit(v))
+	s.render(w, r, code, components.Audit(v))
 }

@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/a-h/templ"
@@ -12,18 +11,25 @@ import (
 	"github.com/dumptriage/dumptriage/web/components"
 )
 
-// dumpFilter reads the dumps list's filters: signature, exception, module,
-// module_version, version, product, annotation (key:value), process, os, status, from and to (YYYY-MM-DD, UTC,
-// both days included), cursor.
+// dumpFilter reads the dumps list's filters: signature, process, module,
+// product and version (text searches, see query.Match), exception,
+// module_version, os, annotation (key:value), status, from and to
+// (YYYY-MM-DD, UTC, both days included), cursor.
 func dumpFilter(r *http.Request) (components.DumpFilter, store.SearchQuery, error) {
-	v := r.URL.Query()
-	f := components.DumpFilter{Signature: v.Get("signature"), CrashType: v.Get("exception"), Module: v.Get("module"),
-		Version: v.Get("version"), Process: v.Get("process"), Status: v.Get("status"), From: v.Get("from"),
-		To: v.Get("to"), OS: v.Get("os"), ModuleVersion: v.Get("module_version"), Product: v.Get("product"),
-		Annotation: v.Get("annotation")}
-	q := store.SearchQuery{Version: f.Version, ListQuery: store.ListQuery{Cursor: v.Get("cursor"),
-		Status: store.Status(f.Status), CrashType: f.CrashType, Signature: f.Signature, Module: f.Module,
-		ModuleVersion: f.ModuleVersion, Process: f.Process, OS: f.OS, Product: f.Product}}
+	qv := newQuery(r.URL.Query())
+	f := components.DumpFilter{Signature: qv.String("signature"), CrashType: qv.String("exception"),
+		Module: qv.String("module"), Version: qv.String("version"), Process: qv.String("process"),
+		Status: qv.Enum("status", "queued", "analyzing", "done", "failed"), From: qv.String("from"), To: qv.String("to"),
+		OS: qv.String("os"), ModuleVersion: qv.String("module_version"), Product: qv.String("product"),
+		Annotation: qv.String("annotation")}
+	q := store.SearchQuery{Matches: qv.Matches(), ListQuery: store.ListQuery{Cursor: qv.String("cursor"),
+		Status: store.Status(f.Status), CrashType: f.CrashType, ModuleVersion: f.ModuleVersion, OS: f.OS}}
+	if from := qv.Date("from"); !from.IsZero() {
+		q.Since = from
+	}
+	if to := qv.Date("to"); !to.IsZero() {
+		q.Until = to.AddDate(0, 0, 1)
+	}
 	if f.Annotation != "" {
 		kv, err := annotationFilters([]string{f.Annotation})
 		if err != nil {
@@ -31,35 +37,16 @@ func dumpFilter(r *http.Request) (components.DumpFilter, store.SearchQuery, erro
 		}
 		q.Annotations = kv
 	}
-	switch q.Status {
-	case "", store.StatusQueued, store.StatusAnalyzing, store.StatusDone, store.StatusFailed:
-	default:
-		return f, q, fmt.Errorf("%w: status %q", store.ErrBadRequest, f.Status)
-	}
-	for _, d := range []struct {
-		s   string
-		dst *time.Time
-		add int
-	}{{f.From, &q.Since, 0}, {f.To, &q.Until, 1}} {
-		if d.s == "" {
-			continue
-		}
-		t, err := time.Parse(time.DateOnly, d.s)
-		if err != nil {
-			return f, q, fmt.Errorf("%w: date %q is not YYYY-MM-DD", store.ErrBadRequest, d.s)
-		}
-		*d.dst = t.AddDate(0, 0, d.add)
-	}
-	return f, q, nil
+	return f, q, qv.Err()
 }
 
 func (s *Server) dumpList(w http.ResponseWriter, r *http.Request) {
 	f, q, err := dumpFilter(r)
-	if err != nil {
-		s.failPage(w, r, err)
-		return
+	var page store.DumpPage
+	if err == nil {
+		page, err = s.svc.SearchDumps(r.Context(), q)
 	}
-	page, err := s.svc.SearchDumps(r.Context(), q)
+	meta, code, err := s.queryNotice(r, s.meta("Dumps", "dumps"), err)
 	if err != nil {
 		s.failPage(w, r, err)
 		return
@@ -69,16 +56,16 @@ func (s *Server) dumpList(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
-	v := components.DumpListView{Meta: s.meta("Dumps", "dumps"), Filter: f, Dumps: page.Dumps, Facets: facets,
+	v := components.DumpListView{Meta: meta, Filter: f, Dumps: page.Dumps, Facets: facets,
 		Now: time.Now()}
 	params := f.Params()
-	if q.Cursor != "" {
+	if q.Cursor != "" && code == http.StatusOK {
 		v.First = components.Query("/dumps", params...)
 	}
 	if page.Next != "" {
 		v.Next = components.Query("/dumps", append(params, "cursor", page.Next)...)
 	}
-	s.render(w, r, http.StatusOK, components.DumpList(v))
+	s.render(w, r, code, components.DumpList(v))
 }
 
 // pageLinks makes the previous and next links of an offset-paged list.
@@ -94,17 +81,4 @@ func pageLinks(path string, params []string, offset, limit int, more bool) (prev
 		next = components.Query(path, append(params, "offset", fmt.Sprint(offset+limit))...)
 	}
 	return prev, next
-}
-
-// offsetParam reads ?offset=.
-func offsetParam(v url.Values) (int, error) {
-	o := v.Get("offset")
-	if o == "" {
-		return 0, nil
-	}
-	var n int
-	if _, err := fmt.Sscan(o, &n); err != nil || n < 0 || n > 1_000_000 {
-		return 0, fmt.Errorf("%w: offset %q", store.ErrBadRequest, o)
-	}
-	return n, nil
 }

@@ -8,29 +8,27 @@ import (
 	"github.com/dumptriage/dumptriage/web/components"
 )
 
-// moduleList lists modules by crashes. Query: q, sort (stack, faulting,
-// name), offset.
+// moduleList lists modules by crashes. Query: the search (module, or q;
+// a search on another field lists the faulting modules of the crashes that
+// match), sort (stack, faulting, name), offset.
 func (s *Server) moduleList(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	offset, err := offsetParam(q)
+	qv := newQuery(withSearchAlias(r.URL.Query(), "module"))
+	offset := qv.Int("offset", 0, 0, maxOffset)
+	sort := qv.Enum("sort", "stack", "faulting", "name")
+	f, ms := readSearch(qv)
+	var page store.ModulePage
+	err := qv.Err()
+	if err == nil {
+		page, err = s.svc.ModuleStats(r.Context(), store.ModuleQuery{Matches: ms, Sort: sort, Limit: listLimit,
+			Offset: offset})
+	}
+	meta, code, err := s.queryNotice(r, s.meta("Modules", "modules"), err)
 	if err != nil {
 		s.failPage(w, r, err)
 		return
 	}
-	sort := q.Get("sort")
-	switch sort {
-	case "", "stack", "faulting", "name":
-	default:
-		sort = ""
-	}
-	page, err := s.svc.ModuleStats(r.Context(), store.ModuleQuery{Search: q.Get("q"), Sort: sort, Limit: listLimit,
-		Offset: offset})
-	if err != nil {
-		s.failPage(w, r, err)
-		return
-	}
-	v := components.ModuleListView{Meta: s.meta("Modules", "modules"), Search: q.Get("q"), Sort: sort, Page: page,
+	v := components.ModuleListView{Meta: meta, Search: f.Module, Filter: f, Sort: sort, Page: page,
 		Offset: offset, Now: time.Now()}
-	v.Prev, v.Next = pageLinks("/modules", []string{"q", v.Search, "sort", sort}, offset, listLimit, page.More)
-	s.render(w, r, http.StatusOK, components.ModuleList(v))
+	v.Prev, v.Next = pageLinks("/modules", append(f.Params(), "sort", sort), offset, listLimit, page.More)
+	s.render(w, r, code, components.ModuleList(v))
 }

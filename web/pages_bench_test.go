@@ -99,6 +99,18 @@ func BenchmarkPages(b *testing.B) {
 		{"module/kernelbase", "/modules/kernelbase.dll"},
 		{"trends/30", "/trends"},
 		{"trends/365", "/trends?days=365"},
+		{"trends/upload-clock", "/trends?clock=upload"},
+		{"signature/top-upload-clock", string(components.SignatureURL(top)) + "?clock=upload"},
+		{"search/dumps-substring", "/dumps?process=agent"},
+		{"search/dumps-prefix", "/dumps?module=%5Env"},
+		{"search/dumps-combined", "/dumps?process=player&signature=render&version=2"},
+		{"search/dumps-rare-substring", "/dumps?signature=" + esc(rare[len(rare)/2:])},
+		{"search/signatures-process", "/signatures?process=player"},
+		{"search/signatures-version", "/signatures?version=" + esc(vers.Groups[0].Key)},
+		{"search/modules-process", "/modules?process=sync"},
+		{"search/trends-process", "/trends?process=player"},
+		{"search/trends-signature", "/trends?signature=" + esc(top) + "&days=90"},
+		{"search/api-dumps", "/api/dumps?module=kernel&limit=50"},
 	} {
 		b.Run(p.name, func(b *testing.B) {
 			for b.Loop() {

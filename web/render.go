@@ -3,12 +3,14 @@ package web
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"sync"
 
 	"github.com/a-h/templ"
 
+	"github.com/dumptriage/dumptriage/store"
 	"github.com/dumptriage/dumptriage/web/components"
 )
 
@@ -59,6 +61,22 @@ func (s *Server) failPage(w http.ResponseWriter, r *http.Request, err error) {
 		msg = "There is nothing here."
 	}
 	s.render(w, r, code, components.ErrorPage(s.meta(http.StatusText(code), ""), code, msg))
+}
+
+// queryNotice turns a malformed query (store.ErrBadRequest) into the
+// page's notice and a 400, so the page still renders and says what was
+// wrong; any other error is handed back for failPage.
+func (s *Server) queryNotice(r *http.Request, m components.Meta, err error) (components.Meta, int, error) {
+	if err == nil {
+		return m, http.StatusOK, nil
+	}
+	if !errors.Is(err, store.ErrBadRequest) {
+		return m, 0, err
+	}
+	s.logger(r).Info("request refused", "status", http.StatusBadRequest, "err", err)
+	_, msg := httpStatus(err)
+	m.Notice = "This page's address has a value it cannot use: " + msg
+	return m, http.StatusBadRequest, nil
 }
 
 // viewerContext gives the layout who is looking.

@@ -86,17 +86,20 @@ func (s *Server) signatureShow(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
-	histOffset, err := intParam(r.URL.Query(), "history", 0, 1_000_000)
+	qv := newQuery(r.URL.Query())
+	histOffset := qv.Int("history", 0, 0, 1_000_000)
+	clock := qv.Clock("clock")
+	meta, code, err := s.queryNotice(r, s.meta(components.Short(sig, 60), "signatures"), qv.Err())
 	if err != nil {
 		s.failPage(w, r, err)
 		return
 	}
-	info, err := s.svc.SignatureInfo(r.Context(), sig)
+	info, err := s.signatureInfo(r, sig, clock)
 	if err != nil {
 		s.failPage(w, r, err)
 		return
 	}
-	v := components.SignatureView{Meta: s.meta(components.Short(sig, 60), "signatures"), Info: info, Now: time.Now(),
+	v := components.SignatureView{Meta: meta, Clock: clock, Info: info, Now: time.Now(),
 		Chart: dailyChart(info.Daily, sig, "crashes per day of "+sig), CanEdit: permMember.allows(principalFrom(r.Context())),
 		HistoryOffset: histOffset}
 	if v.Status, err = s.svc.GroupStatus(r.Context(), sig); err != nil {
@@ -129,7 +132,7 @@ func (s *Server) signatureShow(w http.ResponseWriter, r *http.Request) {
 	if v.History.More {
 		v.HistoryNext = page(histOffset + historyPerPage)
 	}
-	s.render(w, r, http.StatusOK, components.SignatureShow(v))
+	s.render(w, r, code, components.SignatureShow(v))
 }
 
 // intParam reads a bounded integer query parameter; a malformed one is a
@@ -316,4 +319,16 @@ func (s *Server) groupCompare(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Meta = s.meta("Compare · "+components.Short(sig, 60), "signatures")
 	s.render(w, r, http.StatusOK, components.GroupCompare(v))
+}
+
+// signatureInfo is a crash group with its daily counts on clock (the
+// store's SignatureInfo counts on the crash clock).
+func (s *Server) signatureInfo(r *http.Request, sig string, clock store.Clock) (store.SignatureInfo, error) {
+	info, err := s.svc.SignatureInfo(r.Context(), sig)
+	if err != nil || clock == store.ClockCrash {
+		return info, err
+	}
+	info.Daily, err = s.svc.History(r.Context(), store.HistoryQuery{Dim: store.DimSignature, Key: sig, Clock: clock,
+		Days: len(info.Daily)})
+	return info, err
 }

@@ -335,6 +335,25 @@ func (g *seeder) dump(i int) Dump {
 
 func u64(v uint64) *uint64 { return &v }
 
+// buildStamp is the exe's PE TimeDateStamp: built a month before the period.
+func (g *seeder) buildStamp() uint32 {
+	return uint32(g.cfg.Now.AddDate(0, 0, -g.cfg.Days-30).Unix())
+}
+
+// dumpClock is when the dump says it was written: up to three days before
+// the upload, and a few with a wrong clock (2007, before the exe was
+// built, or a month after the upload), as real machines have. It depends
+// on i alone, so the rest of the made-up world stays as it was.
+func (g *seeder) dumpClock(uploaded time.Time, i int) time.Time {
+	switch {
+	case i%500 == 499:
+		return time.Date(2007, 2, 14, 19, 13, 55, 0, time.UTC)
+	case i%777 == 776:
+		return uploaded.AddDate(0, 1, 0).UTC()
+	}
+	return uploaded.Add(-time.Duration((i*7919)%(72*60)) * time.Minute).UTC()
+}
+
 func (g *seeder) report(s *seedSig, p *seedProduct, version, osv string, at time.Time, i int) *report.Report {
 	r := g.r
 	pid := uint32(1000 + r.IntN(30000))
@@ -345,13 +364,14 @@ func (g *seeder) report(s *seedSig, p *seedProduct, version, osv string, at time
 		Process: report.ProcessInfo{Name: p.exe, Path: `C:\Program Files\Acme\` + p.exe, Version: version},
 		Dump: report.DumpInfo{Flags: 0x1865, FlagNames: []string{"MiniDumpWithDataSegs", "MiniDumpWithHandleData",
 			"MiniDumpWithUnloadedModules", "MiniDumpWithFullMemoryInfo", "MiniDumpWithThreadInfo"},
-			Time: at.UTC().Format(time.RFC3339)},
+			Time: g.dumpClock(at, i).Format(time.RFC3339)},
 		Signature: g.signature(s),
 	}
 	// Modules: the exe, the system set and the product's own.
 	exeBase := uint64(0x1_4000_0000)
 	rep.Modules = append(rep.Modules, report.Module{BaseAddr: report.Addr(exeBase), EndAddr: report.Addr(exeBase + 0x80000),
 		Filename: p.exe, Version: version, DebugFile: strings.TrimSuffix(p.exe, ".exe") + ".pdb",
+		CodeID:  fmt.Sprintf("%08X%x", g.buildStamp(), 0x80000),
 		DebugID: fmt.Sprintf("%032X1", uint64(len(p.exe))*0x9e3779b9), LoadedSymbols: true,
 		Path: rep.Process.Path, Symbols: &report.FileStatus{Found: true, Kind: "pdb", Source: `srv*C:\symbols`}})
 	zero := 0

@@ -250,6 +250,15 @@ func Query(path string, kv ...string) templ.SafeURL {
 	return templ.SafeURL(path + "?" + v.Encode())
 }
 
+// ClockNote explains a dump clock that cannot be right.
+func ClockNote(t time.Time) string {
+	return "The dump says it was written " + Time(t) + " UTC: before its program was built, or after it was uploaded. " +
+		"Trends count it at its upload time."
+}
+
+// Exact is a search value that matches only the whole value (see web/query.go).
+func Exact(v string) string { return `"` + v + `"` }
+
 // SignatureURL is a crash group's page: /signatures/ and the signature as
 // one path segment (slashes, spaces and % escaped).
 func SignatureURL(sig string) templ.SafeURL { return templ.SafeURL(SignaturePath("/signatures/", sig)) }
