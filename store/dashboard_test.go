@@ -66,10 +66,10 @@ func checkRollups(t *testing.T, s *SQLite) {
 			JOIN dumps d ON d.id = m.dump_id WHERE m.kind = 'stack' AND m.version IS NOT coalesce(
 				CASE WHEN m.module = lower(a.process_name) THEN nullif(d.product_version, '') END,
 				(SELECT version FROM modules o WHERE o.dump_id = m.dump_id AND lower(o.name) = m.module ORDER BY idx LIMIT 1), '')`},
-		{"module rollup", `SELECT count(*) FROM (SELECT module, at / 86400000 AS day, version, sum(kind = 'faulting') AS f,
-			sum(kind = 'stack') AS s FROM module_dumps GROUP BY 1, 2, 3) x FULL JOIN module_rollup r
+		{"module rollup", `SELECT count(*) FROM (SELECT module, at / 86400000 AS day, version, sum(CASE WHEN kind = 'faulting' THEN 1 ELSE 0 END) AS f,
+			sum(CASE WHEN kind = 'stack' THEN 1 ELSE 0 END) AS s FROM module_dumps GROUP BY 1, 2, 3) x FULL JOIN module_rollup r
 			ON r.module = x.module AND r.day = x.day AND r.version = x.version WHERE r.faulting IS NOT x.f OR r.stack IS NOT x.s`},
-		{"module versions", `SELECT count(*) FROM (SELECT module, version, sum(kind = 'faulting') AS f, sum(kind = 'stack') AS s,
+		{"module versions", `SELECT count(*) FROM (SELECT module, version, sum(CASE WHEN kind = 'faulting' THEN 1 ELSE 0 END) AS f, sum(CASE WHEN kind = 'stack' THEN 1 ELSE 0 END) AS s,
 			min(at) AS first_at, max(at) AS last_at FROM module_dumps GROUP BY 1, 2) x FULL JOIN module_versions v
 			ON v.module = x.module AND v.version = x.version
 			WHERE v.faulting IS NOT x.f OR v.stack IS NOT x.s OR v.first_at > x.first_at OR v.last_at < x.last_at`},
