@@ -11,7 +11,6 @@ import (
 	"github.com/dumptriage/dumptriage/analyzer/ntstatus"
 	"github.com/dumptriage/dumptriage/analyzer/report"
 	"github.com/dumptriage/dumptriage/analyzer/stackoverflow"
-	"github.com/dumptriage/dumptriage/analyzer/unwind"
 )
 
 // Bounds of the crash view: it stays a few hundred KB whatever the dump.
@@ -100,23 +99,12 @@ func (a *analysis) describeCrashView() {
 }
 
 // codeStart is the start of a frame's function, from its symbol (not a
-// nearest export) or, on amd64, its RUNTIME_FUNCTION.
+// nearest export) or, on amd64 only, its RUNTIME_FUNCTION.
 func (a *analysis) codeStart(f report.Frame, mode int) (uint64, bool) {
-	if f.Function != "" && f.SymbolSource != "exports" {
-		return uint64(f.Offset) - uint64(f.FunctionOffset), true
-	}
-	if mode != 64 {
+	if mode != 64 && (f.Function == "" || f.SymbolSource == "exports") {
 		return 0, false
 	}
-	m := a.unwindModules().ModuleAt(uint64(f.Offset))
-	if m == nil {
-		return 0, false
-	}
-	rf, _, err := unwind.LookupFunctionAMD64(m, uint32(uint64(f.Offset)-m.Base()))
-	if err != nil || rf == nil {
-		return 0, false
-	}
-	return m.Base() + uint64(rf.BeginAddress), true
+	return a.functionStart(f)
 }
 
 // operandName names an address in an operand as WinDbg does

@@ -505,20 +505,9 @@ func (s *SQLite) crashGroups(ctx context.Context, q GroupQuery, limit int) (Grou
 	if !ok {
 		return GroupPage{}, fmt.Errorf("%w: no search by %q", ErrBadRequest, q.Dim)
 	}
-	fms, none, err := s.resolveAll(ctx, q.Matches)
+	where, args, best, none, err := s.matchConds(ctx, q.Matches)
 	if err != nil || none {
 		return GroupPage{}, err
-	}
-	var where []string
-	var args []any
-	best, bestN := "", -1
-	for _, m := range fms {
-		c, a := m.cond()
-		where = append(where, c)
-		args = append(args, a...)
-		if !m.broad && (bestN < 0 || m.total < bestN) {
-			best, bestN = fieldDims[m.Field].index, m.total
-		}
 	}
 	if q.Search != "" {
 		where = append(where, `c.`+col+` LIKE ? ESCAPE '\'`)
@@ -546,6 +535,26 @@ func (s *SQLite) crashGroups(ctx context.Context, q GroupQuery, limit int) (Grou
 	page.Groups = all[off:min(off+limit, len(all))]
 	page.More = off+len(page.Groups) < page.Total
 	return page, nil
+}
+
+// matchConds turns search filters into WHERE conditions on crashes c, and
+// names the index of the narrowest filter that is not broad; none is true
+// when a filter matches nothing.
+func (s *SQLite) matchConds(ctx context.Context, ms []FieldMatch) (where []string, args []any, best string, none bool, err error) {
+	fms, none, err := s.resolveAll(ctx, ms)
+	if err != nil || none {
+		return nil, nil, "", none, err
+	}
+	bestN := -1
+	for _, m := range fms {
+		c, a := m.cond()
+		where = append(where, c)
+		args = append(args, a...)
+		if !m.broad && (bestN < 0 || m.total < bestN) {
+			best, bestN = fieldDims[m.Field].index, m.total
+		}
+	}
+	return where, args, best, false, nil
 }
 
 // pairs returns the second halves of a pair dimension's keys starting with first.
@@ -1088,20 +1097,9 @@ func (s *Store) Facets(ctx context.Context) (Facets, error) {
 // selects them, so the cost follows the number of matching crashes.
 func (s *SQLite) trendsFiltered(ctx context.Context, q TrendQuery, t Trends, from, until int64) (Trends, error) {
 	t.DamagedIncluded = q.IncludeDamaged
-	fms, none, err := s.resolveAll(ctx, q.Matches)
+	where, args, best, none, err := s.matchConds(ctx, q.Matches)
 	if err != nil || none {
 		return t, err
-	}
-	var where []string
-	var args []any
-	best, bestN := "", -1
-	for _, m := range fms {
-		c, a := m.cond()
-		where = append(where, c)
-		args = append(args, a...)
-		if !m.broad && (bestN < 0 || m.total < bestN) {
-			best, bestN = fieldDims[m.Field].index, m.total
-		}
 	}
 	at, dayCol := atCol(q.Clock), "day"
 	if q.Clock == ClockCrash {

@@ -238,11 +238,11 @@ func TestSearchRealDumps(t *testing.T) {
 			inPeriod++
 		}
 	}
-	resp, b = e.get("/api/trends?days=90")
+	_, b = e.get("/api/trends?days=90")
 	if err := json.Unmarshal(b, &tr); err != nil || tr.Clock != "crash" || tr.Total != inPeriod || inPeriod >= undamaged {
 		t.Errorf("/api/trends by crash time: %d of %d undamaged dumps, got %s", inPeriod, undamaged, b)
 	}
-	resp, b = e.get("/api/trends?days=90&clock=upload")
+	_, b = e.get("/api/trends?days=90&clock=upload")
 	if err := json.Unmarshal(b, &tr); err != nil || tr.Clock != "upload" || tr.Total != undamaged {
 		t.Errorf("/api/trends by upload time: want %d, got %s", undamaged, b)
 	}

@@ -135,20 +135,6 @@ func (s *Server) signatureShow(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, code, components.SignatureShow(v))
 }
 
-// intParam reads a bounded integer query parameter; a malformed one is a
-// 400, not ignored.
-func intParam(q url.Values, key string, def, most int) (int, error) {
-	v := q.Get(key)
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 || n > most {
-		return 0, fmt.Errorf("%w: %s %q is not 0 to %d", store.ErrBadRequest, key, v, most)
-	}
-	return n, nil
-}
-
 // groupForm is the group page's workflow form: status, fixed_in, assignee,
 // bug_url, note; every field is sent, so each is set.
 func (s *Server) groupForm(w http.ResponseWriter, r *http.Request) {

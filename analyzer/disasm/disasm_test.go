@@ -36,7 +36,6 @@ var (
 	movEAX     = []byte{0x8b, 0x41, 0x10}                   // mov eax, dword ptr [rcx+0x10]
 	leave      = []byte{0xc9}                               // leave
 	ret        = []byte{0xc3}                               // ret
-	nop5       = []byte{0x0f, 0x1f, 0x44, 0x00, 0x00}       // nop dword ptr [rax+rax], eax
 	movRAXImm  = []byte{0x48, 0xb8}                         // mov rax, imm64 (8 bytes follow)
 	callInImm  = []byte{0x00, 0x00, 0xe8, 0x01, 0x02, 0x03} // padding, then what looks like a call
 	callInImm2 = []byte{0x04, 0x00}
