@@ -31,73 +31,75 @@ func TestProductVersion(t *testing.T) {
 }
 
 func TestAnnotationsStoredFilteredAndGrouped(t *testing.T) {
-	st := openTest(t, Config{})
-	ctx := context.Background()
-	up := Upload{Annotations: map[string]string{"prod": "Bars", "ver": "4.5.6", "guid": "g1"},
-		Attachments: []Attachment{{Field: "log", FileName: "app.log", ContentType: "text/plain", Size: 5, Data: []byte("hello")}}}
-	res, err := st.Ingest(ctx, bytes.NewReader(fakeDump(30, 4000)), up)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain := ingest(t, st, 31)
-	if res.Dump.Product != "Bars" || res.Dump.ProductVersion != "4.5.6" {
-		t.Fatalf("dump %+v", res.Dump)
-	}
-	// A duplicate upload adds new keys, keeps old values.
-	if _, err := st.Ingest(ctx, bytes.NewReader(fakeDump(30, 4000)), Upload{Annotations: map[string]string{"ver": "9", "extra": "x"}}); err != nil {
-		t.Fatal(err)
-	}
-	ann, err := st.Annotations(ctx, res.Dump.ID)
-	if err != nil || ann["prod"] != "Bars" || ann["ver"] != "4.5.6" || ann["extra"] != "x" || len(ann) != 4 {
-		t.Fatalf("annotations %v %v", ann, err)
-	}
-	atts, err := st.Attachments(ctx, res.Dump.ID)
-	if err != nil || len(atts) != 1 || atts[0].FileName != "app.log" || atts[0].Data != nil {
-		t.Fatalf("attachments %+v %v", atts, err)
-	}
-	a, err := st.Attachment(ctx, res.Dump.ID, atts[0].ID)
-	if err != nil || string(a.Data) != "hello" {
-		t.Fatalf("attachment %+v %v", a, err)
-	}
-	if _, err := st.Attachment(ctx, plain.ID, atts[0].ID); !isNotFound(err) {
-		t.Fatalf("another dump's attachment: %v", err)
-	}
-	runUntilIdle(t, st, WorkerConfig{Workers: 1}, okAnalyzer)
-	for _, tt := range []struct {
-		q    SearchQuery
-		want []string
-	}{
-		{SearchQuery{ListQuery: ListQuery{Product: "Bars"}}, []string{res.Dump.ID}},
-		{SearchQuery{ListQuery: ListQuery{Product: "bars"}}, nil},
-		{SearchQuery{ListQuery: ListQuery{Annotations: []KeyValue{{"guid", "g1"}}}}, []string{res.Dump.ID}},
-		{SearchQuery{ListQuery: ListQuery{Annotations: []KeyValue{{"guid", "g1"}, {"prod", "Other"}}}}, nil},
-		// The annotation's version files the crash, not the module's 1.2.3.4.
-		{SearchQuery{Version: "4.5.6"}, []string{res.Dump.ID}},
-		{SearchQuery{ListQuery: ListQuery{Product: "Bars"}, Version: "1.2.3.4"}, nil},
-	} {
-		page, err := st.SearchDumps(ctx, tt.q)
+	forBackends(t, func(t *testing.T, open func(testing.TB, Config) *Store) {
+		st := open(t, Config{})
+		ctx := context.Background()
+		up := Upload{Annotations: map[string]string{"prod": "Bars", "ver": "4.5.6", "guid": "g1"},
+			Attachments: []Attachment{{Field: "log", FileName: "app.log", ContentType: "text/plain", Size: 5, Data: []byte("hello")}}}
+		res, err := st.Ingest(ctx, bytes.NewReader(fakeDump(30, 4000)), up)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got []string
-		for _, d := range page.Dumps {
-			got = append(got, d.ID)
+		plain := ingest(t, st, 31)
+		if res.Dump.Product != "Bars" || res.Dump.ProductVersion != "4.5.6" {
+			t.Fatalf("dump %+v", res.Dump)
 		}
-		if len(got) != len(tt.want) || (len(got) > 0 && got[0] != tt.want[0]) {
-			t.Errorf("%+v: got %v, want %v", tt.q, got, tt.want)
+		// A duplicate upload adds new keys, keeps old values.
+		if _, err := st.Ingest(ctx, bytes.NewReader(fakeDump(30, 4000)), Upload{Annotations: map[string]string{"ver": "9", "extra": "x"}}); err != nil {
+			t.Fatal(err)
 		}
-	}
-	g, err := st.Groups(ctx, GroupQuery{Dim: DimVersion})
-	if err != nil {
-		t.Fatal(err)
-	}
-	versions := map[string]int{}
-	for _, x := range g.Groups {
-		versions[x.Key] = x.Count
-	}
-	if versions["4.5.6"] != 1 {
-		t.Errorf("version groups %v", versions)
-	}
+		ann, err := st.Annotations(ctx, res.Dump.ID)
+		if err != nil || ann["prod"] != "Bars" || ann["ver"] != "4.5.6" || ann["extra"] != "x" || len(ann) != 4 {
+			t.Fatalf("annotations %v %v", ann, err)
+		}
+		atts, err := st.Attachments(ctx, res.Dump.ID)
+		if err != nil || len(atts) != 1 || atts[0].FileName != "app.log" || atts[0].Data != nil {
+			t.Fatalf("attachments %+v %v", atts, err)
+		}
+		a, err := st.Attachment(ctx, res.Dump.ID, atts[0].ID)
+		if err != nil || string(a.Data) != "hello" {
+			t.Fatalf("attachment %+v %v", a, err)
+		}
+		if _, err := st.Attachment(ctx, plain.ID, atts[0].ID); !isNotFound(err) {
+			t.Fatalf("another dump's attachment: %v", err)
+		}
+		runUntilIdle(t, st, WorkerConfig{Workers: 1}, okAnalyzer)
+		for _, tt := range []struct {
+			q    SearchQuery
+			want []string
+		}{
+			{SearchQuery{ListQuery: ListQuery{Product: "Bars"}}, []string{res.Dump.ID}},
+			{SearchQuery{ListQuery: ListQuery{Product: "bars"}}, nil},
+			{SearchQuery{ListQuery: ListQuery{Annotations: []KeyValue{{"guid", "g1"}}}}, []string{res.Dump.ID}},
+			{SearchQuery{ListQuery: ListQuery{Annotations: []KeyValue{{"guid", "g1"}, {"prod", "Other"}}}}, nil},
+			// The annotation's version files the crash, not the module's 1.2.3.4.
+			{SearchQuery{Version: "4.5.6"}, []string{res.Dump.ID}},
+			{SearchQuery{ListQuery: ListQuery{Product: "Bars"}, Version: "1.2.3.4"}, nil},
+		} {
+			page, err := st.SearchDumps(ctx, tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range page.Dumps {
+				got = append(got, d.ID)
+			}
+			if len(got) != len(tt.want) || (len(got) > 0 && got[0] != tt.want[0]) {
+				t.Errorf("%+v: got %v, want %v", tt.q, got, tt.want)
+			}
+		}
+		g, err := st.Groups(ctx, GroupQuery{Dim: DimVersion})
+		if err != nil {
+			t.Fatal(err)
+		}
+		versions := map[string]int{}
+		for _, x := range g.Groups {
+			versions[x.Key] = x.Count
+		}
+		if versions["4.5.6"] != 1 {
+			t.Errorf("version groups %v", versions)
+		}
+	})
 }
 
 // TestReporterLog: the analysis gets the crash reporter's own log among a
