@@ -49,92 +49,94 @@ func TestSymbolPresets(t *testing.T) {
 // TestUpstreamChanges: enable, order, disable, add and remove; the symbol
 // path follows, each server through its own cache; bad URLs are refused.
 func TestUpstreamChanges(t *testing.T) {
-	ctx := context.Background()
-	_, sym := openSymbolsTest(t, SymbolConfig{CacheDir: "/c"})
-	order := func() string {
-		list, err := sym.Upstreams(ctx)
-		if err != nil {
-			t.Fatal(err)
+	forBackends(t, func(t *testing.T, open func(testing.TB, Config) *Store) {
+		ctx := context.Background()
+		_, sym := openSymbolsTest(t, open, SymbolConfig{CacheDir: "/c"})
+		order := func() string {
+			list, err := sym.Upstreams(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s []string
+			for _, u := range list {
+				if u.Enabled {
+					s = append(s, u.ID)
+				}
+			}
+			return strings.Join(s, ",")
 		}
-		var s []string
-		for _, u := range list {
-			if u.Enabled {
-				s = append(s, u.ID)
+		steps := []struct {
+			action, id, url string
+			want            string // enabled ids in order, or the error
+		}{
+			{UpstreamEnable, "unity", "", "unity"},
+			{UpstreamEnable, "microsoft", "", "unity,microsoft"},
+			{UpstreamUp, "microsoft", "", "microsoft,unity"},
+			{UpstreamUp, "microsoft", "", "microsoft,unity"},
+			{UpstreamAdd, "", "https://symbols.example.com/store/", "microsoft,unity,custom-1"},
+			{UpstreamAdd, "", "https://SYMBOLS.example.com/store", "microsoft,unity,custom-1"},
+			{UpstreamDown, "microsoft", "", "unity,microsoft,custom-1"},
+			{UpstreamDown, "custom-1", "", "unity,microsoft,custom-1"},
+			{UpstreamDisable, "unity", "", "microsoft,custom-1"},
+			{UpstreamEnable, "mozilla", "", "microsoft,custom-1,mozilla"},
+			{UpstreamRemove, "custom-1", "", "microsoft,mozilla"},
+			{UpstreamRemove, "microsoft", "", "bad request"},
+			{UpstreamEnable, "nope", "", "bad request"},
+			{"explode", "microsoft", "", "bad request"},
+			{UpstreamAdd, "", "ftp://x", "bad request"},
+			{UpstreamAdd, "", "https://user:secret@x", "bad request"},
+			{UpstreamAdd, "", "https://x/?q=1", "bad request"},
+			{UpstreamAdd, "", "https://x/a*b", "bad request"},
+			{UpstreamAdd, "", "https://x/a;srv*/etc*http://y", "bad request"},
+			{UpstreamAdd, "", "https://x/" + strings.Repeat("a", maxUpstreamURL), "bad request"},
+		}
+		for i, s := range steps {
+			err := sym.ChangeUpstreams(ctx, s.action, s.id, s.url)
+			got := order()
+			if err != nil {
+				got = err.Error()
+				if !errors.Is(err, ErrBadRequest) {
+					t.Errorf("step %d %s %s: %v is not a bad request", i, s.action, s.id, err)
+				}
+			}
+			if !strings.Contains(got, s.want) {
+				t.Errorf("step %d %s %s %s: %q, want %q", i, s.action, s.id, s.url, got, s.want)
 			}
 		}
-		return strings.Join(s, ",")
-	}
-	steps := []struct {
-		action, id, url string
-		want            string // enabled ids in order, or the error
-	}{
-		{UpstreamEnable, "unity", "", "unity"},
-		{UpstreamEnable, "microsoft", "", "unity,microsoft"},
-		{UpstreamUp, "microsoft", "", "microsoft,unity"},
-		{UpstreamUp, "microsoft", "", "microsoft,unity"},
-		{UpstreamAdd, "", "https://symbols.example.com/store/", "microsoft,unity,custom-1"},
-		{UpstreamAdd, "", "https://SYMBOLS.example.com/store", "microsoft,unity,custom-1"},
-		{UpstreamDown, "microsoft", "", "unity,microsoft,custom-1"},
-		{UpstreamDown, "custom-1", "", "unity,microsoft,custom-1"},
-		{UpstreamDisable, "unity", "", "microsoft,custom-1"},
-		{UpstreamEnable, "mozilla", "", "microsoft,custom-1,mozilla"},
-		{UpstreamRemove, "custom-1", "", "microsoft,mozilla"},
-		{UpstreamRemove, "microsoft", "", "bad request"},
-		{UpstreamEnable, "nope", "", "bad request"},
-		{"explode", "microsoft", "", "bad request"},
-		{UpstreamAdd, "", "ftp://x", "bad request"},
-		{UpstreamAdd, "", "https://user:secret@x", "bad request"},
-		{UpstreamAdd, "", "https://x/?q=1", "bad request"},
-		{UpstreamAdd, "", "https://x/a*b", "bad request"},
-		{UpstreamAdd, "", "https://x/a;srv*/etc*http://y", "bad request"},
-		{UpstreamAdd, "", "https://x/" + strings.Repeat("a", maxUpstreamURL), "bad request"},
-	}
-	for i, s := range steps {
-		err := sym.ChangeUpstreams(ctx, s.action, s.id, s.url)
-		got := order()
-		if err != nil {
-			got = err.Error()
-			if !errors.Is(err, ErrBadRequest) {
-				t.Errorf("step %d %s %s: %v is not a bad request", i, s.action, s.id, err)
+		if p := sym.SearchPath(ctx); !strings.HasSuffix(p, ";srv*/c/microsoft*"+MicrosoftSymbolServer+";srv*/c/mozilla*https://symbols.mozilla.org") {
+			t.Errorf("search path %q", p)
+		}
+		for i := range maxCustomUpstreams {
+			if err := sym.ChangeUpstreams(ctx, UpstreamAdd, "", fmt.Sprintf("http://10.0.0.%d/syms", i)); err != nil {
+				t.Fatal(err)
 			}
 		}
-		if !strings.Contains(got, s.want) {
-			t.Errorf("step %d %s %s %s: %q, want %q", i, s.action, s.id, s.url, got, s.want)
+		if err := sym.ChangeUpstreams(ctx, UpstreamAdd, "", "http://10.0.1.1/syms"); !errors.Is(err, ErrBadRequest) {
+			t.Errorf("custom server %d: %v", maxCustomUpstreams+1, err)
 		}
-	}
-	if p := sym.SearchPath(ctx); !strings.HasSuffix(p, ";srv*/c/microsoft*"+MicrosoftSymbolServer+";srv*/c/mozilla*https://symbols.mozilla.org") {
-		t.Errorf("search path %q", p)
-	}
-	for i := range maxCustomUpstreams {
-		if err := sym.ChangeUpstreams(ctx, UpstreamAdd, "", fmt.Sprintf("http://10.0.0.%d/syms", i)); err != nil {
-			t.Fatal(err)
+		if err := sym.SetUpstream(ctx, ""); err != nil || order() != "" {
+			t.Errorf("all off: %v %q", err, order())
 		}
-	}
-	if err := sym.ChangeUpstreams(ctx, UpstreamAdd, "", "http://10.0.1.1/syms"); !errors.Is(err, ErrBadRequest) {
-		t.Errorf("custom server %d: %v", maxCustomUpstreams+1, err)
-	}
-	if err := sym.SetUpstream(ctx, ""); err != nil || order() != "" {
-		t.Errorf("all off: %v %q", err, order())
-	}
-	if src, _ := sym.Sources(ctx); !src.None() || len(src.Upstreams) != len(SymbolPresets)+maxCustomUpstreams {
-		t.Errorf("sources with every server off: %d, none %v", len(src.Upstreams), src.None())
-	}
+		if src, _ := sym.Sources(ctx); !src.None() || len(src.Upstreams) != len(SymbolPresets)+maxCustomUpstreams {
+			t.Errorf("sources with every server off: %d, none %v", len(src.Upstreams), src.None())
+		}
 
-	// The single upstream of earlier versions is read as the list.
-	_, old := openSymbolsTest(t, SymbolConfig{CacheDir: "/c"})
-	old.Index.SetSetting(ctx, settingSymbolUpstream, "https://symbols.mozilla.org")
-	if list, _ := old.Upstreams(ctx); !list[0].Enabled || list[0].ID != "mozilla" {
-		t.Errorf("legacy setting: %+v", list[0])
-	}
-	if err := old.ChangeUpstreams(ctx, UpstreamEnable, "unity", ""); err != nil {
-		t.Fatal(err)
-	}
-	if v, _ := old.Index.Setting(ctx, settingSymbolUpstream); v != "" {
-		t.Errorf("legacy setting kept: %q", v)
-	}
-	if src, _ := old.Sources(ctx); len(src.Enabled()) != 2 || src.Enabled()[0].ID != "mozilla" {
-		t.Errorf("after the first change: %+v", src.Enabled())
-	}
+		// The single upstream of earlier versions is read as the list.
+		_, old := openSymbolsTest(t, open, SymbolConfig{CacheDir: "/c"})
+		old.Index.SetSetting(ctx, settingSymbolUpstream, "https://symbols.mozilla.org")
+		if list, _ := old.Upstreams(ctx); !list[0].Enabled || list[0].ID != "mozilla" {
+			t.Errorf("legacy setting: %+v", list[0])
+		}
+		if err := old.ChangeUpstreams(ctx, UpstreamEnable, "unity", ""); err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := old.Index.Setting(ctx, settingSymbolUpstream); v != "" {
+			t.Errorf("legacy setting kept: %q", v)
+		}
+		if src, _ := old.Sources(ctx); len(src.Enabled()) != 2 || src.Enabled()[0].ID != "mozilla" {
+			t.Errorf("after the first change: %+v", src.Enabled())
+		}
+	})
 }
 
 // avThreads is a real dump built here with its image and PDB beside it,
@@ -269,6 +271,11 @@ func (l *loopback) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// TestUpstreamImageUnwindsByCFI and TestUpstreamHostile run on SQLite only:
+// what they test, fetching from upstreams into the local cache, touches no
+// backend but the settings row, which TestUpstreamChanges and
+// TestBackendsUpstreams test on both.
+//
 // TestUpstreamImageUnwindsByCFI is issue 15's symbol-source test on a real
 // dump: without its image the crashing thread's callers are scanned; with a
 // loopback SymSrv server enabled as a custom upstream, the image is fetched
@@ -279,7 +286,7 @@ func TestUpstreamImageUnwindsByCFI(t *testing.T) {
 	ctx := context.Background()
 	a := loadAvThreads(t)
 	srv := newLoopback(t, map[string][]byte{a.exePath: a.exe, a.pdbPath: a.pdb})
-	_, sym := openSymbolsTest(t, SymbolConfig{})
+	_, sym := openSymbolsTest(t, openTest, SymbolConfig{})
 	analyze := func() *report.Report {
 		t.Helper()
 		rep, err := analyzer.Analyze(ctx, bytes.NewReader(a.dump), int64(len(a.dump)),
@@ -368,7 +375,7 @@ func TestUpstreamHostile(t *testing.T) {
 		t.Run(tt.mode, func(t *testing.T) {
 			srv := newLoopback(t, map[string][]byte{a.exePath: a.exe})
 			srv.set(tt.mode)
-			_, sym := openSymbolsTest(t, SymbolConfig{})
+			_, sym := openSymbolsTest(t, openTest, SymbolConfig{})
 			if err := sym.ChangeUpstreams(ctx, UpstreamAdd, "", srv.URL); err != nil {
 				t.Fatal(err)
 			}
