@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"io/fs"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
 	"github.com/dumptriage/dumptriage/analyzer/report"
@@ -164,44 +167,74 @@ func addAnalysed(t *testing.T, s *SQLite, i int, up time.Time, dumpTime, build *
 	return id
 }
 
-// TestMigrationCrashTime: 00010 fills the crash clock of the dumps analysed
-// before it (build times from the modules table), and goes down.
-func TestMigrationCrashTime(t *testing.T) {
-	s := seeded(t, 600)
-	ctx := context.Background()
-	count := func(q string) int {
-		var n int
-		if err := s.w.QueryRowContext(ctx, q).Scan(&n); err != nil {
+// migrationsOf is the goose provider of the store's own migrations: the
+// SQLite ones, or the PostgreSQL twins on a connection of its own.
+func migrationsOf(t *testing.T, s *SQLite) *goose.Provider {
+	t.Helper()
+	dialect, db, fsys := goose.DialectSQLite3, s.w, fs.FS(migrations.FS)
+	if s.pg {
+		cfg, err := pgx.ParseConfig(s.pgURL)
+		if err != nil {
 			t.Fatal(err)
 		}
-		return n
+		db = stdlib.OpenDB(*cfg)
+		t.Cleanup(func() { db.Close() })
+		if fsys, err = fs.Sub(migrations.FS, "postgres"); err != nil {
+			t.Fatal(err)
+		}
+		dialect = goose.DialectPostgres
 	}
-	wantBad := count(`SELECT count(*) FROM crashes WHERE clock_implausible`)
-	wantBuilt := count(`SELECT count(*) FROM analyses WHERE build_time IS NOT NULL`)
-	if wantBad < 1 || wantBuilt != 600 {
-		t.Fatalf("seed: %d implausible clocks, %d build times", wantBad, wantBuilt)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, s.w, migrations.FS)
+	p, err := goose.NewProvider(dialect, db, fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.DownTo(ctx, 9); err != nil {
-		t.Fatal(err)
-	}
-	if n := count(`SELECT count(*) FROM crash_rollup WHERE dim LIKE 'crash:%'`); n != 0 {
-		t.Errorf("down left %d crash-clock rollup rows", n)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := count(`SELECT count(*) FROM analyses WHERE build_time IS NOT NULL`); got != wantBuilt {
-		t.Errorf("backfilled %d build times, want %d", got, wantBuilt)
-	}
-	if got := count(`SELECT count(*) FROM crashes WHERE clock_implausible`); got != wantBad {
-		t.Errorf("backfilled %d implausible clocks, want %d", got, wantBad)
-	}
-	if got := count(`SELECT count(*) FROM crashes WHERE dump_time IS NULL OR crash_at = 0`); got != 0 {
-		t.Errorf("%d crashes without their clock after the backfill", got)
-	}
-	checkRollups(t, s)
+	return p
+}
+
+// TestMigrationCrashTime: 00010 fills the crash clock of the dumps analysed
+// before it (build times from the modules table), and goes down.
+func TestMigrationCrashTime(t *testing.T) {
+	forBackends(t, func(t *testing.T, open func(testing.TB, Config) *Store) {
+		s := seededOn(t, open, 600, 100)
+		ctx := context.Background()
+		count := func(q string) int {
+			var n int
+			if err := s.w.QueryRowContext(ctx, q).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		n := count(`SELECT count(*) FROM analyses`)
+		// Clocks from 1972 on a tenth of the dumps: the few seeded dumps
+		// make too few implausible clocks of their own.
+		if _, err := s.w.ExecContext(ctx, `UPDATE analyses SET dump_time = ? WHERE dump_id % 10 = 0`,
+			ms(time.Date(1972, 2, 16, 0, 0, 0, 0, time.UTC))); err != nil {
+			t.Fatal(err)
+		}
+		wantBad := count(`SELECT count(*) FROM crashes WHERE clock_implausible != 0`)
+		wantBuilt := count(`SELECT count(*) FROM analyses WHERE build_time IS NOT NULL`)
+		if wantBad < 1 || wantBuilt != n {
+			t.Fatalf("seed: %d implausible clocks, %d build times", wantBad, wantBuilt)
+		}
+		p := migrationsOf(t, s)
+		if _, err := p.DownTo(ctx, 9); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(`SELECT count(*) FROM crash_rollup WHERE dim LIKE 'crash:%'`); n != 0 {
+			t.Errorf("down left %d crash-clock rollup rows", n)
+		}
+		if _, err := p.Up(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := count(`SELECT count(*) FROM analyses WHERE build_time IS NOT NULL`); got != wantBuilt {
+			t.Errorf("backfilled %d build times, want %d", got, wantBuilt)
+		}
+		if got := count(`SELECT count(*) FROM crashes WHERE clock_implausible != 0`); got != wantBad {
+			t.Errorf("backfilled %d implausible clocks, want %d", got, wantBad)
+		}
+		if got := count(`SELECT count(*) FROM crashes WHERE dump_time IS NULL OR crash_at = 0`); got != 0 {
+			t.Errorf("%d crashes without their clock after the backfill", got)
+		}
+		checkRollups(t, s)
+	})
 }

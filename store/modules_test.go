@@ -166,95 +166,97 @@ func TestBackendsModuleHistory(t *testing.T) {
 // TestModuleInfoQuery: the page's query values are bounded and the dump
 // lists page.
 func TestModuleInfoQuery(t *testing.T) {
-	s := seeded(t, 400)
-	ctx := context.Background()
-	mods, err := s.ModuleStats(ctx, ModuleQuery{Limit: 1})
-	if err != nil || len(mods.Modules) == 0 {
-		t.Fatal(err)
-	}
-	top := mods.Modules[0]
-	if len(top.Versions) == 0 || top.VersionCount < len(top.Versions) {
-		t.Fatalf("top module's versions: %+v", top)
-	}
-	for _, tc := range []struct {
-		name string
-		q    ModuleInfoQuery
-		bad  bool
-	}{
-		{"defaults", ModuleInfoQuery{}, false},
-		{"faulting chart", ModuleInfoQuery{Chart: KindFaulting, Days: 30}, false},
-		{"a year", ModuleInfoQuery{Days: MaxModuleDays}, false},
-		{"too many days", ModuleInfoQuery{Days: MaxModuleDays + 1}, true},
-		{"negative days", ModuleInfoQuery{Days: -1}, true},
-		{"unknown chart", ModuleInfoQuery{Chart: "all"}, true},
-		{"negative offset", ModuleInfoQuery{StackOffset: -1}, true},
-		{"deep offset", ModuleInfoQuery{FaultingOffset: MaxModuleOffset + 1}, true},
-		{"second page", ModuleInfoQuery{StackOffset: 5, Limit: 5}, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.q.Name = top.Name
-			mi, err := s.ModuleInfo(ctx, tc.q)
-			if tc.bad {
-				if !errors.Is(err, ErrBadRequest) {
-					t.Fatalf("want a bad request, got %v", err)
+	forBackends(t, func(t *testing.T, open func(testing.TB, Config) *Store) {
+		s := seededOn(t, open, 400, 200)
+		ctx := context.Background()
+		mods, err := s.ModuleStats(ctx, ModuleQuery{Limit: 1})
+		if err != nil || len(mods.Modules) == 0 {
+			t.Fatal(err)
+		}
+		top := mods.Modules[0]
+		if len(top.Versions) == 0 || top.VersionCount < len(top.Versions) {
+			t.Fatalf("top module's versions: %+v", top)
+		}
+		for _, tc := range []struct {
+			name string
+			q    ModuleInfoQuery
+			bad  bool
+		}{
+			{"defaults", ModuleInfoQuery{}, false},
+			{"faulting chart", ModuleInfoQuery{Chart: KindFaulting, Days: 30}, false},
+			{"a year", ModuleInfoQuery{Days: MaxModuleDays}, false},
+			{"too many days", ModuleInfoQuery{Days: MaxModuleDays + 1}, true},
+			{"negative days", ModuleInfoQuery{Days: -1}, true},
+			{"unknown chart", ModuleInfoQuery{Chart: "all"}, true},
+			{"negative offset", ModuleInfoQuery{StackOffset: -1}, true},
+			{"deep offset", ModuleInfoQuery{FaultingOffset: MaxModuleOffset + 1}, true},
+			{"second page", ModuleInfoQuery{StackOffset: 5, Limit: 5}, false},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				tc.q.Name = top.Name
+				mi, err := s.ModuleInfo(ctx, tc.q)
+				if tc.bad {
+					if !errors.Is(err, ErrBadRequest) {
+						t.Fatalf("want a bad request, got %v", err)
+					}
+					return
 				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(mi.Chart.Days) != mi.Query.Days || len(mi.Chart.Daily) != mi.Query.Days {
-				t.Errorf("chart of %d days for %d", len(mi.Chart.Days), mi.Query.Days)
-			}
-			if len(mi.Chart.Series) > maxChartVersions+1 {
-				t.Errorf("%d series", len(mi.Chart.Series))
-			}
-			for d := range mi.Chart.Daily {
-				sum := 0
-				for _, s := range mi.Chart.Series {
-					sum += s.Counts[d]
+				if err != nil {
+					t.Fatal(err)
 				}
-				if sum != mi.Chart.Daily[d] {
-					t.Fatalf("day %d: series add to %d, total %d", d, sum, mi.Chart.Daily[d])
+				if len(mi.Chart.Days) != mi.Query.Days || len(mi.Chart.Daily) != mi.Query.Days {
+					t.Errorf("chart of %d days for %d", len(mi.Chart.Days), mi.Query.Days)
 				}
-			}
-			for _, l := range []ModuleDumps{mi.FaultingDumps, mi.StackDumps} {
-				if len(l.Dumps) > mi.Query.Limit {
-					t.Errorf("%d dumps listed, limit %d", len(l.Dumps), mi.Query.Limit)
+				if len(mi.Chart.Series) > maxChartVersions+1 {
+					t.Errorf("%d series", len(mi.Chart.Series))
 				}
-				for i := 1; i < len(l.Dumps); i++ {
-					if l.Dumps[i].UploadedAt.After(l.Dumps[i-1].UploadedAt) {
-						t.Errorf("dumps not newest first")
+				for d := range mi.Chart.Daily {
+					sum := 0
+					for _, s := range mi.Chart.Series {
+						sum += s.Counts[d]
+					}
+					if sum != mi.Chart.Daily[d] {
+						t.Fatalf("day %d: series add to %d, total %d", d, sum, mi.Chart.Daily[d])
 					}
 				}
+				for _, l := range []ModuleDumps{mi.FaultingDumps, mi.StackDumps} {
+					if len(l.Dumps) > mi.Query.Limit {
+						t.Errorf("%d dumps listed, limit %d", len(l.Dumps), mi.Query.Limit)
+					}
+					for i := 1; i < len(l.Dumps); i++ {
+						if l.Dumps[i].UploadedAt.After(l.Dumps[i-1].UploadedAt) {
+							t.Errorf("dumps not newest first")
+						}
+					}
+				}
+			})
+		}
+		// The two pages of the stack list meet without overlap.
+		p1, err := s.ModuleInfo(ctx, ModuleInfoQuery{Name: top.Name, Limit: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p2, err := s.ModuleInfo(ctx, ModuleInfoQuery{Name: top.Name, Limit: 5, StackOffset: 5})
+		if err != nil || !p1.StackDumps.More || len(p2.StackDumps.Dumps) == 0 {
+			t.Fatalf("pages: %v", err)
+		}
+		seen := map[string]bool{}
+		for _, d := range append(p1.StackDumps.Dumps, p2.StackDumps.Dumps...) {
+			if seen[d.ID] {
+				t.Errorf("dump %s on both pages", d.ID)
 			}
-		})
-	}
-	// The two pages of the stack list meet without overlap.
-	p1, err := s.ModuleInfo(ctx, ModuleInfoQuery{Name: top.Name, Limit: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p2, err := s.ModuleInfo(ctx, ModuleInfoQuery{Name: top.Name, Limit: 5, StackOffset: 5})
-	if err != nil || !p1.StackDumps.More || len(p2.StackDumps.Dumps) == 0 {
-		t.Fatalf("pages: %v", err)
-	}
-	seen := map[string]bool{}
-	for _, d := range append(p1.StackDumps.Dumps, p2.StackDumps.Dumps...) {
-		if seen[d.ID] {
-			t.Errorf("dump %s on both pages", d.ID)
+			seen[d.ID] = true
 		}
-		seen[d.ID] = true
-	}
-	// A version filter lists only that version's dumps.
-	v := top.Versions[0].Version
-	byv, err := s.ModuleInfo(ctx, ModuleInfoQuery{Name: top.Name, Version: v, Limit: 100})
-	if err != nil || len(byv.StackDumps.Dumps) == 0 {
-		t.Fatalf("by version: %v", err)
-	}
-	for _, d := range byv.StackDumps.Dumps {
-		if d.ModuleVersion != v {
-			t.Errorf("dump %s has version %q, want %q", d.ID, d.ModuleVersion, v)
+		// A version filter lists only that version's dumps.
+		v := top.Versions[0].Version
+		byv, err := s.ModuleInfo(ctx, ModuleInfoQuery{Name: top.Name, Version: v, Limit: 100})
+		if err != nil || len(byv.StackDumps.Dumps) == 0 {
+			t.Fatalf("by version: %v", err)
 		}
-	}
+		for _, d := range byv.StackDumps.Dumps {
+			if d.ModuleVersion != v {
+				t.Errorf("dump %s has version %q, want %q", d.ID, d.ModuleVersion, v)
+			}
+		}
+	})
 }
