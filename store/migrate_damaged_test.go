@@ -31,7 +31,7 @@ func TestMigrationDamaged(t *testing.T) {
 		for q, dst := range map[string]*int{
 			`SELECT count(*) FROM analyses WHERE dump_id % 5 = 0`: &want,
 			`SELECT count(*) FROM analyses WHERE damaged != 0`:    &a,
-			`SELECT count(*) FROM crashes WHERE damaged`:     &c,
+			`SELECT count(*) FROM crashes WHERE damaged`:          &c,
 		} {
 			if err := s.w.QueryRowContext(ctx, q).Scan(dst); err != nil {
 				t.Fatal(err)
