@@ -59,83 +59,81 @@ func fmtCodeID(stamp uint32) string {
 // TestCrashClock: the crashes row of each analysis has the dump's clock, its
 // plausibility and the time it counts at; the crash clock's rollups follow.
 func TestCrashClock(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
-			st := b.open(t, Config{})
-			s := st.Index.(*SQLite)
-			ctx := context.Background()
-			up := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-			h := time.Hour
-			for i, c := range []struct {
-				name     string
-				dumpTime *time.Time
-				build    *time.Time
-				bad      bool
-				countsAt time.Time
-			}{
-				{"no clock", nil, nil, false, up},
-				{"two days before upload", ptr(up.Add(-48 * h)), nil, false, up.Add(-48 * h)},
-				{"written in 2007, built in 2020", ptr(time.Date(2007, 2, 14, 0, 0, 0, 0, time.UTC)),
-					ptr(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)), true, up},
-				{"1972", ptr(time.Date(1972, 2, 16, 0, 0, 0, 0, time.UTC)), nil, true, up},
-				{"two days after upload", ptr(up.Add(48 * h)), nil, true, up},
-				{"two hours after upload (slack)", ptr(up.Add(2 * h)), nil, false, up.Add(2 * h)},
-				{"twelve hours before the build (slack)", ptr(up.Add(-10 * 24 * h)), ptr(up.Add(-10*24*h + 12*h)), false,
-					up.Add(-10 * 24 * h)},
-				{"two days before the build", ptr(up.Add(-10 * 24 * h)), ptr(up.Add(-8 * 24 * h)), true, up},
-			} {
-				id := addAnalysed(t, s, i, up, c.dumpTime, c.build)
-				var bad int
-				var at, day int64
-				if err := s.r.QueryRowContext(ctx, `SELECT clock_implausible, crash_at, crash_day FROM crashes WHERE dump_id = ?`,
-					id).Scan(&bad, &at, &day); err != nil {
-					t.Fatal(err)
-				}
-				if (bad != 0) != c.bad || at != ms(c.countsAt) || day != dayOf(c.countsAt) {
-					t.Errorf("%s: implausible %d, counts at %v day %d; want %v at %v", c.name, bad, fromMS(at), day, c.bad, c.countsAt)
-				}
-				d, err := s.Dump(ctx, uidOf(t, s, id))
-				if err != nil || d.Summary == nil || d.Summary.ClockImplausible != c.bad {
-					t.Errorf("%s: dump summary %+v %v", c.name, d.Summary, err)
-				}
-			}
-			checkRollups(t, s)
-			s.now = func() time.Time { return up }
-			crash, err := s.History(ctx, HistoryQuery{Dim: "all", Days: 30})
-			if err != nil {
+	forBackends(t, func(t *testing.T, open func(testing.TB, Config) *Store) {
+		st := open(t, Config{})
+		s := st.Index.(*SQLite)
+		ctx := context.Background()
+		up := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+		h := time.Hour
+		for i, c := range []struct {
+			name     string
+			dumpTime *time.Time
+			build    *time.Time
+			bad      bool
+			countsAt time.Time
+		}{
+			{"no clock", nil, nil, false, up},
+			{"two days before upload", ptr(up.Add(-48 * h)), nil, false, up.Add(-48 * h)},
+			{"written in 2007, built in 2020", ptr(time.Date(2007, 2, 14, 0, 0, 0, 0, time.UTC)),
+				ptr(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)), true, up},
+			{"1972", ptr(time.Date(1972, 2, 16, 0, 0, 0, 0, time.UTC)), nil, true, up},
+			{"two days after upload", ptr(up.Add(48 * h)), nil, true, up},
+			{"two hours after upload (slack)", ptr(up.Add(2 * h)), nil, false, up.Add(2 * h)},
+			{"twelve hours before the build (slack)", ptr(up.Add(-10 * 24 * h)), ptr(up.Add(-10*24*h + 12*h)), false,
+				up.Add(-10 * 24 * h)},
+			{"two days before the build", ptr(up.Add(-10 * 24 * h)), ptr(up.Add(-8 * 24 * h)), true, up},
+		} {
+			id := addAnalysed(t, s, i, up, c.dumpTime, c.build)
+			var bad int
+			var at, day int64
+			if err := s.r.QueryRowContext(ctx, `SELECT clock_implausible, crash_at, crash_day FROM crashes WHERE dump_id = ?`,
+				id).Scan(&bad, &at, &day); err != nil {
 				t.Fatal(err)
 			}
-			upload, err := s.History(ctx, HistoryQuery{Dim: "all", Clock: ClockUpload, Days: 30})
-			if err != nil {
-				t.Fatal(err)
+			if (bad != 0) != c.bad || at != ms(c.countsAt) || day != dayOf(c.countsAt) {
+				t.Errorf("%s: implausible %d, counts at %v day %d; want %v at %v", c.name, bad, fromMS(at), day, c.bad, c.countsAt)
 			}
-			last := len(crash) - 1
-			// Upload clock: all eight on the upload day. Crash clock: the
-			// plausible ones move (two days before, ten days before).
-			if upload[last].Count != 8 || crash[last].Count != 6 || crash[last-2].Count != 1 || crash[last-10].Count != 1 {
-				t.Errorf("today: upload %d, crash %d; two days ago %d, ten days ago %d", upload[last].Count, crash[last].Count,
-					crash[last-2].Count, crash[last-10].Count)
+			d, err := s.Dump(ctx, uidOf(t, s, id))
+			if err != nil || d.Summary == nil || d.Summary.ClockImplausible != c.bad {
+				t.Errorf("%s: dump summary %+v %v", c.name, d.Summary, err)
 			}
-			tr, err := s.Trends(ctx, TrendQuery{Days: 30, Now: up})
-			if err != nil || tr.Clock != ClockCrash || tr.Total != 8 || tr.Daily[29] != 6 {
-				t.Errorf("trends on the crash clock: %v total %d today %d", err, tr.Total, tr.Daily[29])
-			}
-			tu, err := s.Trends(ctx, TrendQuery{Days: 30, Now: up, Clock: ClockUpload})
-			if err != nil || tu.Clock != ClockUpload || tu.Total != 8 || tu.Daily[29] != 8 {
-				t.Errorf("trends on the upload clock: %v total %d today %d", err, tu.Total, tu.Daily[29])
-			}
-			// A re-analysis that finds the clock wrong moves the crash.
-			if _, err := s.w.ExecContext(ctx, `UPDATE analyses SET build_time = ? WHERE dump_time = ?`,
-				ms(up), ms(up.Add(-48*h))); err != nil {
-				t.Fatal(err)
-			}
-			checkRollups(t, s)
-			crash, err = s.History(ctx, HistoryQuery{Dim: "all", Days: 30})
-			if err != nil || crash[last].Count != 7 || crash[last-2].Count != 0 {
-				t.Errorf("after re-analysis: today %d, two days ago %d (%v)", crash[last].Count, crash[last-2].Count, err)
-			}
-		})
-	}
+		}
+		checkRollups(t, s)
+		s.now = func() time.Time { return up }
+		crash, err := s.History(ctx, HistoryQuery{Dim: "all", Days: 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		upload, err := s.History(ctx, HistoryQuery{Dim: "all", Clock: ClockUpload, Days: 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := len(crash) - 1
+		// Upload clock: all eight on the upload day. Crash clock: the
+		// plausible ones move (two days before, ten days before).
+		if upload[last].Count != 8 || crash[last].Count != 6 || crash[last-2].Count != 1 || crash[last-10].Count != 1 {
+			t.Errorf("today: upload %d, crash %d; two days ago %d, ten days ago %d", upload[last].Count, crash[last].Count,
+				crash[last-2].Count, crash[last-10].Count)
+		}
+		tr, err := s.Trends(ctx, TrendQuery{Days: 30, Now: up})
+		if err != nil || tr.Clock != ClockCrash || tr.Total != 8 || tr.Daily[29] != 6 {
+			t.Errorf("trends on the crash clock: %v total %d today %d", err, tr.Total, tr.Daily[29])
+		}
+		tu, err := s.Trends(ctx, TrendQuery{Days: 30, Now: up, Clock: ClockUpload})
+		if err != nil || tu.Clock != ClockUpload || tu.Total != 8 || tu.Daily[29] != 8 {
+			t.Errorf("trends on the upload clock: %v total %d today %d", err, tu.Total, tu.Daily[29])
+		}
+		// A re-analysis that finds the clock wrong moves the crash.
+		if _, err := s.w.ExecContext(ctx, `UPDATE analyses SET build_time = ? WHERE dump_time = ?`,
+			ms(up), ms(up.Add(-48*h))); err != nil {
+			t.Fatal(err)
+		}
+		checkRollups(t, s)
+		crash, err = s.History(ctx, HistoryQuery{Dim: "all", Days: 30})
+		if err != nil || crash[last].Count != 7 || crash[last-2].Count != 0 {
+			t.Errorf("after re-analysis: today %d, two days ago %d (%v)", crash[last].Count, crash[last-2].Count, err)
+		}
+	})
 }
 
 func uidOf(t *testing.T, s *SQLite, id int64) string {
