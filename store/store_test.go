@@ -21,9 +21,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/minio/minio-go/v7"
 
-	"github.com/dumptriage/dumptriage/internal/testdata"
-
 	"github.com/dumptriage/dumptriage/analyzer/report"
+	"github.com/dumptriage/dumptriage/internal/testdata"
 )
 
 // sharedTestdata is ../shared/testdata beside the repository root; the test
