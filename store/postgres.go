@@ -180,35 +180,27 @@ func pgRewrite(q string) string {
 
 // pgClaim leases a job on PostgreSQL. FOR UPDATE SKIP LOCKED lets many
 // workers on many machines claim at once without waiting on each other or
-// taking the same job.
+// taking the same job. It is one statement, so one round trip, whether or
+// not there is a job: every queued job wakes idle workers on every node,
+// and most of them find nothing.
 func (s *SQLite) pgClaim(ctx context.Context, owner string, lease time.Duration) (*Job, error) {
 	now := s.now()
 	j := &Job{Owner: owner}
 	var expired sql.NullInt64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM jobs WHERE state = 'running' AND lease_until < ?
-			LIMIT 1 FOR UPDATE SKIP LOCKED`, ms(now)).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			err = tx.QueryRowContext(ctx, `SELECT id FROM jobs WHERE state = 'queued' AND run_after <= ?
-				ORDER BY priority DESC, run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED`, ms(now)).Scan(&id)
-		}
-		if errors.Is(err, sql.ErrNoRows) {
-			return errNoJob
-		}
-		if err != nil {
-			return err
-		}
-		j.ID = id
-		err = tx.QueryRowContext(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?,
-			lease_until = ? WHERE id = ? RETURNING dump_id, attempts, last_error`, owner, ms(now.Add(lease)), id).
-			Scan(&j.dumpRow, &j.Attempts, &j.LastErr)
-		if err != nil {
-			return err
-		}
-		return tx.QueryRowContext(ctx, `UPDATE dumps SET status = 'analyzing' WHERE id = ?
-			RETURNING uid, sha256, size, file_expired_at`, j.dumpRow).Scan(&j.DumpID, &j.SHA256, &j.Size, &expired)
-	})
+	err := s.w.QueryRowContext(ctx, `WITH next AS (SELECT coalesce(
+			(SELECT id FROM jobs WHERE state = 'running' AND lease_until < $1 LIMIT 1 FOR UPDATE SKIP LOCKED),
+			(SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $1
+				ORDER BY priority DESC, run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED)) AS id),
+		claimed AS (UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $2, lease_until = $3
+			FROM next WHERE jobs.id = next.id
+			RETURNING jobs.id, jobs.dump_id, jobs.attempts, jobs.last_error)
+		UPDATE dumps d SET status = 'analyzing' FROM claimed c WHERE d.id = c.dump_id
+		RETURNING c.id, c.dump_id, c.attempts, c.last_error, d.uid, d.sha256, d.size, d.file_expired_at`,
+		ms(now), owner, ms(now.Add(lease))).
+		Scan(&j.ID, &j.dumpRow, &j.Attempts, &j.LastErr, &j.DumpID, &j.SHA256, &j.Size, &expired)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNoJob
+	}
 	if err != nil {
 		return nil, err
 	}
