@@ -149,7 +149,11 @@ func (s *S3) key(sum string) (string, error) {
 }
 
 func isNoSuchKey(err error) bool {
-	c := minio.ToErrorResponse(err).Code
+	var r minio.ErrorResponse
+	if !errors.As(err, &r) {
+		return false
+	}
+	c := r.Code
 	return c == "NoSuchKey" || c == "NotFound"
 }
 
@@ -227,21 +231,26 @@ func (w *s3Writer) Commit(sum string) error {
 			return fmt.Errorf("upload to S3: %w", w.err)
 		}
 	}
-	if _, err := w.s.c.StatObject(ctx, w.s.bucket, dst, minio.StatObjectOptions{}); err == nil {
-		w.committed = true
-		return nil
-	} else if !isNoSuchKey(err) {
-		return err
-	}
 	if !w.streaming {
-		_, err := w.s.c.PutObject(ctx, w.s.bucket, dst, bytes.NewReader(w.first), int64(len(w.first)),
-			minio.PutObjectOptions{ContentType: "application/octet-stream"})
+		// One PUT, without asking first whether the object is there: a HEAD
+		// per upload costs more than re-sending the rare duplicate's bytes,
+		// which land on the same key. The payload is signed with its sha256,
+		// which is the key and already known, so the client hashes nothing
+		// more and the server still checks what it received.
+		_, err := minio.Core{Client: w.s.c}.PutObject(ctx, w.s.bucket, dst, bytes.NewReader(w.first), int64(len(w.first)),
+			"", sum, minio.PutObjectOptions{ContentType: "application/octet-stream", DisableContentSha256: true})
 		w.first = nil
 		if err != nil {
 			return fmt.Errorf("upload to S3: %w", err)
 		}
 		w.committed = true
 		return nil
+	}
+	if _, err := w.s.c.StatObject(ctx, w.s.bucket, dst, minio.StatObjectOptions{}); err == nil {
+		w.committed = true
+		return nil
+	} else if !isNoSuchKey(err) {
+		return err
 	}
 	// ComposeObject copies server-side, in parts past 5 GiB.
 	_, err = w.s.c.ComposeObject(ctx, minio.CopyDestOptions{Bucket: w.s.bucket, Object: dst},
@@ -290,6 +299,25 @@ func (s *S3) openKey(ctx context.Context, k string) (Blob, error) {
 		return nil, err
 	}
 	return newS3Reader(s, k, st.Size), nil
+}
+
+// OpenSized opens a blob whose size the index knows, without a HEAD: the
+// first block is read at once (all of a minidump up to s3WholeObject), so a
+// missing object is ErrNotFound here, as from Open.
+func (s *S3) OpenSized(ctx context.Context, sum string, size int64) (Blob, error) {
+	k, err := s.key(sum)
+	if err != nil {
+		return nil, err
+	}
+	r := newS3Reader(s, k, size)
+	if size > 0 {
+		if _, err := r.block(0); isNoSuchKey(err) {
+			return nil, fmt.Errorf("%s: %w", k, ErrNotFound)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 // Delete implements Blobs.

@@ -1,0 +1,41 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+)
+
+// TestS3OpenSized: the worker's way in (no HEAD) reads the same bytes as
+// Open, and says ErrNotFound for a missing object, as Open does; a
+// duplicate single-part upload (one PUT, no HEAD) leaves the object whole.
+func TestS3OpenSized(t *testing.T) {
+	st := openRemote(t, Config{})
+	o, ok := st.Blobs.(sizedOpener)
+	if !ok {
+		t.Fatalf("%T does not open by size", st.Blobs)
+	}
+	ctx := context.Background()
+	for _, size := range []int{100 << 10, 5 << 20} { // fetched whole; fetched by blocks
+		raw := fakeDump(uint64(size), size)
+		for range 2 {
+			if _, err := st.Ingest(ctx, bytes.NewReader(raw), Upload{FileName: "x.dmp"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, err := o.OpenSized(ctx, sum(raw), int64(len(raw)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(raw))
+		if n, err := b.ReadAt(got, 0); n != len(raw) || err != nil || !bytes.Equal(got, raw) {
+			t.Fatalf("%d bytes: read %d, %v", size, n, err)
+		}
+		b.Close()
+	}
+	missing := sum([]byte("never uploaded"))
+	if _, err := o.OpenSized(ctx, missing, 1234); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing object: %v", err)
+	}
+}
