@@ -131,7 +131,8 @@ const analysesUpsert = ` ON CONFLICT (dump_id) DO UPDATE SET analyzer_version = 
 	module = excluded.module, module_version = excluded.module_version, os = excluded.os,
 	os_version = excluded.os_version, arch = excluded.arch, process_name = excluded.process_name,
 	dump_time = excluded.dump_time, alloc_bytes = excluded.alloc_bytes, stack_overflow = excluded.stack_overflow,
-	damaged = excluded.damaged, build_time = excluded.build_time`
+	damaged = excluded.damaged, build_time = excluded.build_time, process_version = excluded.process_version,
+	oom = excluded.oom, largest_free = excluded.largest_free`
 
 // pgRewrite turns the project's SQLite SQL into PostgreSQL's: ? and ?N
 // placeholders become $N (outside string literals), INSERT OR REPLACE an

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -97,6 +98,10 @@ func (s *SQLite) Finish(ctx context.Context, j *Job, a *Analysis, note string) (
 			return err
 		}
 		dumpTime, alloc, build := a.nullables()
+		var free any
+		if a.LargestFree != nil && *a.LargestFree <= math.MaxInt64 {
+			free = int64(*a.LargestFree)
+		}
 		// Alerts come from a dump's first analysis, not from re-analyses.
 		var analysed int
 		if err := s.queryRow(ctx, tx, `SELECT count(*) FROM analyses WHERE dump_id = ?`, j.dumpRow).Scan(&analysed); err != nil {
@@ -104,10 +109,11 @@ func (s *SQLite) Finish(ctx context.Context, j *Job, a *Analysis, note string) (
 		}
 		_, err = s.exec(ctx, tx, `INSERT OR REPLACE INTO analyses (dump_id, analyzer_version, analyzed_at, duration_ms,
 			report, crash_type, crash_address, signature, module, module_version, os, os_version, arch, process_name,
-			dump_time, alloc_bytes, stack_overflow, damaged, build_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			dump_time, alloc_bytes, stack_overflow, damaged, build_time, process_version, oom, largest_free)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			j.dumpRow, a.AnalyzerVersion, ms(a.AnalyzedAt), a.Duration.Milliseconds(), string(a.Report), a.CrashType,
 			a.CrashAddress, a.Signature, a.Module, a.ModuleVersion, a.OS, a.OSVersion, a.Arch, a.ProcessName, dumpTime,
-			alloc, a.StackOverflow, a.Damaged, build)
+			alloc, a.StackOverflow, a.Damaged, build, a.ProcessVersion, a.OOM, free)
 		if err != nil {
 			return err
 		}
