@@ -101,8 +101,8 @@ type Analysis struct {
 	OOM            bool
 	LargestFree    *uint64
 	Report         []byte // JSON
-	Modules   []ModuleRow
-	Frames    []FrameRow
+	Modules        []ModuleRow
+	Frames         []FrameRow
 }
 
 // ModuleRow is one loaded module of a dump.
