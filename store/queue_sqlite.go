@@ -106,6 +106,35 @@ func (s *SQLite) Finish(ctx context.Context, j *Job, a *Analysis, note string) (
 		if err != nil {
 			return err
 		}
+		// Everything that does not need the analysis row comes first: storing
+		// it updates rows every analysis updates (the rollups' totals), whose
+		// locks other workers' Finish then wait on until this one commits.
+		if analysed {
+			// Modules and frames exist only beside an analysis. (Skipping
+			// the deletes also skips PostgreSQL's statement triggers.)
+			if _, err := s.exec(ctx, tx, `DELETE FROM modules WHERE dump_id = ?`, j.dumpRow); err != nil {
+				return err
+			}
+			if _, err := s.exec(ctx, tx, `DELETE FROM frames WHERE dump_id = ?`, j.dumpRow); err != nil {
+				return err
+			}
+		}
+		if err := s.insertModules(ctx, tx, j.dumpRow, a.Modules); err != nil {
+			return err
+		}
+		if _, err := s.exec(ctx, tx, `UPDATE dumps SET status = 'done', error = ? WHERE id = ?`, note, j.dumpRow); err != nil {
+			return err
+		}
+		if err := s.end(ctx, tx, j, rerun); err != nil {
+			return err
+		}
+		// Alerts come from a dump's first analysis, not from re-analyses.
+		var alerts *alertInputs
+		if !analysed {
+			if alerts, err = s.readAlertInputs(ctx, tx, a.Signature); err != nil {
+				return err
+			}
+		}
 		dumpTime, alloc, build := a.nullables()
 		var free any
 		if a.LargestFree != nil && *a.LargestFree <= math.MaxInt64 {
@@ -121,31 +150,11 @@ func (s *SQLite) Finish(ctx context.Context, j *Job, a *Analysis, note string) (
 		if err != nil {
 			return err
 		}
-		if analysed {
-			// Modules and frames exist only beside an analysis. (Skipping
-			// the deletes also skips PostgreSQL's statement triggers.)
-			if _, err := s.exec(ctx, tx, `DELETE FROM modules WHERE dump_id = ?`, j.dumpRow); err != nil {
-				return err
-			}
-			if _, err := s.exec(ctx, tx, `DELETE FROM frames WHERE dump_id = ?`, j.dumpRow); err != nil {
-				return err
-			}
-		}
-		if err := s.insertModules(ctx, tx, j.dumpRow, a.Modules); err != nil {
-			return err
-		}
+		// The frames' triggers read the crashes row the analysis made.
 		if err := s.insertFrames(ctx, tx, j.dumpRow, a.Frames); err != nil {
 			return err
 		}
-		if _, err := s.exec(ctx, tx, `UPDATE dumps SET status = 'done', error = ? WHERE id = ?`, note, j.dumpRow); err != nil {
-			return err
-		}
-		if !analysed {
-			if err := s.raiseAlerts(ctx, tx, j.dumpRow, a.Signature); err != nil {
-				return err
-			}
-		}
-		return s.end(ctx, tx, j, rerun)
+		return s.raiseAlerts(ctx, tx, j.dumpRow, a.Signature, alerts)
 	})
 }
 
