@@ -39,3 +39,27 @@ func TestS3OpenSized(t *testing.T) {
 		t.Fatalf("missing object: %v", err)
 	}
 }
+
+// TestS3Chunks: an upload's first part, written in pieces of any size into
+// pooled chunks, reads back whole, and released chunks come back empty.
+func TestS3Chunks(t *testing.T) {
+	for _, size := range []int{0, 1, s3ChunkSize - 1, s3ChunkSize, s3ChunkSize + 1, 3*s3ChunkSize + s3ChunkSize/2} {
+		for _, piece := range []int{1 << 10, 64<<10 + 7, s3ChunkSize + 3} {
+			raw := fakeDump(uint64(size+piece), size)
+			var c s3Chunks
+			for p := raw; len(p) > 0; {
+				k := min(piece, len(p))
+				c.write(p[:k])
+				p = p[k:]
+			}
+			got := new(bytes.Buffer)
+			if _, err := c.reader().WriteTo(got); err != nil || c.n != size || !bytes.Equal(got.Bytes(), raw) {
+				t.Fatalf("size %d in pieces of %d: %d bytes back, n %d, %v", size, piece, got.Len(), c.n, err)
+			}
+			c.release()
+			if c.n != 0 || len(c.chunks) != 0 {
+				t.Fatalf("release left %d bytes", c.n)
+			}
+		}
+	}
+}

@@ -65,14 +65,15 @@ func main() {
 	maxSize := flag.Int64("max-size", 64<<20, "skip dumps larger than this many bytes")
 	procs := flag.String("workers", "1,2,4", "worker process counts to measure on PostgreSQL + S3")
 	withSQLite := flag.Bool("sqlite", true, "measure SQLite too (the percentages need it)")
+	binary := flag.String("bin", "", "a dumptriage binary to run (default: build ./cmd/dumptriage), e.g. to profile it with perf")
 	flag.Parse()
-	if err := run(*corpus, *copies, *maxSize, *procs, *withSQLite); err != nil {
+	if err := run(*corpus, *copies, *maxSize, *procs, *withSQLite, *binary); err != nil {
 		fmt.Fprintln(os.Stderr, "throughput:", err)
 		os.Exit(1)
 	}
 }
 
-func run(corpus string, copies int, maxSize int64, procs string, withSQLite bool) error {
+func run(corpus string, copies int, maxSize int64, procs string, withSQLite bool, binary string) error {
 	dumps, total, err := findDumps(corpus, maxSize)
 	if err != nil {
 		return err
@@ -84,9 +85,12 @@ func run(corpus string, copies int, maxSize int64, procs string, withSQLite bool
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "dumptriage")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/dumptriage").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
+	bin := binary
+	if bin == "" {
+		bin = filepath.Join(tmp, "dumptriage")
+		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/dumptriage").CombinedOutput(); err != nil {
+			return fmt.Errorf("go build: %v\n%s", err, out)
+		}
 	}
 	var setups []setup
 	if withSQLite {
