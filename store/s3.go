@@ -169,7 +169,7 @@ type s3Writer struct {
 	s         *S3
 	ctx       context.Context
 	first     s3Chunks // the upload until it outgrows one part
-	streaming bool   // past one part: bytes go through pw to a temp object
+	streaming bool     // past one part: bytes go through pw to a temp object
 	tmp       string
 	pw        *io.PipeWriter
 	done      chan struct{}
