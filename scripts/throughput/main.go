@@ -575,11 +575,14 @@ func topStatements(before, after map[string]stmtCost, n float64) []stmtCost {
 }
 
 // s3Requests reads MinIO's request counters by API, when its metrics are
-// public (MINIO_PROMETHEUS_AUTH_TYPE=public).
+// public (MINIO_PROMETHEUS_AUTH_TYPE=public) and DUMPTRIAGE_THROUGHPUT_STATEMENTS
+// asks for the details.
 func (svc services) s3Requests() map[string]float64 {
-	if svc.metrics == "" {
+	if svc.metrics == "" || os.Getenv("DUMPTRIAGE_THROUGHPUT_STATEMENTS") == "" {
 		return nil
 	}
+	// MinIO serves its cluster metrics from a cache of about ten seconds.
+	time.Sleep(11 * time.Second)
 	resp, err := http.Get(svc.metrics)
 	if err != nil {
 		return nil
