@@ -280,9 +280,9 @@ func measure(bin, data string, s setup, dumps []string, copies int) (result, err
 			return result{}, err
 		}
 	}
+	s3Before := svc.s3Requests()
 	before := cpuByKind(running, svc)
 	pgBefore := svc.pgStats()
-	s3Before := svc.s3Requests()
 
 	r := result{setup: s, started: time.Now()}
 	client := &http.Client{Timeout: 5 * time.Minute}
@@ -324,7 +324,7 @@ func measure(bin, data string, s setup, dumps []string, copies int) (result, err
 	r.wall = time.Since(r.started)
 	r.dumps = len(dumps) * copies
 	r.failed, _ = count(client, base, token, "failed")
-	after := cpuByKind(running, svc)
+	after := cpuByKind(running, svc) // before the S3 counts, which wait
 	r.cpu = map[string]float64{}
 	for k, v := range after {
 		r.cpu[k] = v - before[k]
