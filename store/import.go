@@ -28,19 +28,12 @@ type Imported struct {
 // made again.
 func (s *SQLite) Import(ctx context.Context, n int, next func(i int) (Imported, error), progress func(done int)) (err error) {
 	defer wrap(&err, "import")
-	// A big page cache keeps the batch's index pages in memory until commit.
-	if _, err := s.w.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil {
-		return err
+	if !s.pg {
+		if err := s.relaxForImport(ctx); err != nil {
+			return err
+		}
+		defer s.restoreAfterImport(context.WithoutCancel(ctx))
 	}
-	defer s.w.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -2000`)
-	// Statement journals (the triggers' upserts need them) stay in memory.
-	if _, err := s.w.ExecContext(ctx, `PRAGMA temp_store = MEMORY`); err != nil {
-		return err
-	}
-	if _, err := s.w.ExecContext(ctx, `PRAGMA synchronous = OFF`); err != nil {
-		return err
-	}
-	defer s.w.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = NORMAL`)
 	const batch = 2000
 	for done := 0; done < n; {
 		k := min(batch, n-done)
@@ -65,6 +58,28 @@ func (s *SQLite) Import(ctx context.Context, n int, next func(i int) (Imported, 
 		}
 	}
 	return nil
+}
+
+// relaxForImport sets SQLite's bulk-load pragmas on the writer connection.
+// PostgreSQL needs none: a batch is one transaction either way.
+func (s *SQLite) relaxForImport(ctx context.Context) error {
+	for _, p := range []string{
+		// A big page cache keeps the batch's index pages in memory until commit.
+		`PRAGMA cache_size = -262144`,
+		// Statement journals (the triggers' upserts need them) stay in memory.
+		`PRAGMA temp_store = MEMORY`,
+		`PRAGMA synchronous = OFF`,
+	} {
+		if _, err := s.w.ExecContext(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *SQLite) restoreAfterImport(ctx context.Context) {
+	s.w.ExecContext(ctx, `PRAGMA cache_size = -2000`)
+	s.w.ExecContext(ctx, `PRAGMA synchronous = NORMAL`)
 }
 
 // Seed fills the index with cfg.Dumps made-up analyses (internal/seed), for
