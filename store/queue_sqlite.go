@@ -136,17 +136,13 @@ func (s *SQLite) Finish(ctx context.Context, j *Job, a *Analysis, note string) (
 			}
 		}
 		dumpTime, alloc, build := a.nullables()
-		var free any
-		if a.LargestFree != nil && *a.LargestFree <= math.MaxInt64 {
-			free = int64(*a.LargestFree)
-		}
 		_, err = s.exec(ctx, tx, `INSERT OR REPLACE INTO analyses (dump_id, analyzer_version, analyzed_at, duration_ms,
 			report, crash_type, crash_address, signature, module, module_version, os, os_version, arch, process_name,
 			dump_time, alloc_bytes, stack_overflow, damaged, build_time, process_version, oom, largest_free)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			j.dumpRow, a.AnalyzerVersion, ms(a.AnalyzedAt), a.Duration.Milliseconds(), string(a.Report), a.CrashType,
 			a.CrashAddress, a.Signature, a.Module, a.ModuleVersion, a.OS, a.OSVersion, a.Arch, a.ProcessName, dumpTime,
-			alloc, a.StackOverflow, a.Damaged, build, a.ProcessVersion, a.OOM, free)
+			alloc, a.StackOverflow, a.Damaged, build, a.ProcessVersion, a.OOM, a.largestFree())
 		if err != nil {
 			return err
 		}
@@ -313,6 +309,14 @@ func (s *SQLite) Pending(ctx context.Context) (int, error) {
 	var n int
 	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs`).Scan(&n)
 	return n, err
+}
+
+// largestFree is the largest_free column: NULL when unknown or past int64.
+func (a *Analysis) largestFree() any {
+	if a.LargestFree == nil || *a.LargestFree > math.MaxInt64 {
+		return nil
+	}
+	return int64(*a.LargestFree)
 }
 
 // nullables are the analysis columns that are NULL when unknown: the dump's
