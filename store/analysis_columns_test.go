@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"io/fs"
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for goose
+	"github.com/pressly/goose/v3"
+
 	"github.com/dumptriage/dumptriage/analyzer/report"
+	"github.com/dumptriage/dumptriage/migrations"
 )
 
 // TestAnalysisColumns: the crashes row made from the columns an analysis
@@ -71,4 +76,59 @@ func TestAnalysisColumns(t *testing.T) {
 		}
 		checkRollups(t, s)
 	})
+}
+
+// TestPostgresMigration14DownUp: 00014 goes down and up again on
+// PostgreSQL with analyses stored, and the rollups still add up.
+func TestPostgresMigration14DownUp(t *testing.T) {
+	b := remoteBackends(t)
+	ctx := context.Background()
+	st, err := OpenBackends(ctx, t.TempDir(), b, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := st.Index.(*SQLite)
+	for i := range 3 {
+		if _, err := st.Ingest(ctx, bytes.NewReader(fakeDump(uint64(200+i), 4096)), Upload{FileName: "x.dmp"}); err != nil {
+			t.Fatal(err)
+		}
+		j, err := st.Queue.Claim(ctx, "test", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := &report.Report{Signature: "s", Process: report.ProcessInfo{Version: "1"},
+			CrashingThread: &report.CrashingThread{Frames: []report.Frame{{Module: "a.dll"}, {Module: "B.dll"}, {Module: "a.dll"}}}}
+		a, err := NewAnalysis(rep, time.Now(), time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Queue.Finish(ctx, j, a, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub, err := fs.Sub(migrations.FS, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// goose on the plain driver, as OpenPostgres runs it.
+	mdb, err := sql.Open("pgx", b.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mdb.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, mdb, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 12); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM frames WHERE dump_id IN (SELECT min(dump_id) FROM frames)`); err != nil {
+		t.Fatal(err)
+	}
+	checkRollups(t, s)
 }
