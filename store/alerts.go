@@ -247,26 +247,63 @@ func (s *SQLite) SetGroupStatus(ctx context.Context, g GroupStatus) (GroupStatus
 		By: g.UpdatedBy})
 }
 
-// raiseAlerts runs in the transaction that stores a dump's first analysis:
-// a new signature, a regression of a fixed group and a signature reaching
-// a webhook's hourly threshold become alerts, with a delivery to each
-// webhook subscribed. Ignored groups raise nothing.
-func (s *SQLite) raiseAlerts(ctx context.Context, tx *sql.Tx, dumpRow int64, sig string) error {
+// alertInputs is what raiseAlerts reads before the analysis is stored:
+// nothing the analysis changes, and reading it first keeps the rows every
+// analysis updates (the rollups' totals) locked for less time.
+type alertInputs struct {
+	g          GroupStatus
+	thresholds []int // the webhooks' hourly thresholds
+}
+
+// readAlertInputs reads the group's state and the webhooks' thresholds;
+// nil when the analysis can raise nothing (no signature, ignored group).
+func (s *SQLite) readAlertInputs(ctx context.Context, tx *sql.Tx, sig string) (*alertInputs, error) {
 	if sig == "" {
-		return nil
+		return nil, nil
 	}
 	g, err := s.groupStatus(ctx, tx, sig)
 	if err != nil || g.State == GroupIgnored {
-		return err
+		return nil, err
 	}
+	in := &alertInputs{g: g}
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT threshold FROM webhooks WHERE threshold > 0
+		AND ',' || events || ',' LIKE '%,threshold,%'`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t int
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		in.thresholds = append(in.thresholds, t)
+	}
+	return in, rows.Err()
+}
+
+// raiseAlerts runs in the transaction that stores a dump's first analysis,
+// after it: a new signature, a regression of a fixed group and a signature
+// reaching a webhook's hourly threshold become alerts, with a delivery to
+// each webhook subscribed. Ignored groups raise nothing.
+func (s *SQLite) raiseAlerts(ctx context.Context, tx *sql.Tx, dumpRow int64, sig string, in *alertInputs) error {
+	if in == nil {
+		return nil
+	}
+	g := in.g
 	var version string
 	var at int64
-	err = tx.QueryRowContext(ctx, `SELECT version, at FROM crashes WHERE dump_id = ?`, dumpRow).Scan(&version, &at)
+	var n sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT c.version, c.at, g.n FROM crashes c
+		LEFT JOIN crash_groups g ON g.dim = 'sig' AND g.key = ? WHERE c.dump_id = ?`, sig, dumpRow).Scan(&version, &at, &n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
 	if err != nil {
 		return err
+	}
+	if !n.Valid {
+		return fmt.Errorf("signature %q has no crash_groups row", sig)
 	}
 	now := ms(s.now())
 	raise := func(kind AlertKind, detail string, threshold int) error {
@@ -280,11 +317,7 @@ func (s *SQLite) raiseAlerts(ctx context.Context, tx *sql.Tx, dumpRow int64, sig
 			id, now, "%,"+string(kind)+",%", threshold, threshold)
 		return err
 	}
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT n FROM crash_groups WHERE dim = 'sig' AND key = ?`, sig).Scan(&n); err != nil {
-		return err
-	}
-	if n == 1 && g.UpdatedAt.IsZero() {
+	if n.Int64 == 1 && g.UpdatedAt.IsZero() {
 		if err := raise(AlertNew, "first crash with this signature", 0); err != nil {
 			return err
 		}
@@ -306,23 +339,9 @@ func (s *SQLite) raiseAlerts(ctx context.Context, tx *sql.Tx, dumpRow int64, sig
 			return err
 		}
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT threshold FROM webhooks WHERE threshold > 0
-		AND ',' || events || ',' LIKE '%,threshold,%'`)
-	if err != nil {
-		return err
-	}
-	var thresholds []int
-	for rows.Next() {
-		var t int
-		if err := rows.Scan(&t); err != nil {
-			rows.Close()
-			return err
-		}
-		thresholds = append(thresholds, t)
-	}
-	rows.Close()
+	thresholds := in.thresholds
 	if len(thresholds) == 0 {
-		return rows.Err()
+		return nil
 	}
 	var hour int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM crashes WHERE signature = ? AND at > ? AND at <= ?`,

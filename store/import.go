@@ -115,10 +115,11 @@ func (s *SQLite) insertImported(ctx context.Context, tx *sql.Tx, d *Imported) er
 	dumpTime, alloc, build := a.nullables()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO analyses (dump_id, analyzer_version, analyzed_at, duration_ms,
 		report, crash_type, crash_address, signature, module, module_version, os, os_version, arch, process_name,
-		dump_time, alloc_bytes, stack_overflow, build_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		dump_time, alloc_bytes, stack_overflow, build_time, process_version, oom, largest_free)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		id, a.AnalyzerVersion, ms(a.AnalyzedAt), a.Duration.Milliseconds(), string(a.Report), a.CrashType,
 		a.CrashAddress, a.Signature, a.Module, a.ModuleVersion, a.OS, a.OSVersion, a.Arch, a.ProcessName, dumpTime,
-		alloc, a.StackOverflow, build); err != nil {
+		alloc, a.StackOverflow, build, a.ProcessVersion, a.OOM, a.largestFree()); err != nil {
 		return err
 	}
 	if err := s.insertRows(ctx, tx, `INSERT INTO modules (dump_id, idx, name, version, debug_id, debug_file, code_id) VALUES `,
@@ -128,9 +129,5 @@ func (s *SQLite) insertImported(ctx context.Context, tx *sql.Tx, d *Imported) er
 		}); err != nil {
 		return err
 	}
-	return s.insertRows(ctx, tx, `INSERT INTO frames (dump_id, idx, module, function, module_offset, function_offset, trust) VALUES `,
-		7, len(a.Frames), func(i int) []any {
-			f := a.Frames[i]
-			return []any{id, i, f.Module, f.Function, f.ModuleOffset, f.FunctionOffset, string(f.Trust)}
-		})
+	return s.insertFrames(ctx, tx, id, a.Frames)
 }

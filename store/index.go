@@ -42,6 +42,11 @@ func NewAnalysis(rep *report.Report, at time.Time, took time.Duration) (*Analysi
 		a.AllocBytes = &v
 	}
 	a.BuildTime = buildTime(rep, a.Module, at)
+	a.ProcessVersion = rep.Process.Version
+	if af := rep.AllocationFailure; af != nil {
+		a.OOM = true
+		a.LargestFree = af.LargestFreeBytes
+	}
 	a.StackOverflow = rep.StackOverflow != nil
 	a.Damaged = rep.Dump.Truncated != nil
 	for _, m := range rep.Modules {

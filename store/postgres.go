@@ -131,7 +131,8 @@ const analysesUpsert = ` ON CONFLICT (dump_id) DO UPDATE SET analyzer_version = 
 	module = excluded.module, module_version = excluded.module_version, os = excluded.os,
 	os_version = excluded.os_version, arch = excluded.arch, process_name = excluded.process_name,
 	dump_time = excluded.dump_time, alloc_bytes = excluded.alloc_bytes, stack_overflow = excluded.stack_overflow,
-	damaged = excluded.damaged, build_time = excluded.build_time`
+	damaged = excluded.damaged, build_time = excluded.build_time, process_version = excluded.process_version,
+	oom = excluded.oom, largest_free = excluded.largest_free`
 
 // pgRewrite turns the project's SQLite SQL into PostgreSQL's: ? and ?N
 // placeholders become $N (outside string literals), INSERT OR REPLACE an
@@ -180,35 +181,27 @@ func pgRewrite(q string) string {
 
 // pgClaim leases a job on PostgreSQL. FOR UPDATE SKIP LOCKED lets many
 // workers on many machines claim at once without waiting on each other or
-// taking the same job.
+// taking the same job. It is one statement, so one round trip, whether or
+// not there is a job: every queued job wakes idle workers on every node,
+// and most of them find nothing.
 func (s *SQLite) pgClaim(ctx context.Context, owner string, lease time.Duration) (*Job, error) {
 	now := s.now()
 	j := &Job{Owner: owner}
 	var expired sql.NullInt64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM jobs WHERE state = 'running' AND lease_until < ?
-			LIMIT 1 FOR UPDATE SKIP LOCKED`, ms(now)).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			err = tx.QueryRowContext(ctx, `SELECT id FROM jobs WHERE state = 'queued' AND run_after <= ?
-				ORDER BY priority DESC, run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED`, ms(now)).Scan(&id)
-		}
-		if errors.Is(err, sql.ErrNoRows) {
-			return errNoJob
-		}
-		if err != nil {
-			return err
-		}
-		j.ID = id
-		err = tx.QueryRowContext(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?,
-			lease_until = ? WHERE id = ? RETURNING dump_id, attempts, last_error`, owner, ms(now.Add(lease)), id).
-			Scan(&j.dumpRow, &j.Attempts, &j.LastErr)
-		if err != nil {
-			return err
-		}
-		return tx.QueryRowContext(ctx, `UPDATE dumps SET status = 'analyzing' WHERE id = ?
-			RETURNING uid, sha256, size, file_expired_at`, j.dumpRow).Scan(&j.DumpID, &j.SHA256, &j.Size, &expired)
-	})
+	err := s.w.QueryRowContext(ctx, `WITH next AS (SELECT coalesce(
+			(SELECT id FROM jobs WHERE state = 'running' AND lease_until < $1 LIMIT 1 FOR UPDATE SKIP LOCKED),
+			(SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $1
+				ORDER BY priority DESC, run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED)) AS id),
+		claimed AS (UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $2, lease_until = $3
+			FROM next WHERE jobs.id = next.id
+			RETURNING jobs.id, jobs.dump_id, jobs.attempts, jobs.last_error)
+		UPDATE dumps d SET status = 'analyzing' FROM claimed c WHERE d.id = c.dump_id
+		RETURNING c.id, c.dump_id, c.attempts, c.last_error, d.uid, d.sha256, d.size, d.file_expired_at`,
+		ms(now), owner, ms(now.Add(lease))).
+		Scan(&j.ID, &j.dumpRow, &j.Attempts, &j.LastErr, &j.DumpID, &j.SHA256, &j.Size, &expired)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNoJob
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -92,57 +93,118 @@ func (s *SQLite) end(ctx context.Context, tx *sql.Tx, j *Job, rerun bool) error 
 func (s *SQLite) Finish(ctx context.Context, j *Job, a *Analysis, note string) (err error) {
 	defer wrap(&err, "Finish(job %d)", j.ID)
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		rerun, err := s.owned(ctx, tx, j)
+		// The lease check and whether this is the dump's first analysis
+		// (alerts come from first analyses only) in one query.
+		var owner, state string
+		var rerun, analysed bool
+		err := s.queryRow(ctx, tx, `SELECT j.lease_owner, j.state, j.rerun,
+			EXISTS (SELECT 1 FROM analyses a WHERE a.dump_id = j.dump_id) FROM jobs j WHERE j.id = ?`, j.ID).
+			Scan(&owner, &state, &rerun, &analysed)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && (owner != j.Owner || state != "running")) {
+			return fmt.Errorf("job %d: %w", j.ID, ErrLeaseLost)
+		}
 		if err != nil {
 			return err
 		}
-		dumpTime, alloc, build := a.nullables()
-		// Alerts come from a dump's first analysis, not from re-analyses.
-		var analysed int
-		if err := s.queryRow(ctx, tx, `SELECT count(*) FROM analyses WHERE dump_id = ?`, j.dumpRow).Scan(&analysed); err != nil {
-			return err
+		// Everything that does not need the analysis row comes first: storing
+		// it updates rows every analysis updates (the rollups' totals), whose
+		// locks other workers' Finish then wait on until this one commits.
+		if analysed {
+			// Modules and frames exist only beside an analysis. (Skipping
+			// the deletes also skips PostgreSQL's statement triggers.)
+			if _, err := s.exec(ctx, tx, `DELETE FROM modules WHERE dump_id = ?`, j.dumpRow); err != nil {
+				return err
+			}
+			if _, err := s.exec(ctx, tx, `DELETE FROM frames WHERE dump_id = ?`, j.dumpRow); err != nil {
+				return err
+			}
 		}
-		_, err = s.exec(ctx, tx, `INSERT OR REPLACE INTO analyses (dump_id, analyzer_version, analyzed_at, duration_ms,
-			report, crash_type, crash_address, signature, module, module_version, os, os_version, arch, process_name,
-			dump_time, alloc_bytes, stack_overflow, damaged, build_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			j.dumpRow, a.AnalyzerVersion, ms(a.AnalyzedAt), a.Duration.Milliseconds(), string(a.Report), a.CrashType,
-			a.CrashAddress, a.Signature, a.Module, a.ModuleVersion, a.OS, a.OSVersion, a.Arch, a.ProcessName, dumpTime,
-			alloc, a.StackOverflow, a.Damaged, build)
-		if err != nil {
-			return err
-		}
-		if _, err := s.exec(ctx, tx, `DELETE FROM modules WHERE dump_id = ?`, j.dumpRow); err != nil {
-			return err
-		}
-		if _, err := s.exec(ctx, tx, `DELETE FROM frames WHERE dump_id = ?`, j.dumpRow); err != nil {
-			return err
-		}
-		err = s.insertRows(ctx, tx, `INSERT INTO modules (dump_id, idx, name, version, debug_id, debug_file, code_id, symbols) VALUES `,
-			8, len(a.Modules), func(i int) []any {
-				m := a.Modules[i]
-				return []any{j.dumpRow, i, m.Name, m.Version, m.DebugID, m.DebugFile, m.CodeID, m.Symbols}
-			})
-		if err != nil {
-			return err
-		}
-		err = s.insertRows(ctx, tx, `INSERT INTO frames (dump_id, idx, module, function, module_offset, function_offset, trust) VALUES `,
-			7, len(a.Frames), func(i int) []any {
-				f := a.Frames[i]
-				return []any{j.dumpRow, i, f.Module, f.Function, f.ModuleOffset, f.FunctionOffset, string(f.Trust)}
-			})
-		if err != nil {
+		if err := s.insertModules(ctx, tx, j.dumpRow, a.Modules); err != nil {
 			return err
 		}
 		if _, err := s.exec(ctx, tx, `UPDATE dumps SET status = 'done', error = ? WHERE id = ?`, note, j.dumpRow); err != nil {
 			return err
 		}
-		if analysed == 0 {
-			if err := s.raiseAlerts(ctx, tx, j.dumpRow, a.Signature); err != nil {
+		if err := s.end(ctx, tx, j, rerun); err != nil {
+			return err
+		}
+		// Alerts come from a dump's first analysis, not from re-analyses.
+		var alerts *alertInputs
+		if !analysed {
+			if alerts, err = s.readAlertInputs(ctx, tx, a.Signature); err != nil {
 				return err
 			}
 		}
-		return s.end(ctx, tx, j, rerun)
+		dumpTime, alloc, build := a.nullables()
+		_, err = s.exec(ctx, tx, `INSERT OR REPLACE INTO analyses (dump_id, analyzer_version, analyzed_at, duration_ms,
+			report, crash_type, crash_address, signature, module, module_version, os, os_version, arch, process_name,
+			dump_time, alloc_bytes, stack_overflow, damaged, build_time, process_version, oom, largest_free)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			j.dumpRow, a.AnalyzerVersion, ms(a.AnalyzedAt), a.Duration.Milliseconds(), string(a.Report), a.CrashType,
+			a.CrashAddress, a.Signature, a.Module, a.ModuleVersion, a.OS, a.OSVersion, a.Arch, a.ProcessName, dumpTime,
+			alloc, a.StackOverflow, a.Damaged, build, a.ProcessVersion, a.OOM, a.largestFree())
+		if err != nil {
+			return err
+		}
+		// The frames' triggers read the crashes row the analysis made.
+		if err := s.insertFrames(ctx, tx, j.dumpRow, a.Frames); err != nil {
+			return err
+		}
+		return s.raiseAlerts(ctx, tx, j.dumpRow, a.Signature, alerts)
 	})
+}
+
+// insertModules adds a dump's modules: on PostgreSQL in one statement
+// (arrays unnested), on SQLite in batches of rows.
+func (s *SQLite) insertModules(ctx context.Context, tx *sql.Tx, dumpRow int64, mods []ModuleRow) error {
+	if len(mods) == 0 {
+		return nil
+	}
+	if s.pg {
+		idx := make([]int64, len(mods))
+		var name, version, debugID, debugFile, codeID, symbols []string
+		for i, m := range mods {
+			idx[i] = int64(i)
+			name, version, debugID = append(name, m.Name), append(version, m.Version), append(debugID, m.DebugID)
+			debugFile, codeID, symbols = append(debugFile, m.DebugFile), append(codeID, m.CodeID), append(symbols, m.Symbols)
+		}
+		_, err := s.exec(ctx, tx, `INSERT INTO modules (dump_id, idx, name, version, debug_id, debug_file, code_id, symbols)
+			SELECT $1::bigint, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`,
+			dumpRow, idx, name, version, debugID, debugFile, codeID, symbols)
+		return err
+	}
+	return s.insertRows(ctx, tx, `INSERT INTO modules (dump_id, idx, name, version, debug_id, debug_file, code_id, symbols) VALUES `,
+		8, len(mods), func(i int) []any {
+			m := mods[i]
+			return []any{dumpRow, i, m.Name, m.Version, m.DebugID, m.DebugFile, m.CodeID, m.Symbols}
+		})
+}
+
+// insertFrames adds a dump's crashing-thread frames, as insertModules. One
+// statement on PostgreSQL also runs its frames statement triggers once.
+func (s *SQLite) insertFrames(ctx context.Context, tx *sql.Tx, dumpRow int64, frames []FrameRow) error {
+	if len(frames) == 0 {
+		return nil
+	}
+	if s.pg {
+		idx := make([]int64, len(frames))
+		var module, function, moduleOffset, functionOffset, trust []string
+		for i, f := range frames {
+			idx[i] = int64(i)
+			module, function = append(module, f.Module), append(function, f.Function)
+			moduleOffset, functionOffset = append(moduleOffset, f.ModuleOffset), append(functionOffset, f.FunctionOffset)
+			trust = append(trust, string(f.Trust))
+		}
+		_, err := s.exec(ctx, tx, `INSERT INTO frames (dump_id, idx, module, function, module_offset, function_offset, trust)
+			SELECT $1::bigint, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
+			dumpRow, idx, module, function, moduleOffset, functionOffset, trust)
+		return err
+	}
+	return s.insertRows(ctx, tx, `INSERT INTO frames (dump_id, idx, module, function, module_offset, function_offset, trust) VALUES `,
+		7, len(frames), func(i int) []any {
+			f := frames[i]
+			return []any{dumpRow, i, f.Module, f.Function, f.ModuleOffset, f.FunctionOffset, string(f.Trust)}
+		})
 }
 
 // insertRows inserts n rows of cols values each, in batches of 32, 16, ...
@@ -247,6 +309,14 @@ func (s *SQLite) Pending(ctx context.Context) (int, error) {
 	var n int
 	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs`).Scan(&n)
 	return n, err
+}
+
+// largestFree is the largest_free column: NULL when unknown or past int64.
+func (a *Analysis) largestFree() any {
+	if a.LargestFree == nil || *a.LargestFree > math.MaxInt64 {
+		return nil
+	}
+	return int64(*a.LargestFree)
 }
 
 // nullables are the analysis columns that are NULL when unknown: the dump's

@@ -94,9 +94,15 @@ type Analysis struct {
 	// BuildTime is the latest plausible build time of the faulting and main
 	// modules (buildTime): a dump written before it has a wrong clock.
 	BuildTime *time.Time
-	Report    []byte // JSON
-	Modules   []ModuleRow
-	Frames    []FrameRow
+	// What the crashes trigger needs from the report, so that it does not
+	// parse the JSON: the process's version, whether the crash ran out of
+	// memory, and then the largest free block.
+	ProcessVersion string
+	OOM            bool
+	LargestFree    *uint64
+	Report         []byte // JSON
+	Modules        []ModuleRow
+	Frames         []FrameRow
 }
 
 // ModuleRow is one loaded module of a dump.

@@ -108,6 +108,11 @@ func (s *Store) RunWorkers(ctx context.Context, cfg WorkerConfig, analyze Analyz
 	wg.Wait()
 }
 
+// sizedOpener is Blobs that open faster when told the size (S3: no HEAD).
+type sizedOpener interface {
+	OpenSized(ctx context.Context, sum string, size int64) (Blob, error)
+}
+
 // jobListener is a Queue that announces new jobs across processes
 // (PostgreSQL's LISTEN/NOTIFY).
 type jobListener interface {
@@ -182,7 +187,13 @@ func (w *worker) run(ctx context.Context, j *Job) {
 		fail("dump file expired")
 		return
 	}
-	blob, err := w.s.Blobs.Open(ctx, j.SHA256)
+	var blob Blob
+	var err error
+	if o, ok := w.s.Blobs.(sizedOpener); ok {
+		blob, err = o.OpenSized(ctx, j.SHA256, j.Size)
+	} else {
+		blob, err = w.s.Blobs.Open(ctx, j.SHA256)
+	}
 	if errors.Is(err, ErrNotFound) {
 		fail("dump file missing")
 		return

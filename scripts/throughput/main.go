@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,11 +47,16 @@ type setup struct {
 
 type result struct {
 	setup
-	dumps   int
-	wall    time.Duration
-	cpu     map[string]float64 // CPU seconds by process kind
-	failed  int
-	started time.Time
+	dumps int
+	wall  time.Duration
+	cpu   map[string]float64 // CPU seconds by process kind
+	// Per dump on PostgreSQL + MinIO: statements the server ran at top
+	// level (each a round trip), transactions, and S3 requests by API.
+	stmts, xacts float64
+	s3           map[string]float64
+	topStmts     []stmtCost
+	failed       int
+	started      time.Time
 }
 
 func main() {
@@ -58,14 +64,16 @@ func main() {
 	copies := flag.Int("copies", 5, "how many times the corpus is uploaded")
 	maxSize := flag.Int64("max-size", 64<<20, "skip dumps larger than this many bytes")
 	procs := flag.String("workers", "1,2,4", "worker process counts to measure on PostgreSQL + S3")
+	withSQLite := flag.Bool("sqlite", true, "measure SQLite too (the percentages need it)")
+	binary := flag.String("bin", "", "a dumptriage binary to run (default: build ./cmd/dumptriage), e.g. to profile it with perf")
 	flag.Parse()
-	if err := run(*corpus, *copies, *maxSize, *procs); err != nil {
+	if err := run(*corpus, *copies, *maxSize, *procs, *withSQLite, *binary); err != nil {
 		fmt.Fprintln(os.Stderr, "throughput:", err)
 		os.Exit(1)
 	}
 }
 
-func run(corpus string, copies int, maxSize int64, procs string) error {
+func run(corpus string, copies int, maxSize int64, procs string, withSQLite bool, binary string) error {
 	dumps, total, err := findDumps(corpus, maxSize)
 	if err != nil {
 		return err
@@ -77,11 +85,17 @@ func run(corpus string, copies int, maxSize int64, procs string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "dumptriage")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/dumptriage").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
+	bin := binary
+	if bin == "" {
+		bin = filepath.Join(tmp, "dumptriage")
+		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/dumptriage").CombinedOutput(); err != nil {
+			return fmt.Errorf("go build: %v\n%s", err, out)
+		}
 	}
-	setups := []setup{{name: "SQLite + data folder, one process"}}
+	var setups []setup
+	if withSQLite {
+		setups = append(setups, setup{name: "SQLite + data folder, one process"})
+	}
 	db, blobs := os.Getenv("DUMPTRIAGE_TEST_DB"), os.Getenv("DUMPTRIAGE_TEST_BLOBS")
 	if db == "" || blobs == "" {
 		fmt.Println("DUMPTRIAGE_TEST_DB / DUMPTRIAGE_TEST_BLOBS unset (scripts/services start): SQLite only")
@@ -110,15 +124,18 @@ func run(corpus string, copies int, maxSize int64, procs string) error {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 		results = append(results, r)
-		printResult(r, results[0])
+		printResult(r, results[0], withSQLite)
 	}
 	return nil
 }
 
-func printResult(r, base result) {
+func printResult(r, base result, withSQLite bool) {
 	rate := float64(r.dumps) / r.wall.Seconds()
 	baseRate := float64(base.dumps) / base.wall.Seconds()
-	fmt.Printf("\n%s\n  %d dumps in %.1f s: %.1f dumps/s, %.0f%% of SQLite", r.name, r.dumps, r.wall.Seconds(), rate, 100*rate/baseRate)
+	fmt.Printf("\n%s\n  %d dumps in %.1f s: %.1f dumps/s", r.name, r.dumps, r.wall.Seconds(), rate)
+	if withSQLite {
+		fmt.Printf(", %.0f%% of SQLite", 100*rate/baseRate)
+	}
 	if r.failed > 0 {
 		fmt.Printf(" (%d failed)", r.failed)
 	}
@@ -129,6 +146,26 @@ func printResult(r, base result) {
 		}
 	}
 	fmt.Println()
+	if r.stmts > 0 {
+		fmt.Printf("  per dump: %.1f PostgreSQL round trips (statements), %.1f transactions\n", r.stmts, r.xacts)
+	}
+	if len(r.s3) > 0 {
+		var keys []string
+		total := 0.0
+		for k, v := range r.s3 {
+			keys = append(keys, k)
+			total += v
+		}
+		sort.Strings(keys)
+		fmt.Printf("  per dump: %.1f S3 requests:", total)
+		for _, k := range keys {
+			fmt.Printf(" %s %.2f", k, r.s3[k])
+		}
+		fmt.Println()
+	}
+	for _, st := range r.topStmts {
+		fmt.Printf("    %6.2f calls %6.2f ms/dump  %s\n", st.calls, st.ms, st.query)
+	}
 }
 
 // findDumps lists the minidumps under dir, by their MDMP signature.
@@ -237,12 +274,15 @@ func measure(bin, data string, s setup, dumps []string, copies int) (result, err
 	if err := waitUp(base); err != nil {
 		return result{}, err
 	}
-	services := map[string][]int{}
+	var svc services
 	if s.db != "" {
-		services["postgres"] = pidsOf("postgres")
-		services["minio"] = pidsOf("minio")
+		if svc, err = findServices(s.db, s.blobs); err != nil {
+			return result{}, err
+		}
 	}
-	before := cpuByKind(running, services)
+	s3Before := svc.s3Requests()
+	before := cpuByKind(running, svc)
+	pgBefore := svc.pgStats()
 
 	r := result{setup: s, started: time.Now()}
 	client := &http.Client{Timeout: 5 * time.Minute}
@@ -284,10 +324,24 @@ func measure(bin, data string, s setup, dumps []string, copies int) (result, err
 	r.wall = time.Since(r.started)
 	r.dumps = len(dumps) * copies
 	r.failed, _ = count(client, base, token, "failed")
-	after := cpuByKind(running, services)
+	after := cpuByKind(running, svc) // before the S3 counts, which wait
 	r.cpu = map[string]float64{}
 	for k, v := range after {
 		r.cpu[k] = v - before[k]
+	}
+	n := float64(r.dumps)
+	if pgAfter := svc.pgStats(); pgAfter.ok && pgBefore.ok {
+		r.stmts = (pgAfter.calls - pgBefore.calls) / n
+		r.xacts = (pgAfter.xacts - pgBefore.xacts) / n
+		r.topStmts = topStatements(pgBefore.byQuery, pgAfter.byQuery, n)
+	}
+	if s3After := svc.s3Requests(); s3After != nil && s3Before != nil {
+		r.s3 = map[string]float64{}
+		for k, v := range s3After {
+			if d := v - s3Before[k]; d > 0 {
+				r.s3[k] = d / n
+			}
+		}
 	}
 	return r, nil
 }
@@ -369,53 +423,33 @@ func waitUp(base string) error {
 	return errors.New("server did not come up")
 }
 
-// pidsOf lists the processes whose command name is name.
-func pidsOf(name string) []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if comm, err := os.ReadFile("/proc/" + e.Name() + "/comm"); err == nil && strings.TrimSpace(string(comm)) == name {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-func cpuByKind(running map[string][]*exec.Cmd, services map[string][]int) map[string]float64 {
+// cpuByKind sums the CPU seconds of our processes by kind, and of this
+// run's PostgreSQL cluster and MinIO server only (other clusters may be
+// busy on the same machine).
+func cpuByKind(running map[string][]*exec.Cmd, svc services) map[string]float64 {
 	out := map[string]float64{}
 	for kind, cs := range running {
 		for _, c := range cs {
 			out[kind] += cpuSeconds(c.Process.Pid)
 		}
 	}
-	for kind, pids := range services {
-		// PostgreSQL forks a backend per connection: count the ones alive now too.
-		if kind == "postgres" {
-			pids = pidsOf("postgres")
+	if svc.postmaster > 0 {
+		// The postmaster's children time holds the backends that exited;
+		// the live ones are its children now.
+		out["postgres"] = cpuSeconds(svc.postmaster)
+		for _, pid := range childrenOf(svc.postmaster) {
+			out["postgres"] += cpuSeconds(pid)
 		}
-		for _, pid := range pids {
-			out[kind] += cpuSeconds(pid)
-		}
+	}
+	if svc.minio > 0 {
+		out["minio"] = cpuSeconds(svc.minio)
 	}
 	return out
 }
 
 // cpuSeconds is a process's user + system CPU time, children included.
 func cpuSeconds(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command, which is in parentheses and may hold spaces.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
+	f := statFields(pid)
 	if len(f) < 15 {
 		return 0
 	}
@@ -425,4 +459,212 @@ func cpuSeconds(pid int) float64 {
 		ticks += v
 	}
 	return ticks / 100 // USER_HZ
+}
+
+// services are the PostgreSQL cluster and MinIO server of a run.
+type services struct {
+	db         string
+	postmaster int
+	minio      int
+	metrics    string // MinIO's Prometheus endpoint, when it answers without auth
+}
+
+func findServices(db, blobs string) (services, error) {
+	svc := services{db: db}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		return svc, err
+	}
+	defer conn.Close(ctx)
+	var backend int
+	if err := conn.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&backend); err != nil {
+		return svc, err
+	}
+	svc.postmaster = parentOf(backend)
+	// pg_stat_statements counts statements when the cluster preloads it.
+	if _, err := conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err == nil {
+		if _, err := conn.Exec(ctx, "SELECT 1 FROM pg_stat_statements LIMIT 1"); err != nil {
+			fmt.Println("  (pg_stat_statements not preloaded: no statement counts)")
+		}
+	}
+	u, err := url.Parse(blobs)
+	if err != nil {
+		return svc, err
+	}
+	if e, err := url.Parse(u.Query().Get("endpoint")); err == nil && e.Host != "" {
+		svc.minio = listenerOf("minio", e.Host)
+		svc.metrics = e.Scheme + "://" + e.Host + "/minio/v2/metrics/cluster"
+	}
+	return svc, nil
+}
+
+type pgStats struct {
+	ok           bool
+	calls, xacts float64
+	byQuery      map[string]stmtCost
+}
+
+type stmtCost struct {
+	query     string
+	calls, ms float64
+}
+
+// pgStats reads this database's statement and transaction counters.
+func (svc services) pgStats() pgStats {
+	var st pgStats
+	if svc.db == "" {
+		return st
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, svc.db)
+	if err != nil {
+		return st
+	}
+	defer conn.Close(ctx)
+	db := `(SELECT oid FROM pg_database WHERE datname = current_database())`
+	if err := conn.QueryRow(ctx, `SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datid = `+db).Scan(&st.xacts); err != nil {
+		return st
+	}
+	rows, err := conn.Query(ctx, `SELECT query, toplevel, calls, total_exec_time FROM pg_stat_statements WHERE dbid = `+db)
+	if err != nil {
+		return st
+	}
+	defer rows.Close()
+	st.byQuery = map[string]stmtCost{}
+	for rows.Next() {
+		var q string
+		var top bool
+		var calls int64
+		var ms float64
+		if rows.Scan(&q, &top, &calls, &ms) != nil {
+			return st
+		}
+		if top {
+			st.calls += float64(calls)
+		} else {
+			q = "(nested) " + q
+		}
+		q = strings.Join(strings.Fields(q), " ")
+		c := st.byQuery[q]
+		c.query, c.calls, c.ms = q, c.calls+float64(calls), c.ms+ms
+		st.byQuery[q] = c
+	}
+	st.ok = rows.Err() == nil
+	return st
+}
+
+// topStatements lists the statements that took most server time between
+// two readings, per dump, when DUMPTRIAGE_THROUGHPUT_STATEMENTS is set.
+func topStatements(before, after map[string]stmtCost, n float64) []stmtCost {
+	if os.Getenv("DUMPTRIAGE_THROUGHPUT_STATEMENTS") == "" {
+		return nil
+	}
+	var out []stmtCost
+	for q, a := range after {
+		b := before[q]
+		if d := (stmtCost{query: q, calls: (a.calls - b.calls) / n, ms: (a.ms - b.ms) / n}); d.calls > 0 {
+			if len(d.query) > 110 {
+				d.query = d.query[:110]
+			}
+			out = append(out, d)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ms > out[j].ms })
+	return out[:min(len(out), 25)]
+}
+
+// s3Requests reads MinIO's request counters by API, when its metrics are
+// public (MINIO_PROMETHEUS_AUTH_TYPE=public) and DUMPTRIAGE_THROUGHPUT_STATEMENTS
+// asks for the details.
+func (svc services) s3Requests() map[string]float64 {
+	if svc.metrics == "" || os.Getenv("DUMPTRIAGE_THROUGHPUT_STATEMENTS") == "" {
+		return nil
+	}
+	// MinIO serves its cluster metrics from a cache of about ten seconds.
+	time.Sleep(11 * time.Second)
+	resp, err := http.Get(svc.metrics)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(line, "minio_s3_requests_total{")
+		if !ok {
+			continue
+		}
+		labels, val, ok := strings.Cut(rest, "} ")
+		if !ok {
+			continue
+		}
+		for _, l := range strings.Split(labels, ",") {
+			if api, ok := strings.CutPrefix(l, `api="`); ok {
+				v, _ := strconv.ParseFloat(strings.TrimSpace(val), 64)
+				out[strings.TrimSuffix(api, `"`)] += v
+			}
+		}
+	}
+	return out
+}
+
+// parentOf is a process's parent pid.
+func parentOf(pid int) int {
+	f := statFields(pid)
+	if len(f) < 2 {
+		return 0
+	}
+	p, _ := strconv.Atoi(f[1])
+	return p
+}
+
+// childrenOf lists the live children of a process.
+func childrenOf(ppid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		if pid, err := strconv.Atoi(e.Name()); err == nil && parentOf(pid) == ppid {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// listenerOf finds the process named name whose command line holds addr.
+func listenerOf(name, addr string) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		comm, _ := os.ReadFile("/proc/" + e.Name() + "/comm")
+		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if strings.TrimSpace(string(comm)) == name && bytes.Contains(cmdline, []byte(addr)) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// statFields are the fields of /proc/pid/stat after the command name: [0]
+// is the state, [1] the parent pid.
+func statFields(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	// The command is in parentheses and may hold spaces.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(string(b[i+1:]))
 }
