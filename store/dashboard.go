@@ -498,9 +498,28 @@ func (s *SQLite) Groups(ctx context.Context, q GroupQuery) (_ GroupPage, err err
 var groupCols = map[string]string{DimSignature: "signature", DimType: "crash_type", DimModule: "module", DimOS: "os",
 	DimVersion: "version", DimProcess: "process_name", DimProduct: "product"}
 
-// crashGroups counts the crashes that match q.Matches by q.Dim: the rows the
-// filters select, read through the index of the one that selects fewest.
+// crashGroups counts the crashes that match q.Matches by q.Dim: from
+// filter_groups for signatures and faulting modules with one filter
+// (groupsRollup), else from the rows (crashGroupsScan).
 func (s *SQLite) crashGroups(ctx context.Context, q GroupQuery, limit int) (GroupPage, error) {
+	if rollupGroupDim(q.Dim) && !s.scanOnly {
+		if err := checkSearch(q.Search); err != nil {
+			return GroupPage{}, err
+		}
+		ms, none, err := s.resolveAll(ctx, q.Matches)
+		if err != nil || none {
+			return GroupPage{}, err
+		}
+		if m, ok := rollupFilter(ms); ok && fieldDims[m.Field].dim != q.Dim {
+			return s.groupsRollup(ctx, q, m, limit)
+		}
+	}
+	return s.crashGroupsScan(ctx, q, limit)
+}
+
+// crashGroupsScan counts the crashes that match q.Matches by q.Dim: the rows the
+// filters select, read through the index of the one that selects fewest.
+func (s *SQLite) crashGroupsScan(ctx context.Context, q GroupQuery, limit int) (GroupPage, error) {
 	col, ok := groupCols[q.Dim]
 	if !ok {
 		return GroupPage{}, fmt.Errorf("%w: no search by %q", ErrBadRequest, q.Dim)
@@ -886,7 +905,11 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 			t.Total += dc.Count
 		}
 	}
-	topSigs, err := s.topKeysWithout(ctx, rd(DimSignature), from, until, max(q.Top, 15), cur[DimSignature])
+	top := s.topSigs
+	if s.scanOnly {
+		top = s.topKeysWithout
+	}
+	topSigs, err := top(ctx, rd(DimSignature), from, until, max(q.Top, 15), cur[DimSignature])
 	if err != nil {
 		return t, err
 	}
@@ -933,7 +956,7 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 	// Damaged dumps have their own signature (signature.CorruptPrefix),
 	// which the OOM index holds.
 	notDamaged := ` AND (? != 0 OR substr(signature, 1, 15) != 'corrupt dump | ')`
-	oomIndex, at := "crashes_oom", atCol(q.Clock)
+	oomIndex, at := "crashes_oom_cover", atCol(q.Clock)
 	if q.Clock == ClockCrash {
 		oomIndex = "crashes_oom_by_crash_at"
 	}
@@ -1092,10 +1115,25 @@ func (s *Store) Facets(ctx context.Context) (Facets, error) {
 	return d.Facets(ctx)
 }
 
-// trendsFiltered is Trends over the crashes that match q.Matches, counted
+// trendsFiltered is Trends over the crashes that match q.Matches: summed
+// from the rollups for one filter (trendsRollup), else counted from the
+// rows (trendsScan).
+func (s *SQLite) trendsFiltered(ctx context.Context, q TrendQuery, t Trends, from, until int64) (Trends, error) {
+	ms, none, err := s.resolveAll(ctx, q.Matches)
+	if err != nil || none {
+		t.DamagedIncluded = q.IncludeDamaged
+		return t, err
+	}
+	if m, ok := rollupFilter(ms); ok && !s.scanOnly {
+		return s.trendsRollup(ctx, q, t, m, from, until)
+	}
+	return s.trendsScan(ctx, q, t, from, until)
+}
+
+// trendsScan is Trends over the crashes that match q.Matches, counted
 // from those rows in the period and the one before: the matched keys' index
 // selects them, so the cost follows the number of matching crashes.
-func (s *SQLite) trendsFiltered(ctx context.Context, q TrendQuery, t Trends, from, until int64) (Trends, error) {
+func (s *SQLite) trendsScan(ctx context.Context, q TrendQuery, t Trends, from, until int64) (Trends, error) {
 	t.DamagedIncluded = q.IncludeDamaged
 	where, args, best, none, err := s.matchConds(ctx, q.Matches)
 	if err != nil || none {
