@@ -4,8 +4,10 @@
 -- trends, signature and module lists sum rollup rows over the filter's
 -- matched keys (store/search.go) instead of reading every matching crash.
 -- A filter is a field (fdim: sig, module, version, process, product) and
--- one of its keys (fkey); the crash clock's rows have fdim prefixed
--- 'crash:', as crash_rollup's dims (00010).
+-- one of its keys (fkey). The days are the crash clock's (crashes.crash_day,
+-- 00010), the trends' default, and fdim is prefixed 'crash:' as
+-- crash_rollup's dims: the upload clock's filtered trends still read the
+-- crashes, which spares ingest half the upserts.
 --
 -- filter_rollup: per filter key, UTC day and key of another dimension
 -- (dim: all, type, module, os, version), the crashes. Pairs crash_rollup
@@ -60,34 +62,6 @@ CREATE INDEX crashes_oom_by_crash_at ON crashes (crash_at, signature, process_na
 -- +goose StatementBegin
 CREATE TRIGGER crashes_filter_count AFTER INSERT ON crashes BEGIN
     INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n)
-        SELECT f, fk, d, NEW.day, k, 1 FROM (SELECT 'sig' AS f, NEW.signature AS fk, 'type' AS d, NEW.crash_type AS k
-            UNION ALL SELECT 'sig', NEW.signature, 'module', NEW.module
-            UNION ALL SELECT 'sig', NEW.signature, 'os', NEW.os
-            UNION ALL SELECT 'sig', NEW.signature, 'version', NEW.version
-            UNION ALL SELECT 'module', NEW.module, 'type', NEW.crash_type
-            UNION ALL SELECT 'module', NEW.module, 'os', NEW.os
-            UNION ALL SELECT 'module', NEW.module, 'version', NEW.version
-            UNION ALL SELECT 'version', NEW.version, 'type', NEW.crash_type
-            UNION ALL SELECT 'version', NEW.version, 'module', NEW.module
-            UNION ALL SELECT 'version', NEW.version, 'os', NEW.os
-            UNION ALL SELECT 'process', NEW.process_name, 'all', ''
-            UNION ALL SELECT 'process', NEW.process_name, 'type', NEW.crash_type
-            UNION ALL SELECT 'process', NEW.process_name, 'module', NEW.module
-            UNION ALL SELECT 'process', NEW.process_name, 'os', NEW.os
-            UNION ALL SELECT 'process', NEW.process_name, 'version', NEW.version
-            UNION ALL SELECT 'product', NEW.product, 'all', ''
-            UNION ALL SELECT 'product', NEW.product, 'type', NEW.crash_type
-            UNION ALL SELECT 'product', NEW.product, 'module', NEW.module
-            UNION ALL SELECT 'product', NEW.product, 'os', NEW.os
-            UNION ALL SELECT 'product', NEW.product, 'version', NEW.version) WHERE true
-        ON CONFLICT (fdim, fkey, dim, day, key) DO UPDATE SET n = n + 1;
-    INSERT INTO filter_sig_rollup (fdim, fkey, sig, day, n)
-        SELECT f, fk, NEW.signature, NEW.day, 1 FROM (SELECT 'module' AS f, NEW.module AS fk
-            UNION ALL SELECT 'version', NEW.version
-            UNION ALL SELECT 'process', NEW.process_name
-            UNION ALL SELECT 'product', NEW.product) WHERE true
-        ON CONFLICT (fdim, fkey, sig, day) DO UPDATE SET n = n + 1;
-    INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n)
         SELECT f, fk, d, NEW.crash_day, k, 1 FROM (SELECT 'crash:sig' AS f, NEW.signature AS fk, 'type' AS d, NEW.crash_type AS k
             UNION ALL SELECT 'crash:sig', NEW.signature, 'module', NEW.module
             UNION ALL SELECT 'crash:sig', NEW.signature, 'os', NEW.os
@@ -131,54 +105,6 @@ END;
 
 -- +goose StatementBegin
 CREATE TRIGGER crashes_filter_uncount AFTER DELETE ON crashes BEGIN
-    UPDATE filter_rollup SET n = n - 1 WHERE day = OLD.day AND ((fdim = 'sig' AND fkey = OLD.signature AND dim = 'type' AND key = OLD.crash_type)
-            OR (fdim = 'sig' AND fkey = OLD.signature AND dim = 'module' AND key = OLD.module)
-            OR (fdim = 'sig' AND fkey = OLD.signature AND dim = 'os' AND key = OLD.os)
-            OR (fdim = 'sig' AND fkey = OLD.signature AND dim = 'version' AND key = OLD.version)
-            OR (fdim = 'module' AND fkey = OLD.module AND dim = 'type' AND key = OLD.crash_type)
-            OR (fdim = 'module' AND fkey = OLD.module AND dim = 'os' AND key = OLD.os)
-            OR (fdim = 'module' AND fkey = OLD.module AND dim = 'version' AND key = OLD.version)
-            OR (fdim = 'version' AND fkey = OLD.version AND dim = 'type' AND key = OLD.crash_type)
-            OR (fdim = 'version' AND fkey = OLD.version AND dim = 'module' AND key = OLD.module)
-            OR (fdim = 'version' AND fkey = OLD.version AND dim = 'os' AND key = OLD.os)
-            OR (fdim = 'process' AND fkey = OLD.process_name AND dim = 'all' AND key = '')
-            OR (fdim = 'process' AND fkey = OLD.process_name AND dim = 'type' AND key = OLD.crash_type)
-            OR (fdim = 'process' AND fkey = OLD.process_name AND dim = 'module' AND key = OLD.module)
-            OR (fdim = 'process' AND fkey = OLD.process_name AND dim = 'os' AND key = OLD.os)
-            OR (fdim = 'process' AND fkey = OLD.process_name AND dim = 'version' AND key = OLD.version)
-            OR (fdim = 'product' AND fkey = OLD.product AND dim = 'all' AND key = '')
-            OR (fdim = 'product' AND fkey = OLD.product AND dim = 'type' AND key = OLD.crash_type)
-            OR (fdim = 'product' AND fkey = OLD.product AND dim = 'module' AND key = OLD.module)
-            OR (fdim = 'product' AND fkey = OLD.product AND dim = 'os' AND key = OLD.os)
-            OR (fdim = 'product' AND fkey = OLD.product AND dim = 'version' AND key = OLD.version));
-    DELETE FROM filter_rollup WHERE day = OLD.day AND n <= 0 AND ((fdim = 'sig' AND fkey = OLD.signature AND dim = 'type' AND key = OLD.crash_type)
-            OR (fdim = 'sig' AND fkey = OLD.signature AND dim = 'module' AND key = OLD.module)
-            OR (fdim = 'sig' AND fkey = OLD.signature AND dim = 'os' AND key = OLD.os)
-            OR (fdim = 'sig' AND fkey = OLD.signature AND dim = 'version' AND key = OLD.version)
-            OR (fdim = 'module' AND fkey = OLD.module AND dim = 'type' AND key = OLD.crash_type)
-            OR (fdim = 'module' AND fkey = OLD.module AND dim = 'os' AND key = OLD.os)
-            OR (fdim = 'module' AND fkey = OLD.module AND dim = 'version' AND key = OLD.version)
-            OR (fdim = 'version' AND fkey = OLD.version AND dim = 'type' AND key = OLD.crash_type)
-            OR (fdim = 'version' AND fkey = OLD.version AND dim = 'module' AND key = OLD.module)
-            OR (fdim = 'version' AND fkey = OLD.version AND dim = 'os' AND key = OLD.os)
-            OR (fdim = 'process' AND fkey = OLD.process_name AND dim = 'all' AND key = '')
-            OR (fdim = 'process' AND fkey = OLD.process_name AND dim = 'type' AND key = OLD.crash_type)
-            OR (fdim = 'process' AND fkey = OLD.process_name AND dim = 'module' AND key = OLD.module)
-            OR (fdim = 'process' AND fkey = OLD.process_name AND dim = 'os' AND key = OLD.os)
-            OR (fdim = 'process' AND fkey = OLD.process_name AND dim = 'version' AND key = OLD.version)
-            OR (fdim = 'product' AND fkey = OLD.product AND dim = 'all' AND key = '')
-            OR (fdim = 'product' AND fkey = OLD.product AND dim = 'type' AND key = OLD.crash_type)
-            OR (fdim = 'product' AND fkey = OLD.product AND dim = 'module' AND key = OLD.module)
-            OR (fdim = 'product' AND fkey = OLD.product AND dim = 'os' AND key = OLD.os)
-            OR (fdim = 'product' AND fkey = OLD.product AND dim = 'version' AND key = OLD.version));
-    UPDATE filter_sig_rollup SET n = n - 1 WHERE sig = OLD.signature AND day = OLD.day AND ((fdim = 'module' AND fkey = OLD.module)
-            OR (fdim = 'version' AND fkey = OLD.version)
-            OR (fdim = 'process' AND fkey = OLD.process_name)
-            OR (fdim = 'product' AND fkey = OLD.product));
-    DELETE FROM filter_sig_rollup WHERE sig = OLD.signature AND day = OLD.day AND n <= 0 AND ((fdim = 'module' AND fkey = OLD.module)
-            OR (fdim = 'version' AND fkey = OLD.version)
-            OR (fdim = 'process' AND fkey = OLD.process_name)
-            OR (fdim = 'product' AND fkey = OLD.product));
     UPDATE filter_rollup SET n = n - 1 WHERE day = OLD.crash_day AND ((fdim = 'crash:sig' AND fkey = OLD.signature AND dim = 'type' AND key = OLD.crash_type)
             OR (fdim = 'crash:sig' AND fkey = OLD.signature AND dim = 'module' AND key = OLD.module)
             OR (fdim = 'crash:sig' AND fkey = OLD.signature AND dim = 'os' AND key = OLD.os)
@@ -248,27 +174,7 @@ END;
 
 -- Crashes analysed before this migration.
 INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n)
-SELECT 'sig', signature, 'type', day, crash_type, count(*) FROM crashes GROUP BY signature, day, crash_type
-UNION ALL SELECT 'sig', signature, 'module', day, module, count(*) FROM crashes GROUP BY signature, day, module
-UNION ALL SELECT 'sig', signature, 'os', day, os, count(*) FROM crashes GROUP BY signature, day, os
-UNION ALL SELECT 'sig', signature, 'version', day, version, count(*) FROM crashes GROUP BY signature, day, version
-UNION ALL SELECT 'module', module, 'type', day, crash_type, count(*) FROM crashes GROUP BY module, day, crash_type
-UNION ALL SELECT 'module', module, 'os', day, os, count(*) FROM crashes GROUP BY module, day, os
-UNION ALL SELECT 'module', module, 'version', day, version, count(*) FROM crashes GROUP BY module, day, version
-UNION ALL SELECT 'version', version, 'type', day, crash_type, count(*) FROM crashes GROUP BY version, day, crash_type
-UNION ALL SELECT 'version', version, 'module', day, module, count(*) FROM crashes GROUP BY version, day, module
-UNION ALL SELECT 'version', version, 'os', day, os, count(*) FROM crashes GROUP BY version, day, os
-UNION ALL SELECT 'process', process_name, 'all', day, '', count(*) FROM crashes GROUP BY process_name, day
-UNION ALL SELECT 'process', process_name, 'type', day, crash_type, count(*) FROM crashes GROUP BY process_name, day, crash_type
-UNION ALL SELECT 'process', process_name, 'module', day, module, count(*) FROM crashes GROUP BY process_name, day, module
-UNION ALL SELECT 'process', process_name, 'os', day, os, count(*) FROM crashes GROUP BY process_name, day, os
-UNION ALL SELECT 'process', process_name, 'version', day, version, count(*) FROM crashes GROUP BY process_name, day, version
-UNION ALL SELECT 'product', product, 'all', day, '', count(*) FROM crashes GROUP BY product, day
-UNION ALL SELECT 'product', product, 'type', day, crash_type, count(*) FROM crashes GROUP BY product, day, crash_type
-UNION ALL SELECT 'product', product, 'module', day, module, count(*) FROM crashes GROUP BY product, day, module
-UNION ALL SELECT 'product', product, 'os', day, os, count(*) FROM crashes GROUP BY product, day, os
-UNION ALL SELECT 'product', product, 'version', day, version, count(*) FROM crashes GROUP BY product, day, version
-UNION ALL SELECT 'crash:sig', signature, 'type', crash_day, crash_type, count(*) FROM crashes GROUP BY signature, crash_day, crash_type
+SELECT 'crash:sig', signature, 'type', crash_day, crash_type, count(*) FROM crashes GROUP BY signature, crash_day, crash_type
 UNION ALL SELECT 'crash:sig', signature, 'module', crash_day, module, count(*) FROM crashes GROUP BY signature, crash_day, module
 UNION ALL SELECT 'crash:sig', signature, 'os', crash_day, os, count(*) FROM crashes GROUP BY signature, crash_day, os
 UNION ALL SELECT 'crash:sig', signature, 'version', crash_day, version, count(*) FROM crashes GROUP BY signature, crash_day, version
@@ -290,11 +196,7 @@ UNION ALL SELECT 'crash:product', product, 'os', crash_day, os, count(*) FROM cr
 UNION ALL SELECT 'crash:product', product, 'version', crash_day, version, count(*) FROM crashes GROUP BY product, crash_day, version;
 
 INSERT INTO filter_sig_rollup (fdim, fkey, sig, day, n)
-SELECT 'module', module, signature, day, count(*) FROM crashes GROUP BY module, signature, day
-UNION ALL SELECT 'version', version, signature, day, count(*) FROM crashes GROUP BY version, signature, day
-UNION ALL SELECT 'process', process_name, signature, day, count(*) FROM crashes GROUP BY process_name, signature, day
-UNION ALL SELECT 'product', product, signature, day, count(*) FROM crashes GROUP BY product, signature, day
-UNION ALL SELECT 'crash:module', module, signature, crash_day, count(*) FROM crashes GROUP BY module, signature, crash_day
+SELECT 'crash:module', module, signature, crash_day, count(*) FROM crashes GROUP BY module, signature, crash_day
 UNION ALL SELECT 'crash:version', version, signature, crash_day, count(*) FROM crashes GROUP BY version, signature, crash_day
 UNION ALL SELECT 'crash:process', process_name, signature, crash_day, count(*) FROM crashes GROUP BY process_name, signature, crash_day
 UNION ALL SELECT 'crash:product', product, signature, crash_day, count(*) FROM crashes GROUP BY product, signature, crash_day;

@@ -1124,7 +1124,7 @@ func (s *SQLite) trendsFiltered(ctx context.Context, q TrendQuery, t Trends, fro
 		t.DamagedIncluded = q.IncludeDamaged
 		return t, err
 	}
-	if m, ok := rollupFilter(ms); ok && !s.scanOnly {
+	if m, ok := rollupFilter(ms); ok && q.Clock == ClockCrash && !s.scanOnly {
 		return s.trendsRollup(ctx, q, t, m, from, until)
 	}
 	return s.trendsScan(ctx, q, t, from, until)

@@ -10,9 +10,10 @@ import (
 // Filtered trends and groups read the rollups of migration 00013
 // (filter_rollup, filter_sig_rollup, filter_groups) summed over the keys a
 // search filter matched, so their cost follows the number of keys and days,
-// not of matching crashes. They answer one filter that is not broad; two
-// filters (an intersection) or a broad one read the crashes (trendsScan,
-// crashGroupsScan), which stay as the reference the tests compare with.
+// not of matching crashes. They answer one filter that is not broad, and
+// trends on the crash clock; two filters (an intersection), a broad one or
+// the upload clock read the crashes (trendsScan, crashGroupsScan), which
+// stay as the reference the tests compare with.
 
 // rollupFilter is the one filter the rollups answer, if q has exactly one.
 func rollupFilter(ms []matched) (matched, bool) {

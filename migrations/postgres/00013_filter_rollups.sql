@@ -44,31 +44,6 @@ CREATE INDEX crashes_oom_by_crash_at ON crashes (crash_at, signature, process_na
 CREATE FUNCTION crashes_filter_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n)
-        SELECT v.f, v.fk, v.d, NEW.day, v.k, 1 FROM (VALUES ('sig', NEW.signature, 'type', NEW.crash_type),
-            ('sig', NEW.signature, 'module', NEW.module),
-            ('sig', NEW.signature, 'os', NEW.os),
-            ('sig', NEW.signature, 'version', NEW.version),
-            ('module', NEW.module, 'type', NEW.crash_type),
-            ('module', NEW.module, 'os', NEW.os),
-            ('module', NEW.module, 'version', NEW.version),
-            ('version', NEW.version, 'type', NEW.crash_type),
-            ('version', NEW.version, 'module', NEW.module),
-            ('version', NEW.version, 'os', NEW.os),
-            ('process', NEW.process_name, 'all', ''),
-            ('process', NEW.process_name, 'type', NEW.crash_type),
-            ('process', NEW.process_name, 'module', NEW.module),
-            ('process', NEW.process_name, 'os', NEW.os),
-            ('process', NEW.process_name, 'version', NEW.version),
-            ('product', NEW.product, 'all', ''),
-            ('product', NEW.product, 'type', NEW.crash_type),
-            ('product', NEW.product, 'module', NEW.module),
-            ('product', NEW.product, 'os', NEW.os),
-            ('product', NEW.product, 'version', NEW.version)) AS v (f, fk, d, k)
-        ON CONFLICT (fdim, fkey, dim, day, key) DO UPDATE SET n = filter_rollup.n + 1;
-    INSERT INTO filter_sig_rollup (fdim, fkey, sig, day, n)
-        SELECT v.f, v.fk, NEW.signature, NEW.day, 1 FROM (VALUES ('module', NEW.module), ('version', NEW.version), ('process', NEW.process_name), ('product', NEW.product)) AS v (f, fk)
-        ON CONFLICT (fdim, fkey, sig, day) DO UPDATE SET n = filter_sig_rollup.n + 1;
-    INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n)
         SELECT v.f, v.fk, v.d, NEW.crash_day, v.k, 1 FROM (VALUES ('crash:sig', NEW.signature, 'type', NEW.crash_type),
             ('crash:sig', NEW.signature, 'module', NEW.module),
             ('crash:sig', NEW.signature, 'os', NEW.os),
@@ -113,48 +88,6 @@ CREATE TRIGGER crashes_filter_count AFTER INSERT ON crashes FOR EACH ROW EXECUTE
 -- +goose StatementBegin
 CREATE FUNCTION crashes_filter_uncount() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE filter_rollup SET n = n - 1 WHERE day = OLD.day AND (fdim, fkey, dim, key) IN (VALUES ('sig', OLD.signature, 'type', OLD.crash_type),
-            ('sig', OLD.signature, 'module', OLD.module),
-            ('sig', OLD.signature, 'os', OLD.os),
-            ('sig', OLD.signature, 'version', OLD.version),
-            ('module', OLD.module, 'type', OLD.crash_type),
-            ('module', OLD.module, 'os', OLD.os),
-            ('module', OLD.module, 'version', OLD.version),
-            ('version', OLD.version, 'type', OLD.crash_type),
-            ('version', OLD.version, 'module', OLD.module),
-            ('version', OLD.version, 'os', OLD.os),
-            ('process', OLD.process_name, 'all', ''),
-            ('process', OLD.process_name, 'type', OLD.crash_type),
-            ('process', OLD.process_name, 'module', OLD.module),
-            ('process', OLD.process_name, 'os', OLD.os),
-            ('process', OLD.process_name, 'version', OLD.version),
-            ('product', OLD.product, 'all', ''),
-            ('product', OLD.product, 'type', OLD.crash_type),
-            ('product', OLD.product, 'module', OLD.module),
-            ('product', OLD.product, 'os', OLD.os),
-            ('product', OLD.product, 'version', OLD.version));
-    DELETE FROM filter_rollup WHERE n <= 0 AND day = OLD.day AND (fdim, fkey, dim, key) IN (VALUES ('sig', OLD.signature, 'type', OLD.crash_type),
-            ('sig', OLD.signature, 'module', OLD.module),
-            ('sig', OLD.signature, 'os', OLD.os),
-            ('sig', OLD.signature, 'version', OLD.version),
-            ('module', OLD.module, 'type', OLD.crash_type),
-            ('module', OLD.module, 'os', OLD.os),
-            ('module', OLD.module, 'version', OLD.version),
-            ('version', OLD.version, 'type', OLD.crash_type),
-            ('version', OLD.version, 'module', OLD.module),
-            ('version', OLD.version, 'os', OLD.os),
-            ('process', OLD.process_name, 'all', ''),
-            ('process', OLD.process_name, 'type', OLD.crash_type),
-            ('process', OLD.process_name, 'module', OLD.module),
-            ('process', OLD.process_name, 'os', OLD.os),
-            ('process', OLD.process_name, 'version', OLD.version),
-            ('product', OLD.product, 'all', ''),
-            ('product', OLD.product, 'type', OLD.crash_type),
-            ('product', OLD.product, 'module', OLD.module),
-            ('product', OLD.product, 'os', OLD.os),
-            ('product', OLD.product, 'version', OLD.version));
-    UPDATE filter_sig_rollup SET n = n - 1 WHERE sig = OLD.signature AND day = OLD.day AND (fdim, fkey) IN (VALUES ('module', OLD.module), ('version', OLD.version), ('process', OLD.process_name), ('product', OLD.product));
-    DELETE FROM filter_sig_rollup WHERE n <= 0 AND sig = OLD.signature AND day = OLD.day AND (fdim, fkey) IN (VALUES ('module', OLD.module), ('version', OLD.version), ('process', OLD.process_name), ('product', OLD.product));
     UPDATE filter_rollup SET n = n - 1 WHERE day = OLD.crash_day AND (fdim, fkey, dim, key) IN (VALUES ('crash:sig', OLD.signature, 'type', OLD.crash_type),
             ('crash:sig', OLD.signature, 'module', OLD.module),
             ('crash:sig', OLD.signature, 'os', OLD.os),
@@ -219,27 +152,7 @@ END $$;
 CREATE TRIGGER crashes_filter_uncount AFTER DELETE ON crashes FOR EACH ROW EXECUTE FUNCTION crashes_filter_uncount();
 
 INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n)
-SELECT 'sig', signature, 'type', day, crash_type, count(*) FROM crashes GROUP BY signature, day, crash_type
-UNION ALL SELECT 'sig', signature, 'module', day, module, count(*) FROM crashes GROUP BY signature, day, module
-UNION ALL SELECT 'sig', signature, 'os', day, os, count(*) FROM crashes GROUP BY signature, day, os
-UNION ALL SELECT 'sig', signature, 'version', day, version, count(*) FROM crashes GROUP BY signature, day, version
-UNION ALL SELECT 'module', module, 'type', day, crash_type, count(*) FROM crashes GROUP BY module, day, crash_type
-UNION ALL SELECT 'module', module, 'os', day, os, count(*) FROM crashes GROUP BY module, day, os
-UNION ALL SELECT 'module', module, 'version', day, version, count(*) FROM crashes GROUP BY module, day, version
-UNION ALL SELECT 'version', version, 'type', day, crash_type, count(*) FROM crashes GROUP BY version, day, crash_type
-UNION ALL SELECT 'version', version, 'module', day, module, count(*) FROM crashes GROUP BY version, day, module
-UNION ALL SELECT 'version', version, 'os', day, os, count(*) FROM crashes GROUP BY version, day, os
-UNION ALL SELECT 'process', process_name, 'all', day, '', count(*) FROM crashes GROUP BY process_name, day
-UNION ALL SELECT 'process', process_name, 'type', day, crash_type, count(*) FROM crashes GROUP BY process_name, day, crash_type
-UNION ALL SELECT 'process', process_name, 'module', day, module, count(*) FROM crashes GROUP BY process_name, day, module
-UNION ALL SELECT 'process', process_name, 'os', day, os, count(*) FROM crashes GROUP BY process_name, day, os
-UNION ALL SELECT 'process', process_name, 'version', day, version, count(*) FROM crashes GROUP BY process_name, day, version
-UNION ALL SELECT 'product', product, 'all', day, '', count(*) FROM crashes GROUP BY product, day
-UNION ALL SELECT 'product', product, 'type', day, crash_type, count(*) FROM crashes GROUP BY product, day, crash_type
-UNION ALL SELECT 'product', product, 'module', day, module, count(*) FROM crashes GROUP BY product, day, module
-UNION ALL SELECT 'product', product, 'os', day, os, count(*) FROM crashes GROUP BY product, day, os
-UNION ALL SELECT 'product', product, 'version', day, version, count(*) FROM crashes GROUP BY product, day, version
-UNION ALL SELECT 'crash:sig', signature, 'type', crash_day, crash_type, count(*) FROM crashes GROUP BY signature, crash_day, crash_type
+SELECT 'crash:sig', signature, 'type', crash_day, crash_type, count(*) FROM crashes GROUP BY signature, crash_day, crash_type
 UNION ALL SELECT 'crash:sig', signature, 'module', crash_day, module, count(*) FROM crashes GROUP BY signature, crash_day, module
 UNION ALL SELECT 'crash:sig', signature, 'os', crash_day, os, count(*) FROM crashes GROUP BY signature, crash_day, os
 UNION ALL SELECT 'crash:sig', signature, 'version', crash_day, version, count(*) FROM crashes GROUP BY signature, crash_day, version
@@ -261,11 +174,7 @@ UNION ALL SELECT 'crash:product', product, 'os', crash_day, os, count(*) FROM cr
 UNION ALL SELECT 'crash:product', product, 'version', crash_day, version, count(*) FROM crashes GROUP BY product, crash_day, version;
 
 INSERT INTO filter_sig_rollup (fdim, fkey, sig, day, n)
-SELECT 'module', module, signature, day, count(*) FROM crashes GROUP BY module, signature, day
-UNION ALL SELECT 'version', version, signature, day, count(*) FROM crashes GROUP BY version, signature, day
-UNION ALL SELECT 'process', process_name, signature, day, count(*) FROM crashes GROUP BY process_name, signature, day
-UNION ALL SELECT 'product', product, signature, day, count(*) FROM crashes GROUP BY product, signature, day
-UNION ALL SELECT 'crash:module', module, signature, crash_day, count(*) FROM crashes GROUP BY module, signature, crash_day
+SELECT 'crash:module', module, signature, crash_day, count(*) FROM crashes GROUP BY module, signature, crash_day
 UNION ALL SELECT 'crash:version', version, signature, crash_day, count(*) FROM crashes GROUP BY version, signature, crash_day
 UNION ALL SELECT 'crash:process', process_name, signature, crash_day, count(*) FROM crashes GROUP BY process_name, signature, crash_day
 UNION ALL SELECT 'crash:product', product, signature, crash_day, count(*) FROM crashes GROUP BY product, signature, crash_day;
