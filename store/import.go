@@ -28,19 +28,13 @@ type Imported struct {
 // made again.
 func (s *SQLite) Import(ctx context.Context, n int, next func(i int) (Imported, error), progress func(done int)) (err error) {
 	defer wrap(&err, "import")
-	// A big page cache keeps the batch's index pages in memory until commit.
-	if _, err := s.w.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil {
-		return err
+	if !s.pg {
+		if err := s.bulkPragmas(ctx); err != nil {
+			return err
+		}
+		defer s.w.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -2000`)
+		defer s.w.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = NORMAL`)
 	}
-	defer s.w.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -2000`)
-	// Statement journals (the triggers' upserts need them) stay in memory.
-	if _, err := s.w.ExecContext(ctx, `PRAGMA temp_store = MEMORY`); err != nil {
-		return err
-	}
-	if _, err := s.w.ExecContext(ctx, `PRAGMA synchronous = OFF`); err != nil {
-		return err
-	}
-	defer s.w.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = NORMAL`)
 	const batch = 2000
 	for done := 0; done < n; {
 		k := min(batch, n-done)
@@ -62,6 +56,18 @@ func (s *SQLite) Import(ctx context.Context, n int, next func(i int) (Imported, 
 		done += k
 		if progress != nil {
 			progress(done)
+		}
+	}
+	return nil
+}
+
+// bulkPragmas relaxes SQLite for Import: a big page cache keeps the batch's
+// index pages in memory until commit, and statement journals (the
+// triggers' upserts need them) stay in memory.
+func (s *SQLite) bulkPragmas(ctx context.Context) error {
+	for _, p := range []string{`PRAGMA cache_size = -262144`, `PRAGMA temp_store = MEMORY`, `PRAGMA synchronous = OFF`} {
+		if _, err := s.w.ExecContext(ctx, p); err != nil {
+			return err
 		}
 	}
 	return nil
