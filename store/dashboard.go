@@ -842,7 +842,7 @@ func (s *SQLite) keyDays(ctx context.Context, dim string, keys []string, from, u
 }
 
 // maxOOMPoints bounds the out-of-memory chart: more points say nothing more.
-const maxOOMPoints = 800
+var maxOOMPoints = 800
 
 // Trends implements Dashboard.
 func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error) {
@@ -955,21 +955,26 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 	}
 	// Damaged dumps have their own signature (signature.CorruptPrefix),
 	// which the OOM index holds.
-	notDamaged := ` AND (? != 0 OR substr(signature, 1, 15) != 'corrupt dump | ')`
-	oomIndex, at := "crashes_oom_cover", atCol(q.Clock)
-	if q.Clock == ClockCrash {
-		oomIndex = "crashes_oom_by_crash_at"
+	notDamaged := `(? != 0 OR substr(c.signature, 1, 15) != 'corrupt dump | ')`
+	if !s.scanOnly {
+		if t.OOMCount, err = s.oomCount(ctx, q.Clock, from, until, q.IncludeDamaged); err != nil {
+			return t, err
+		}
+		t.OOM, err = s.oomPoints(ctx, q.Clock, notDamaged, []any{q.IncludeDamaged}, from, until, t.OOMCount)
+		return t, err
 	}
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crashes INDEXED BY `+oomIndex+` WHERE oom AND `+at+` >= ? AND `+at+` < ?`+notDamaged,
+	// The reference: count the index entries, number them all.
+	oomIndex, at := oomIndex(q.Clock)
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crashes c INDEXED BY `+oomIndex+` WHERE oom AND `+at+` >= ? AND `+at+` < ? AND `+notDamaged,
 		from*dayMS, until*dayMS, q.IncludeDamaged).Scan(&t.OOMCount); err != nil {
 		return t, err
 	}
 	// Every n-th of the period's OOM crashes, at most maxOOMPoints.
 	step := max(1, (t.OOMCount+maxOOMPoints-1)/maxOOMPoints)
 	rows, err := s.r.QueryContext(ctx, `SELECT c.at, d.uid, c.signature, c.alloc_bytes, c.largest_free
-		FROM (SELECT `+at+` AS at, signature, alloc_bytes, largest_free, dump_id, row_number() OVER (ORDER BY `+at+`) AS i
-			FROM crashes INDEXED BY `+oomIndex+` WHERE oom AND `+at+` >= ? AND `+at+` < ?`+notDamaged+`) c
-		JOIN dumps d ON d.id = c.dump_id WHERE (c.i - 1) % ? = 0 ORDER BY c.at`, from*dayMS, until*dayMS, q.IncludeDamaged, step)
+		FROM (SELECT `+at+` AS at, signature, alloc_bytes, largest_free, dump_id, row_number() OVER (ORDER BY `+at+`, dump_id) AS i
+			FROM crashes c INDEXED BY `+oomIndex+` WHERE oom AND `+at+` >= ? AND `+at+` < ? AND `+notDamaged+`) c
+		JOIN dumps d ON d.id = c.dump_id WHERE (c.i - 1) % ? = 0 ORDER BY c.i`, from*dayMS, until*dayMS, q.IncludeDamaged, step)
 	if err != nil {
 		return t, err
 	}
@@ -1222,7 +1227,12 @@ func (s *SQLite) trendsScan(ctx context.Context, q TrendQuery, t Trends, from, u
 	}
 	t.ByType, t.ByModule, t.ByOS, t.ByVersion = topOf(by[DimType], 10), topOf(by[DimModule], 10), topOf(by[DimOS], 10),
 		topOf(by[DimVersion], 10)
-	sort.Slice(ooms, func(i, j int) bool { return ooms[i].at < ooms[j].at })
+	sort.Slice(ooms, func(i, j int) bool {
+		if ooms[i].at != ooms[j].at {
+			return ooms[i].at < ooms[j].at
+		}
+		return ooms[i].id < ooms[j].id
+	})
 	t.OOMCount = len(ooms)
 	step := max(1, (len(ooms)+maxOOMPoints-1)/maxOOMPoints)
 	for i := 0; i < len(ooms); i += step {

@@ -401,57 +401,20 @@ func (s *SQLite) trendsRollup(ctx context.Context, q TrendQuery, t Trends, m mat
 	return s.oomMatching(ctx, q, t, m, from, until)
 }
 
-// oomMatching fills in the period's out-of-memory points that match m, read
-// from the covering partial index of the clock.
+// oomMatching fills in the period's out-of-memory points that match m
+// (oomPoints), counted on the covering partial index of the clock.
 func (s *SQLite) oomMatching(ctx context.Context, q TrendQuery, t Trends, m matched, from, until int64) (Trends, error) {
-	index, at := "crashes_oom_cover", atCol(q.Clock)
-	if q.Clock == ClockCrash {
-		index = "crashes_oom_by_crash_at"
-	}
-	cond, args := m.cond()
-	rows, err := s.r.QueryContext(ctx, `SELECT c.`+at+`, c.dump_id, c.signature, c.alloc_bytes, c.largest_free
-		FROM crashes c INDEXED BY `+index+` WHERE c.oom AND c.`+at+` >= ? AND c.`+at+` < ? AND (? != 0 OR NOT c.damaged)
-		AND `+cond+` ORDER BY c.`+at+`, c.dump_id`, append([]any{from * dayMS, until * dayMS, q.IncludeDamaged}, args...)...)
-	if err != nil {
+	index, at := oomIndex(q.Clock)
+	mc, margs := m.cond()
+	cond := `(? != 0 OR NOT c.damaged) AND ` + mc
+	args := append([]any{q.IncludeDamaged}, margs...)
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crashes c INDEXED BY `+index+` WHERE c.oom AND c.`+at+` >= ?
+		AND c.`+at+` < ? AND `+cond, append([]any{from * dayMS, until * dayMS}, args...)...).Scan(&t.OOMCount); err != nil {
 		return t, err
 	}
-	type oomRow struct {
-		at, id    int64
-		sig       string
-		req, free sql.NullInt64
-	}
-	var ooms []oomRow
-	for rows.Next() {
-		var o oomRow
-		if err := rows.Scan(&o.at, &o.id, &o.sig, &o.req, &o.free); err != nil {
-			rows.Close()
-			return t, err
-		}
-		ooms = append(ooms, o)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return t, err
-	}
-	t.OOMCount = len(ooms)
-	step := max(1, (len(ooms)+maxOOMPoints-1)/maxOOMPoints)
-	for i := 0; i < len(ooms); i += step {
-		o := ooms[i]
-		p := OOMPoint{At: fromMS(o.at), Signature: o.sig}
-		if err := s.r.QueryRowContext(ctx, `SELECT uid FROM dumps WHERE id = ?`, o.id).Scan(&p.DumpID); err != nil {
-			return t, err
-		}
-		if o.req.Valid {
-			v := uint64(o.req.Int64)
-			p.Requested = &v
-		}
-		if o.free.Valid {
-			v := uint64(o.free.Int64)
-			p.LargestFree = &v
-		}
-		t.OOM = append(t.OOM, p)
-	}
-	return t, nil
+	var err error
+	t.OOM, err = s.oomPoints(ctx, q.Clock, cond, args, from, until, t.OOMCount)
+	return t, err
 }
 
 // groupsRollup is crashGroupsScan for signatures or faulting modules of the

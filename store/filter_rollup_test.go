@@ -63,6 +63,10 @@ func checkFilterRollups(t *testing.T, s *SQLite) {
 				WHERE g.first_at > x.first_at OR g.last_at < x.last_at`, f[1], o[1], f[0], o[0])})
 		}
 	}
+	checks = append(checks, check{"oom", differ(`SELECT 'oom', day, count(*) FROM crashes WHERE oom GROUP BY 2`,
+		`SELECT dim, day, n FROM crash_rollup WHERE dim = 'oom'`)}, check{"crash:oom",
+		differ(`SELECT 'crash:oom', crash_day, count(*) FROM crashes WHERE oom GROUP BY 2`,
+			`SELECT dim, day, n FROM crash_rollup WHERE dim = 'crash:oom'`)})
 	for _, c := range checks {
 		q := c.sql
 		if s.pg {
@@ -200,6 +204,9 @@ func filterRollupsMatchScan(t *testing.T, s *SQLite) {
 		}
 	}
 	t.Run("seeded", func(t *testing.T) { compare(t, true) })
+	// Few points: each read from the one before by skipping entries.
+	defer func(n int) { maxOOMPoints = n }(maxOOMPoints)
+	maxOOMPoints = 7
 	// Damaged dumps (the update trigger) and an analysis replaced (the
 	// insert trigger), then deleted dumps.
 	if _, err := s.w.ExecContext(ctx, `UPDATE analyses SET damaged = 1, signature = 'corrupt dump | truncated'

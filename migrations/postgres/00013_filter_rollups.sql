@@ -31,14 +31,17 @@ CREATE TABLE filter_groups (
 );
 CREATE INDEX filter_groups_by_count ON filter_groups (fdim, fkey, dim, n DESC, key);
 
--- The out-of-memory chart reads its points from these partial indexes
--- alone, filters included (a crash's row is never visited).
+-- The out-of-memory chart: crash_rollup counts OOM crashes per day on both
+-- clocks (dims 'oom' and 'crash:oom', key ''), and these partial indexes,
+-- in (time, dump_id) order, hold every column the chart and the filters
+-- read, so its every-n-th points are read by skipping index entries
+-- (OFFSET from the last point), not crash rows.
 DROP INDEX crashes_oom;
 DROP INDEX crashes_oom_by_crash_at;
-CREATE INDEX crashes_oom_cover ON crashes (at, signature, process_name, module, product, version, damaged, alloc_bytes,
-    largest_free, dump_id) WHERE oom;
-CREATE INDEX crashes_oom_by_crash_at ON crashes (crash_at, signature, process_name, module, product, version, damaged,
-    alloc_bytes, largest_free, dump_id) WHERE oom;
+CREATE INDEX crashes_oom_cover ON crashes (at, dump_id, signature, process_name, module, product, version, damaged,
+    alloc_bytes, largest_free) WHERE oom;
+CREATE INDEX crashes_oom_by_crash_at ON crashes (crash_at, dump_id, signature, process_name, module, product, version,
+    damaged, alloc_bytes, largest_free) WHERE oom;
 
 -- +goose StatementBegin
 CREATE FUNCTION crashes_filter_count() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -151,6 +154,30 @@ END $$;
 -- +goose StatementEnd
 CREATE TRIGGER crashes_filter_uncount AFTER DELETE ON crashes FOR EACH ROW EXECUTE FUNCTION crashes_filter_uncount();
 
+-- +goose StatementBegin
+CREATE FUNCTION crashes_oom_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO crash_rollup (dim, key, day, n) VALUES ('oom', '', NEW.day, 1)
+        ON CONFLICT (dim, key, day) DO UPDATE SET n = crash_rollup.n + 1;
+    INSERT INTO crash_rollup (dim, key, day, n) VALUES ('crash:oom', '', NEW.crash_day, 1)
+        ON CONFLICT (dim, key, day) DO UPDATE SET n = crash_rollup.n + 1;
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER crashes_oom_count AFTER INSERT ON crashes FOR EACH ROW WHEN (NEW.oom) EXECUTE FUNCTION crashes_oom_count();
+
+-- +goose StatementBegin
+CREATE FUNCTION crashes_oom_uncount() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE crash_rollup SET n = n - 1 WHERE dim = 'oom' AND key = '' AND day = OLD.day;
+    DELETE FROM crash_rollup WHERE dim = 'oom' AND key = '' AND day = OLD.day AND n <= 0;
+    UPDATE crash_rollup SET n = n - 1 WHERE dim = 'crash:oom' AND key = '' AND day = OLD.crash_day;
+    DELETE FROM crash_rollup WHERE dim = 'crash:oom' AND key = '' AND day = OLD.crash_day AND n <= 0;
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER crashes_oom_uncount AFTER DELETE ON crashes FOR EACH ROW WHEN (OLD.oom) EXECUTE FUNCTION crashes_oom_uncount();
+
 INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n)
 SELECT 'crash:sig', signature, 'type', crash_day, crash_type, count(*) FROM crashes GROUP BY signature, crash_day, crash_type
 UNION ALL SELECT 'crash:sig', signature, 'module', crash_day, module, count(*) FROM crashes GROUP BY signature, crash_day, module
@@ -189,7 +216,15 @@ UNION ALL SELECT 'process', process_name, 'module', module, count(*), min(at), m
 UNION ALL SELECT 'product', product, 'sig', signature, count(*), min(at), max(at) FROM crashes GROUP BY product, signature
 UNION ALL SELECT 'product', product, 'module', module, count(*), min(at), max(at) FROM crashes GROUP BY product, module;
 
+INSERT INTO crash_rollup (dim, key, day, n) SELECT 'oom', '', day, count(*) FROM crashes WHERE oom GROUP BY day;
+INSERT INTO crash_rollup (dim, key, day, n) SELECT 'crash:oom', '', crash_day, count(*) FROM crashes WHERE oom GROUP BY crash_day;
+
 -- +goose Down
+DROP TRIGGER crashes_oom_uncount ON crashes;
+DROP TRIGGER crashes_oom_count ON crashes;
+DROP FUNCTION crashes_oom_uncount();
+DROP FUNCTION crashes_oom_count();
+DELETE FROM crash_rollup WHERE dim IN ('oom', 'crash:oom');
 DROP TRIGGER crashes_filter_uncount ON crashes;
 DROP TRIGGER crashes_filter_count ON crashes;
 DROP FUNCTION crashes_filter_uncount();
