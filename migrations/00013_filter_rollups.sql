@@ -61,6 +61,10 @@ CREATE INDEX crashes_oom_cover ON crashes (at, dump_id, signature, process_name,
     alloc_bytes, largest_free) WHERE oom;
 CREATE INDEX crashes_oom_by_crash_at ON crashes (crash_at, dump_id, signature, process_name, module, product, version,
     damaged, alloc_bytes, largest_free) WHERE oom;
+-- Without a filter or damaged dumps to leave out, the points skip entries
+-- of these narrow ones: a sixth of the pages.
+CREATE INDEX crashes_oom_seq ON crashes (at, dump_id) WHERE oom;
+CREATE INDEX crashes_oom_seq_by_crash_at ON crashes (crash_at, dump_id) WHERE oom;
 
 -- +goose StatementBegin
 CREATE TRIGGER crashes_filter_count AFTER INSERT ON crashes BEGIN
@@ -241,6 +245,8 @@ DROP TRIGGER crashes_oom_count;
 DELETE FROM crash_rollup WHERE dim IN ('oom', 'crash:oom');
 DROP TRIGGER crashes_filter_uncount;
 DROP TRIGGER crashes_filter_count;
+DROP INDEX crashes_oom_seq_by_crash_at;
+DROP INDEX crashes_oom_seq;
 DROP INDEX crashes_oom_by_crash_at;
 DROP INDEX crashes_oom_cover;
 CREATE INDEX crashes_oom ON crashes (at) WHERE oom;

@@ -957,10 +957,15 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 	// which the OOM index holds.
 	notDamaged := `(? != 0 OR substr(c.signature, 1, 15) != 'corrupt dump | ')`
 	if !s.scanOnly {
-		if t.OOMCount, err = s.oomCount(ctx, q.Clock, from, until, q.IncludeDamaged); err != nil {
+		var dmg int
+		if t.OOMCount, dmg, err = s.oomCount(ctx, q.Clock, from, until, q.IncludeDamaged); err != nil {
 			return t, err
 		}
-		t.OOM, err = s.oomPoints(ctx, q.Clock, notDamaged, []any{q.IncludeDamaged}, from, until, t.OOMCount)
+		cond, args := notDamaged, []any{q.IncludeDamaged}
+		if dmg == 0 {
+			cond, args = "", nil
+		}
+		t.OOM, err = s.oomPoints(ctx, q.Clock, cond, args, from, until, t.OOMCount)
 		return t, err
 	}
 	// The reference: count the index entries, number them all.

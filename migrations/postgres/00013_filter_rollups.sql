@@ -42,6 +42,10 @@ CREATE INDEX crashes_oom_cover ON crashes (at, dump_id, signature, process_name,
     alloc_bytes, largest_free) WHERE oom;
 CREATE INDEX crashes_oom_by_crash_at ON crashes (crash_at, dump_id, signature, process_name, module, product, version,
     damaged, alloc_bytes, largest_free) WHERE oom;
+-- Without a filter or damaged dumps to leave out, the points skip entries
+-- of these narrow ones: a sixth of the pages.
+CREATE INDEX crashes_oom_seq ON crashes (at, dump_id) WHERE oom;
+CREATE INDEX crashes_oom_seq_by_crash_at ON crashes (crash_at, dump_id) WHERE oom;
 
 -- +goose StatementBegin
 CREATE FUNCTION crashes_filter_count() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -229,6 +233,8 @@ DROP TRIGGER crashes_filter_uncount ON crashes;
 DROP TRIGGER crashes_filter_count ON crashes;
 DROP FUNCTION crashes_filter_uncount();
 DROP FUNCTION crashes_filter_count();
+DROP INDEX crashes_oom_seq_by_crash_at;
+DROP INDEX crashes_oom_seq;
 DROP INDEX crashes_oom_by_crash_at;
 DROP INDEX crashes_oom_cover;
 CREATE INDEX crashes_oom ON crashes (at) WHERE oom;
