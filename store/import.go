@@ -29,11 +29,10 @@ type Imported struct {
 func (s *SQLite) Import(ctx context.Context, n int, next func(i int) (Imported, error), progress func(done int)) (err error) {
 	defer wrap(&err, "import")
 	if !s.pg {
-		if err := s.bulkPragmas(ctx); err != nil {
+		if err := s.relaxForImport(ctx); err != nil {
 			return err
 		}
-		defer s.w.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -2000`)
-		defer s.w.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = NORMAL`)
+		defer s.restoreAfterImport(context.WithoutCancel(ctx))
 	}
 	const batch = 2000
 	for done := 0; done < n; {
@@ -61,16 +60,26 @@ func (s *SQLite) Import(ctx context.Context, n int, next func(i int) (Imported, 
 	return nil
 }
 
-// bulkPragmas relaxes SQLite for Import: a big page cache keeps the batch's
-// index pages in memory until commit, and statement journals (the
-// triggers' upserts need them) stay in memory.
-func (s *SQLite) bulkPragmas(ctx context.Context) error {
-	for _, p := range []string{`PRAGMA cache_size = -262144`, `PRAGMA temp_store = MEMORY`, `PRAGMA synchronous = OFF`} {
+// relaxForImport sets SQLite's bulk-load pragmas on the writer connection.
+// PostgreSQL needs none: a batch is one transaction either way.
+func (s *SQLite) relaxForImport(ctx context.Context) error {
+	for _, p := range []string{
+		// A big page cache keeps the batch's index pages in memory until commit.
+		`PRAGMA cache_size = -262144`,
+		// Statement journals (the triggers' upserts need them) stay in memory.
+		`PRAGMA temp_store = MEMORY`,
+		`PRAGMA synchronous = OFF`,
+	} {
 		if _, err := s.w.ExecContext(ctx, p); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func (s *SQLite) restoreAfterImport(ctx context.Context) {
+	s.w.ExecContext(ctx, `PRAGMA cache_size = -2000`)
+	s.w.ExecContext(ctx, `PRAGMA synchronous = NORMAL`)
 }
 
 // Seed fills the index with cfg.Dumps made-up analyses (internal/seed), for

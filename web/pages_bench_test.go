@@ -20,6 +20,11 @@ import (
 //	go run ./cmd/dumptriage seed --data /tmp/dt100k --dumps 100000
 //	DUMPTRIAGE_BENCH_DATA=/tmp/dt100k go test ./web -run '^$' -bench Pages -benchtime 20x
 //
+// On PostgreSQL, seed with --db and name the same database here:
+//
+//	go run ./cmd/dumptriage seed --data /tmp/dtpg --db postgres://... --dumps 1000000
+//	DUMPTRIAGE_BENCH_DATA=/tmp/dtpg DUMPTRIAGE_BENCH_DB=postgres://... go test ./web -run '^$' -bench Pages
+//
 // Targets: lists, groups, modules and trends under 100 ms, a report under 50 ms.
 func BenchmarkPages(b *testing.B) {
 	dir := os.Getenv("DUMPTRIAGE_BENCH_DATA")
@@ -27,7 +32,7 @@ func BenchmarkPages(b *testing.B) {
 		b.Skip("set DUMPTRIAGE_BENCH_DATA to a data folder filled by `dumptriage seed`")
 	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, dir, store.Config{})
+	st, err := store.OpenBackends(ctx, dir, store.Backends{DB: os.Getenv("DUMPTRIAGE_BENCH_DB")}, store.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}

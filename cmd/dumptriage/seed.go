@@ -6,18 +6,18 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/dumptriage/dumptriage/internal/seed"
 	"github.com/dumptriage/dumptriage/store"
 )
 
-// runSeed fills a data folder's index with made-up analyses, for demos and
-// the dashboard's speed benchmark.
+// runSeed fills an index (the data folder's SQLite, or --db) with made-up
+// analyses, for demos and the dashboard's speed benchmark.
 func runSeed(args []string) error {
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	data := fs.String("data", envOr("DUMPTRIAGE_DATA", "./data"), "data folder ($DUMPTRIAGE_DATA)")
+	db := fs.String("db", os.Getenv("DUMPTRIAGE_DB"), "index database: postgres://... or empty for SQLite in the data folder ($DUMPTRIAGE_DB)")
 	n := fs.Int("dumps", 100000, "how many analyses to add")
 	days := fs.Int("days", 180, "spread them over this many days before now")
 	seedN := fs.Uint64("seed", 1, "random seed")
@@ -31,7 +31,7 @@ func runSeed(args []string) error {
 		return err
 	}
 	ctx := context.Background()
-	idx, err := store.OpenSQLite(ctx, filepath.Join(*data, "index.db"))
+	idx, err := store.OpenIndex(ctx, *data, *db)
 	if err != nil {
 		return err
 	}
