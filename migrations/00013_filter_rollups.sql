@@ -197,6 +197,34 @@ CREATE TRIGGER crashes_oom_uncount AFTER DELETE ON crashes WHEN OLD.oom BEGIN
 END;
 -- +goose StatementEnd
 
+-- The filters' OOM crashes per day (dim 'oom'), for the chart's count.
+-- +goose StatementBegin
+CREATE TRIGGER crashes_filter_oom AFTER INSERT ON crashes WHEN NEW.oom BEGIN
+    INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n)
+        SELECT f, fk, d, NEW.crash_day, k, 1 FROM (SELECT 'crash:sig' AS f, NEW.signature AS fk, 'oom' AS d, '' AS k
+            UNION ALL SELECT 'crash:module', NEW.module, 'oom', ''
+            UNION ALL SELECT 'crash:version', NEW.version, 'oom', ''
+            UNION ALL SELECT 'crash:process', NEW.process_name, 'oom', ''
+            UNION ALL SELECT 'crash:product', NEW.product, 'oom', '') WHERE true
+        ON CONFLICT (fdim, fkey, dim, day, key) DO UPDATE SET n = n + 1;
+END;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE TRIGGER crashes_filter_unoom AFTER DELETE ON crashes WHEN OLD.oom BEGIN
+    UPDATE filter_rollup SET n = n - 1 WHERE dim = 'oom' AND key = '' AND day = OLD.crash_day AND ((fdim = 'crash:sig' AND fkey = OLD.signature)
+            OR (fdim = 'crash:module' AND fkey = OLD.module)
+            OR (fdim = 'crash:version' AND fkey = OLD.version)
+            OR (fdim = 'crash:process' AND fkey = OLD.process_name)
+            OR (fdim = 'crash:product' AND fkey = OLD.product));
+    DELETE FROM filter_rollup WHERE dim = 'oom' AND key = '' AND day = OLD.crash_day AND n <= 0 AND ((fdim = 'crash:sig' AND fkey = OLD.signature)
+            OR (fdim = 'crash:module' AND fkey = OLD.module)
+            OR (fdim = 'crash:version' AND fkey = OLD.version)
+            OR (fdim = 'crash:process' AND fkey = OLD.process_name)
+            OR (fdim = 'crash:product' AND fkey = OLD.product));
+END;
+-- +goose StatementEnd
+
 -- Crashes analysed before this migration.
 INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n)
 SELECT 'crash:sig', signature, 'type', crash_day, crash_type, count(*) FROM crashes GROUP BY signature, crash_day, crash_type
@@ -238,8 +266,15 @@ UNION ALL SELECT 'product', product, 'module', module, count(*), min(at), max(at
 
 INSERT INTO crash_rollup (dim, key, day, n) SELECT 'oom', '', day, count(*) FROM crashes WHERE oom GROUP BY day;
 INSERT INTO crash_rollup (dim, key, day, n) SELECT 'crash:oom', '', crash_day, count(*) FROM crashes WHERE oom GROUP BY crash_day;
+INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n) SELECT 'crash:sig', signature, 'oom', crash_day, '', count(*) FROM crashes WHERE oom GROUP BY signature, crash_day;
+INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n) SELECT 'crash:module', module, 'oom', crash_day, '', count(*) FROM crashes WHERE oom GROUP BY module, crash_day;
+INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n) SELECT 'crash:version', version, 'oom', crash_day, '', count(*) FROM crashes WHERE oom GROUP BY version, crash_day;
+INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n) SELECT 'crash:process', process_name, 'oom', crash_day, '', count(*) FROM crashes WHERE oom GROUP BY process_name, crash_day;
+INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n) SELECT 'crash:product', product, 'oom', crash_day, '', count(*) FROM crashes WHERE oom GROUP BY product, crash_day;
 
 -- +goose Down
+DROP TRIGGER crashes_filter_unoom;
+DROP TRIGGER crashes_filter_oom;
 DROP TRIGGER crashes_oom_uncount;
 DROP TRIGGER crashes_oom_count;
 DELETE FROM crash_rollup WHERE dim IN ('oom', 'crash:oom');

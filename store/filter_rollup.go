@@ -402,18 +402,26 @@ func (s *SQLite) trendsRollup(ctx context.Context, q TrendQuery, t Trends, m mat
 }
 
 // oomMatching fills in the period's out-of-memory points that match m
-// (oomPoints), counted on the covering partial index of the clock.
+// (oomPoints), counted from filter_rollup's 'oom' days less the damaged
+// ones. Only trendsRollup calls it: the crash clock.
 func (s *SQLite) oomMatching(ctx context.Context, q TrendQuery, t Trends, m matched, from, until int64) (Trends, error) {
-	index, at := oomIndex(q.Clock)
-	mc, margs := m.cond()
-	cond := `(? != 0 OR NOT c.damaged) AND ` + mc
-	args := append([]any{q.IncludeDamaged}, margs...)
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crashes c INDEXED BY `+index+` WHERE c.oom AND c.`+at+` >= ?
-		AND c.`+at+` < ? AND `+cond, append([]any{from * dayMS, until * dayMS}, args...)...).Scan(&t.OOMCount); err != nil {
+	t.OOMCount = 0
+	if err := s.filterDays(ctx, q.Clock, m, "oom", from, until, func(_ string, _ int64, n int) { t.OOMCount += n }); err != nil {
 		return t, err
 	}
+	mc, margs := m.cond()
+	if !q.IncludeDamaged {
+		var dmg int
+		if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crashes c INDEXED BY crashes_damaged_by_crash_at
+			WHERE c.damaged AND c.oom AND c.crash_at >= ? AND c.crash_at < ? AND `+mc,
+			append([]any{from * dayMS, until * dayMS}, margs...)...).Scan(&dmg); err != nil {
+			return t, err
+		}
+		t.OOMCount -= dmg
+	}
 	var err error
-	t.OOM, err = s.oomPoints(ctx, q.Clock, cond, args, from, until, t.OOMCount)
+	t.OOM, err = s.oomPoints(ctx, q.Clock, `(? != 0 OR NOT c.damaged) AND `+mc, append([]any{q.IncludeDamaged}, margs...),
+		from, until, t.OOMCount)
 	return t, err
 }
 

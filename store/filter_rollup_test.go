@@ -63,6 +63,11 @@ func checkFilterRollups(t *testing.T, s *SQLite) {
 				WHERE g.first_at > x.first_at OR g.last_at < x.last_at`, f[1], o[1], f[0], o[0])})
 		}
 	}
+	for _, f := range [][2]string{{"sig", "signature"}, {"module", "module"}, {"version", "version"}, {"process", "process_name"}, {"product", "product"}} {
+		checks = append(checks, check{f[0] + "/oom", differ(
+			fmt.Sprintf(`SELECT %s, crash_day, count(*) FROM crashes WHERE oom GROUP BY 1, 2`, f[1]),
+			fmt.Sprintf(`SELECT fkey, day, n FROM filter_rollup WHERE fdim = 'crash:%s' AND dim = 'oom' AND key = ''`, f[0]))})
+	}
 	checks = append(checks, check{"oom", differ(`SELECT 'oom', day, count(*) FROM crashes WHERE oom GROUP BY 2`,
 		`SELECT dim, day, n FROM crash_rollup WHERE dim = 'oom'`)}, check{"crash:oom",
 		differ(`SELECT 'crash:oom', crash_day, count(*) FROM crashes WHERE oom GROUP BY 2`,

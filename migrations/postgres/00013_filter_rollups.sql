@@ -182,6 +182,27 @@ END $$;
 -- +goose StatementEnd
 CREATE TRIGGER crashes_oom_uncount AFTER DELETE ON crashes FOR EACH ROW WHEN (OLD.oom) EXECUTE FUNCTION crashes_oom_uncount();
 
+-- +goose StatementBegin
+CREATE FUNCTION crashes_filter_oom() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n)
+        SELECT v.f, v.fk, 'oom', NEW.crash_day, '', 1 FROM (VALUES ('crash:sig', NEW.signature), ('crash:module', NEW.module), ('crash:version', NEW.version), ('crash:process', NEW.process_name), ('crash:product', NEW.product)) AS v (f, fk)
+        ON CONFLICT (fdim, fkey, dim, day, key) DO UPDATE SET n = filter_rollup.n + 1;
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER crashes_filter_oom AFTER INSERT ON crashes FOR EACH ROW WHEN (NEW.oom) EXECUTE FUNCTION crashes_filter_oom();
+
+-- +goose StatementBegin
+CREATE FUNCTION crashes_filter_unoom() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE filter_rollup SET n = n - 1 WHERE dim = 'oom' AND key = '' AND day = OLD.crash_day AND (fdim, fkey) IN (VALUES ('crash:sig', OLD.signature), ('crash:module', OLD.module), ('crash:version', OLD.version), ('crash:process', OLD.process_name), ('crash:product', OLD.product));
+    DELETE FROM filter_rollup WHERE dim = 'oom' AND key = '' AND day = OLD.crash_day AND n <= 0 AND (fdim, fkey) IN (VALUES ('crash:sig', OLD.signature), ('crash:module', OLD.module), ('crash:version', OLD.version), ('crash:process', OLD.process_name), ('crash:product', OLD.product));
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER crashes_filter_unoom AFTER DELETE ON crashes FOR EACH ROW WHEN (OLD.oom) EXECUTE FUNCTION crashes_filter_unoom();
+
 INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n)
 SELECT 'crash:sig', signature, 'type', crash_day, crash_type, count(*) FROM crashes GROUP BY signature, crash_day, crash_type
 UNION ALL SELECT 'crash:sig', signature, 'module', crash_day, module, count(*) FROM crashes GROUP BY signature, crash_day, module
@@ -222,8 +243,17 @@ UNION ALL SELECT 'product', product, 'module', module, count(*), min(at), max(at
 
 INSERT INTO crash_rollup (dim, key, day, n) SELECT 'oom', '', day, count(*) FROM crashes WHERE oom GROUP BY day;
 INSERT INTO crash_rollup (dim, key, day, n) SELECT 'crash:oom', '', crash_day, count(*) FROM crashes WHERE oom GROUP BY crash_day;
+INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n) SELECT 'crash:sig', signature, 'oom', crash_day, '', count(*) FROM crashes WHERE oom GROUP BY signature, crash_day;
+INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n) SELECT 'crash:module', module, 'oom', crash_day, '', count(*) FROM crashes WHERE oom GROUP BY module, crash_day;
+INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n) SELECT 'crash:version', version, 'oom', crash_day, '', count(*) FROM crashes WHERE oom GROUP BY version, crash_day;
+INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n) SELECT 'crash:process', process_name, 'oom', crash_day, '', count(*) FROM crashes WHERE oom GROUP BY process_name, crash_day;
+INSERT INTO filter_rollup (fdim, fkey, dim, day, key, n) SELECT 'crash:product', product, 'oom', crash_day, '', count(*) FROM crashes WHERE oom GROUP BY product, crash_day;
 
 -- +goose Down
+DROP TRIGGER crashes_filter_unoom ON crashes;
+DROP TRIGGER crashes_filter_oom ON crashes;
+DROP FUNCTION crashes_filter_unoom();
+DROP FUNCTION crashes_filter_oom();
 DROP TRIGGER crashes_oom_uncount ON crashes;
 DROP TRIGGER crashes_oom_count ON crashes;
 DROP FUNCTION crashes_oom_uncount();
