@@ -273,11 +273,12 @@ func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, er
 	}
 	byCrash := q.Signature != "" || q.CrashType != "" || q.Module != "" || q.ModuleVersion != "" || q.Version != "" ||
 		q.Process != "" || q.OS != "" || q.Arch != "" || q.StackOverflow != nil || len(fms) > 0
-	at, id := "d.uploaded_at", "d.id"
+	at, id, hint := "d.uploaded_at", "d.id", ""
 	from := ` FROM dumps d LEFT JOIN analyses a ON a.dump_id = d.id `
 	if byCrash {
 		at, id = "c.at", "c.dump_id"
-		from = ` FROM crashes c` + s.drivingIndex(ctx, q, fms) + ` JOIN dumps d ON d.id = c.dump_id JOIN analyses a ON a.dump_id = c.dump_id `
+		hint = s.drivingIndex(ctx, q, fms)
+		from = ` FROM crashes c` + hint + ` JOIN dumps d ON d.id = c.dump_id JOIN analyses a ON a.dump_id = c.dump_id `
 	}
 	for _, m := range fms {
 		c, a := m.cond()
@@ -343,6 +344,16 @@ func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, er
 		query += `WHERE ` + strings.Join(where, ` AND `)
 	}
 	query += ` ORDER BY ` + at + ` DESC, ` + id + ` DESC LIMIT ?`
+	onCrashes := byCrash && q.Status == "" && q.SHA256 == "" && q.Arch == "" && q.StackOverflow == nil &&
+		q.HasModule == "" && q.Product == "" && len(q.Annotations) == 0
+	if onCrashes && len(where) > 0 {
+		// Every condition is on crashes: select and sort the page's crashes
+		// first and join the dumps and analyses of those alone, rather than
+		// of every candidate the sort or the filters read.
+		query = `SELECT ` + dumpCols + ` FROM (SELECT c.dump_id, c.at FROM crashes c` + hint +
+			` WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY c.at DESC, c.dump_id DESC LIMIT ?) c
+			JOIN dumps d ON d.id = c.dump_id JOIN analyses a ON a.dump_id = c.dump_id ORDER BY c.at DESC, c.dump_id DESC`
+	}
 	args = append(args, limit+1)
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
