@@ -268,6 +268,9 @@ func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, er
 		args = append(args, a...)
 	}
 	fms, none, err := s.resolveAll(ctx, q.Matches)
+	if err == nil && !none {
+		none, err = s.disjoint(ctx, fms)
+	}
 	if err != nil || none {
 		return DumpPage{}, err
 	}
@@ -572,6 +575,9 @@ func (s *SQLite) crashGroupsScan(ctx context.Context, q GroupQuery, limit int) (
 // when a filter matches nothing.
 func (s *SQLite) matchConds(ctx context.Context, ms []FieldMatch) (where []string, args []any, best string, none bool, err error) {
 	fms, none, err := s.resolveAll(ctx, ms)
+	if err == nil && !none {
+		none, err = s.disjoint(ctx, fms)
+	}
 	if err != nil || none {
 		return nil, nil, "", none, err
 	}
@@ -1157,8 +1163,14 @@ func (s *SQLite) trendsFiltered(ctx context.Context, q TrendQuery, t Trends, fro
 func (s *SQLite) trendsScan(ctx context.Context, q TrendQuery, t Trends, from, until int64) (Trends, error) {
 	t.DamagedIncluded = q.IncludeDamaged
 	where, args, best, none, err := s.matchConds(ctx, q.Matches)
-	if err != nil || none {
+	if err != nil {
 		return t, err
+	}
+	if none {
+		// Filters that exclude each other (trendsFiltered has seen that
+		// each matches): the lists of a scan that kept no row.
+		t.ByType, t.ByModule, t.ByOS, t.ByVersion = []Group{}, []Group{}, []Group{}, []Group{}
+		return t, nil
 	}
 	at, dayCol := atCol(q.Clock), "day"
 	if q.Clock == ClockCrash {

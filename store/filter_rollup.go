@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -553,4 +555,55 @@ func (s *SQLite) topSigs(ctx context.Context, dim string, from, until int64, lim
 			AND day >= ? AND day < ?`, dim, sig, from, until).Scan(&raw)
 		return raw - dmg[sig], raw, err
 	})
+}
+
+// maxDisjointKeys bounds the keys of a filter disjoint looks up.
+const maxDisjointKeys = 20
+
+// disjoint says whether two of the filters select no crash in common, by the
+// filter rollups' pairs of all time: two filters that exclude each other
+// (a version of one product and another product's process) would otherwise
+// walk every crash of the narrower one and keep none.
+func (s *SQLite) disjoint(ctx context.Context, ms []matched) (bool, error) {
+	if s.scanOnly {
+		return false, nil
+	}
+	for _, a := range ms {
+		for _, b := range ms {
+			fa, fb := fieldDims[a.Field].dim, fieldDims[b.Field].dim
+			if fa == fb || a.broad || b.broad || len(a.keys) > maxDisjointKeys || len(b.keys) > maxDisjointKeys {
+				continue
+			}
+			var query, fdim string
+			switch fb {
+			case DimModule, DimVersion:
+				query, fdim = `SELECT 1 FROM filter_rollup WHERE fdim = ? AND fkey = ? AND dim = ? AND key IN (`, "crash:"+fa
+			case DimSignature:
+				query, fdim = `SELECT 1 FROM filter_groups WHERE fdim = ? AND fkey = ? AND dim = ? AND key IN (`, fa
+			default:
+				continue
+			}
+			query += strings.TrimSuffix(strings.Repeat("?, ", len(b.keys)), ", ") + `) LIMIT 1`
+			found := false
+			for _, k := range a.keys {
+				args := []any{fdim, k, fb}
+				for _, bk := range b.keys {
+					args = append(args, bk)
+				}
+				var one int
+				err := s.r.QueryRowContext(ctx, query, args...).Scan(&one)
+				if err == nil {
+					found = true
+					break
+				}
+				if !errors.Is(err, sql.ErrNoRows) {
+					return false, err
+				}
+			}
+			if !found {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }

@@ -121,6 +121,10 @@ func filterCases(t *testing.T, s *SQLite) [][]FieldMatch {
 		f(FieldVersion, Prefix, "no such version"),
 		// Two filters: read from the crashes, the same either way.
 		append(f(FieldProcess, Substring, "player"), f(FieldSignature, Substring, "render")...),
+		// Two that exclude each other (studio's versions start with 3.).
+		append(f(FieldProcess, Exact, "player.exe"), f(FieldVersion, Prefix, "3.")...),
+		append(f(FieldVersion, Prefix, "3."), f(FieldSignature, Exact, top)...),
+		append(f(FieldProcess, Exact, "studio.exe"), f(FieldVersion, Prefix, "3.")...),
 	}
 }
 
@@ -148,6 +152,20 @@ func filterRollupsMatchScan(t *testing.T, s *SQLite) {
 	compare := func(t *testing.T, exactTimes bool) {
 		t.Helper()
 		for _, ms := range filterCases(t, s) {
+			q := SearchQuery{Matches: ms, ListQuery: ListQuery{Limit: 20}}
+			got, err := s.SearchDumps(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.scanOnly = true
+			want, err := s.SearchDumps(ctx, q)
+			s.scanOnly = false
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("SearchDumps(%v) (-scan +rollups):\n%s", ms, d)
+			}
 			for _, dim := range []string{DimSignature, DimModule} {
 				for _, q := range []GroupQuery{{Dim: dim, Matches: ms}, {Dim: dim, Matches: ms, Offset: 7, Limit: 5},
 					{Dim: dim, Matches: ms, Search: "a"}} {
