@@ -268,16 +268,20 @@ func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, er
 		args = append(args, a...)
 	}
 	fms, none, err := s.resolveAll(ctx, q.Matches)
+	if err == nil && !none {
+		none, err = s.disjoint(ctx, fms)
+	}
 	if err != nil || none {
 		return DumpPage{}, err
 	}
 	byCrash := q.Signature != "" || q.CrashType != "" || q.Module != "" || q.ModuleVersion != "" || q.Version != "" ||
 		q.Process != "" || q.OS != "" || q.Arch != "" || q.StackOverflow != nil || len(fms) > 0
-	at, id := "d.uploaded_at", "d.id"
+	at, id, hint := "d.uploaded_at", "d.id", ""
 	from := ` FROM dumps d LEFT JOIN analyses a ON a.dump_id = d.id `
 	if byCrash {
 		at, id = "c.at", "c.dump_id"
-		from = ` FROM crashes c` + s.drivingIndex(ctx, q, fms) + ` JOIN dumps d ON d.id = c.dump_id JOIN analyses a ON a.dump_id = c.dump_id `
+		hint = s.drivingIndex(ctx, q, fms)
+		from = ` FROM crashes c` + hint + ` JOIN dumps d ON d.id = c.dump_id JOIN analyses a ON a.dump_id = c.dump_id `
 	}
 	for _, m := range fms {
 		c, a := m.cond()
@@ -343,6 +347,16 @@ func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, er
 		query += `WHERE ` + strings.Join(where, ` AND `)
 	}
 	query += ` ORDER BY ` + at + ` DESC, ` + id + ` DESC LIMIT ?`
+	onCrashes := byCrash && q.Status == "" && q.SHA256 == "" && q.Arch == "" && q.StackOverflow == nil &&
+		q.HasModule == "" && q.Product == "" && len(q.Annotations) == 0
+	if onCrashes && len(where) > 0 {
+		// Every condition is on crashes: select and sort the page's crashes
+		// first and join the dumps and analyses of those alone, rather than
+		// of every candidate the sort or the filters read.
+		query = `SELECT ` + dumpCols + ` FROM (SELECT c.dump_id, c.at FROM crashes c` + hint +
+			` WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY c.at DESC, c.dump_id DESC LIMIT ?) c
+			JOIN dumps d ON d.id = c.dump_id JOIN analyses a ON a.dump_id = c.dump_id ORDER BY c.at DESC, c.dump_id DESC`
+	}
 	args = append(args, limit+1)
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -498,9 +512,28 @@ func (s *SQLite) Groups(ctx context.Context, q GroupQuery) (_ GroupPage, err err
 var groupCols = map[string]string{DimSignature: "signature", DimType: "crash_type", DimModule: "module", DimOS: "os",
 	DimVersion: "version", DimProcess: "process_name", DimProduct: "product"}
 
-// crashGroups counts the crashes that match q.Matches by q.Dim: the rows the
-// filters select, read through the index of the one that selects fewest.
+// crashGroups counts the crashes that match q.Matches by q.Dim: from
+// filter_groups for signatures and faulting modules with one filter
+// (groupsRollup), else from the rows (crashGroupsScan).
 func (s *SQLite) crashGroups(ctx context.Context, q GroupQuery, limit int) (GroupPage, error) {
+	if rollupGroupDim(q.Dim) && !s.scanOnly {
+		if err := checkSearch(q.Search); err != nil {
+			return GroupPage{}, err
+		}
+		ms, none, err := s.resolveAll(ctx, q.Matches)
+		if err != nil || none {
+			return GroupPage{}, err
+		}
+		if m, ok := rollupFilter(ms); ok && fieldDims[m.Field].dim != q.Dim {
+			return s.groupsRollup(ctx, q, m, limit)
+		}
+	}
+	return s.crashGroupsScan(ctx, q, limit)
+}
+
+// crashGroupsScan counts the crashes that match q.Matches by q.Dim: the rows the
+// filters select, read through the index of the one that selects fewest.
+func (s *SQLite) crashGroupsScan(ctx context.Context, q GroupQuery, limit int) (GroupPage, error) {
 	col, ok := groupCols[q.Dim]
 	if !ok {
 		return GroupPage{}, fmt.Errorf("%w: no search by %q", ErrBadRequest, q.Dim)
@@ -542,6 +575,9 @@ func (s *SQLite) crashGroups(ctx context.Context, q GroupQuery, limit int) (Grou
 // when a filter matches nothing.
 func (s *SQLite) matchConds(ctx context.Context, ms []FieldMatch) (where []string, args []any, best string, none bool, err error) {
 	fms, none, err := s.resolveAll(ctx, ms)
+	if err == nil && !none {
+		none, err = s.disjoint(ctx, fms)
+	}
 	if err != nil || none {
 		return nil, nil, "", none, err
 	}
@@ -823,7 +859,7 @@ func (s *SQLite) keyDays(ctx context.Context, dim string, keys []string, from, u
 }
 
 // maxOOMPoints bounds the out-of-memory chart: more points say nothing more.
-const maxOOMPoints = 800
+var maxOOMPoints = 800
 
 // Trends implements Dashboard.
 func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error) {
@@ -886,7 +922,11 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 			t.Total += dc.Count
 		}
 	}
-	topSigs, err := s.topKeysWithout(ctx, rd(DimSignature), from, until, max(q.Top, 15), cur[DimSignature])
+	top := s.topSigs
+	if s.scanOnly {
+		top = s.topKeysWithout
+	}
+	topSigs, err := top(ctx, rd(DimSignature), from, until, max(q.Top, 15), cur[DimSignature])
 	if err != nil {
 		return t, err
 	}
@@ -932,21 +972,31 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 	}
 	// Damaged dumps have their own signature (signature.CorruptPrefix),
 	// which the OOM index holds.
-	notDamaged := ` AND (? != 0 OR substr(signature, 1, 15) != 'corrupt dump | ')`
-	oomIndex, at := "crashes_oom", atCol(q.Clock)
-	if q.Clock == ClockCrash {
-		oomIndex = "crashes_oom_by_crash_at"
+	notDamaged := `(? != 0 OR substr(c.signature, 1, 15) != 'corrupt dump | ')`
+	if !s.scanOnly {
+		var dmg int
+		if t.OOMCount, dmg, err = s.oomCount(ctx, q.Clock, from, until, q.IncludeDamaged); err != nil {
+			return t, err
+		}
+		cond, args := notDamaged, []any{q.IncludeDamaged}
+		if dmg == 0 {
+			cond, args = "", nil
+		}
+		t.OOM, err = s.oomPoints(ctx, q.Clock, cond, args, from, until, t.OOMCount)
+		return t, err
 	}
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crashes INDEXED BY `+oomIndex+` WHERE oom AND `+at+` >= ? AND `+at+` < ?`+notDamaged,
+	// The reference: count the index entries, number them all.
+	oomIndex, at := oomIndex(q.Clock)
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM crashes c INDEXED BY `+oomIndex+` WHERE oom AND `+at+` >= ? AND `+at+` < ? AND `+notDamaged,
 		from*dayMS, until*dayMS, q.IncludeDamaged).Scan(&t.OOMCount); err != nil {
 		return t, err
 	}
 	// Every n-th of the period's OOM crashes, at most maxOOMPoints.
 	step := max(1, (t.OOMCount+maxOOMPoints-1)/maxOOMPoints)
 	rows, err := s.r.QueryContext(ctx, `SELECT c.at, d.uid, c.signature, c.alloc_bytes, c.largest_free
-		FROM (SELECT `+at+` AS at, signature, alloc_bytes, largest_free, dump_id, row_number() OVER (ORDER BY `+at+`) AS i
-			FROM crashes INDEXED BY `+oomIndex+` WHERE oom AND `+at+` >= ? AND `+at+` < ?`+notDamaged+`) c
-		JOIN dumps d ON d.id = c.dump_id WHERE (c.i - 1) % ? = 0 ORDER BY c.at`, from*dayMS, until*dayMS, q.IncludeDamaged, step)
+		FROM (SELECT `+at+` AS at, signature, alloc_bytes, largest_free, dump_id, row_number() OVER (ORDER BY `+at+`, dump_id) AS i
+			FROM crashes c INDEXED BY `+oomIndex+` WHERE oom AND `+at+` >= ? AND `+at+` < ? AND `+notDamaged+`) c
+		JOIN dumps d ON d.id = c.dump_id WHERE (c.i - 1) % ? = 0 ORDER BY c.i`, from*dayMS, until*dayMS, q.IncludeDamaged, step)
 	if err != nil {
 		return t, err
 	}
@@ -1092,14 +1142,35 @@ func (s *Store) Facets(ctx context.Context) (Facets, error) {
 	return d.Facets(ctx)
 }
 
-// trendsFiltered is Trends over the crashes that match q.Matches, counted
+// trendsFiltered is Trends over the crashes that match q.Matches: summed
+// from the rollups for one filter (trendsRollup), else counted from the
+// rows (trendsScan).
+func (s *SQLite) trendsFiltered(ctx context.Context, q TrendQuery, t Trends, from, until int64) (Trends, error) {
+	ms, none, err := s.resolveAll(ctx, q.Matches)
+	if err != nil || none {
+		t.DamagedIncluded = q.IncludeDamaged
+		return t, err
+	}
+	if m, ok := rollupFilter(ms); ok && q.Clock == ClockCrash && !s.scanOnly {
+		return s.trendsRollup(ctx, q, t, m, from, until)
+	}
+	return s.trendsScan(ctx, q, t, from, until)
+}
+
+// trendsScan is Trends over the crashes that match q.Matches, counted
 // from those rows in the period and the one before: the matched keys' index
 // selects them, so the cost follows the number of matching crashes.
-func (s *SQLite) trendsFiltered(ctx context.Context, q TrendQuery, t Trends, from, until int64) (Trends, error) {
+func (s *SQLite) trendsScan(ctx context.Context, q TrendQuery, t Trends, from, until int64) (Trends, error) {
 	t.DamagedIncluded = q.IncludeDamaged
 	where, args, best, none, err := s.matchConds(ctx, q.Matches)
-	if err != nil || none {
+	if err != nil {
 		return t, err
+	}
+	if none {
+		// Filters that exclude each other (trendsFiltered has seen that
+		// each matches): the lists of a scan that kept no row.
+		t.ByType, t.ByModule, t.ByOS, t.ByVersion = []Group{}, []Group{}, []Group{}, []Group{}
+		return t, nil
 	}
 	at, dayCol := atCol(q.Clock), "day"
 	if q.Clock == ClockCrash {
@@ -1184,7 +1255,12 @@ func (s *SQLite) trendsFiltered(ctx context.Context, q TrendQuery, t Trends, fro
 	}
 	t.ByType, t.ByModule, t.ByOS, t.ByVersion = topOf(by[DimType], 10), topOf(by[DimModule], 10), topOf(by[DimOS], 10),
 		topOf(by[DimVersion], 10)
-	sort.Slice(ooms, func(i, j int) bool { return ooms[i].at < ooms[j].at })
+	sort.Slice(ooms, func(i, j int) bool {
+		if ooms[i].at != ooms[j].at {
+			return ooms[i].at < ooms[j].at
+		}
+		return ooms[i].id < ooms[j].id
+	})
 	t.OOMCount = len(ooms)
 	step := max(1, (len(ooms)+maxOOMPoints-1)/maxOOMPoints)
 	for i := 0; i < len(ooms); i += step {

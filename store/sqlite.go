@@ -30,6 +30,10 @@ type SQLite struct {
 	// then one pool, and queries are rewritten by its driver.
 	pg    bool
 	pgURL string
+	// scanOnly makes the dashboard count filtered trends and groups from
+	// the crashes and sum every signature of a period, as before the
+	// filter rollups (00013): the reference the tests compare them with.
+	scanOnly bool
 
 	// Write statements are prepared once: parsing them was a tenth of the
 	// pipeline's CPU. A statement first runs unprepared inside its
