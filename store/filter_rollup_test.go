@@ -26,11 +26,6 @@ var filterPairs = func() (out [][4]string) {
 	return out
 }()
 
-// differ counts the rows of either query the other lacks.
-func differ(a, b string) string {
-	return `SELECT (SELECT count(*) FROM (` + a + ` EXCEPT ` + b + `) x) + (SELECT count(*) FROM (` + b + ` EXCEPT ` + a + `) y)`
-}
-
 // checkFilterRollups recomputes the filter rollups (00013) from crashes
 // and compares.
 func checkFilterRollups(t *testing.T, s *SQLite) {
