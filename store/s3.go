@@ -23,9 +23,10 @@ import (
 )
 
 // S3 stores dump files in an S3-compatible bucket: PREFIX/dumps/ab/<sha256>.dmp.
-// Uploads stream to PREFIX/tmp/<random> as a multipart upload (one part in
-// memory at a time) while they are hashed, then are copied server-side to
-// their content address; so dedup works without spooling the dump locally.
+// An upload of one part is one PUT to its content address; a longer one
+// streams to PREFIX/tmp/<random> as a multipart upload (one part in memory
+// at a time) while it is hashed, then is copied server-side; so dedup works
+// without spooling the dump locally.
 type S3 struct {
 	c       *minio.Client
 	bucket  string
