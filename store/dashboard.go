@@ -991,12 +991,17 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 		from*dayMS, until*dayMS, q.IncludeDamaged).Scan(&t.OOMCount); err != nil {
 		return t, err
 	}
-	// Every n-th of the period's OOM crashes, at most maxOOMPoints.
-	step := max(1, (t.OOMCount+maxOOMPoints-1)/maxOOMPoints)
+	// All of the period's OOM crashes, or the first of each slice (oomSlice):
+	// with one slice per crash, each is the first of its own.
+	slice := `dump_id`
+	if t.OOMCount > maxOOMPoints {
+		slice = `(` + at + ` - ` + strconv.FormatInt(from*dayMS, 10) + `) * ` + strconv.Itoa(maxOOMPoints) + ` / ` + strconv.FormatInt((until-from)*dayMS, 10)
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT c.at, d.uid, c.signature, c.alloc_bytes, c.largest_free
-		FROM (SELECT `+at+` AS at, signature, alloc_bytes, largest_free, dump_id, row_number() OVER (ORDER BY `+at+`, dump_id) AS i
+		FROM (SELECT `+at+` AS at, signature, alloc_bytes, largest_free, dump_id,
+				row_number() OVER (PARTITION BY `+slice+` ORDER BY `+at+`, dump_id) AS i
 			FROM crashes c INDEXED BY `+oomIndex+` WHERE oom AND `+at+` >= ? AND `+at+` < ? AND `+notDamaged+`) c
-		JOIN dumps d ON d.id = c.dump_id WHERE (c.i - 1) % ? = 0 ORDER BY c.i`, from*dayMS, until*dayMS, q.IncludeDamaged, step)
+		JOIN dumps d ON d.id = c.dump_id WHERE c.i = 1 ORDER BY c.at, c.dump_id`, from*dayMS, until*dayMS, q.IncludeDamaged)
 	if err != nil {
 		return t, err
 	}
@@ -1262,9 +1267,15 @@ func (s *SQLite) trendsScan(ctx context.Context, q TrendQuery, t Trends, from, u
 		return ooms[i].id < ooms[j].id
 	})
 	t.OOMCount = len(ooms)
-	step := max(1, (len(ooms)+maxOOMPoints-1)/maxOOMPoints)
-	for i := 0; i < len(ooms); i += step {
-		o := ooms[i]
+	lastSlice := int64(-1)
+	for _, o := range ooms {
+		// All of them, or the first of each slice (oomSlice).
+		if len(ooms) > maxOOMPoints {
+			if oomSlice(o.at, from, until) == lastSlice {
+				continue
+			}
+			lastSlice = oomSlice(o.at, from, until)
+		}
 		p := OOMPoint{At: fromMS(o.at), Signature: o.sig}
 		if err := s.r.QueryRowContext(ctx, `SELECT uid FROM dumps WHERE id = ?`, o.id).Scan(&p.DumpID); err != nil {
 			return t, err

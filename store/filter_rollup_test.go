@@ -222,7 +222,7 @@ func filterRollupsMatchScan(t *testing.T, s *SQLite) {
 		}
 	}
 	t.Run("seeded", func(t *testing.T) { compare(t, true) })
-	// Few points: each read from the one before by skipping entries.
+	// Few points: the first crash of each slice of the period.
 	defer func(n int) { maxOOMPoints = n }(maxOOMPoints)
 	maxOOMPoints = 7
 	// Damaged dumps (the update trigger) and an analysis replaced (the

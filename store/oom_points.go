@@ -3,13 +3,27 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strconv"
 )
 
-// The trends' out-of-memory chart shows every n-th OOM crash of the period
-// in time order, at most maxOOMPoints. The count comes from crash_rollup's
-// 'oom' days (migration 00013) when unfiltered, and each point is read by
-// skipping n-1 entries of the clock's covering partial index from the one
-// before: nothing is numbered or sorted.
+// The trends' out-of-memory chart shows every OOM crash of the period when
+// there are at most maxOOMPoints, and otherwise the first of each of
+// maxOOMPoints equal slices of the period: each point is then one seek of
+// the clock's covering partial index, so the chart costs the same at a
+// million dumps as at a thousand. (Every n-th crash would walk all of them.)
+// The count comes from crash_rollup's 'oom' days (migration 00013).
+
+// oomSlice is the slice of [from, until) days that instant at (ms) falls in.
+// Slice k starts at oomSliceStart(k): the two agree on integers.
+func oomSlice(at, from, until int64) int64 {
+	return (at - from*dayMS) * int64(maxOOMPoints) / ((until - from) * dayMS)
+}
+
+// oomSliceStartSQL is oomSlice's slice k start, as SQL on the column k.
+func oomSliceStartSQL(k string, from, until int64) string {
+	width, m := strconv.FormatInt((until-from)*dayMS, 10), strconv.Itoa(maxOOMPoints)
+	return `(` + strconv.FormatInt(from*dayMS, 10) + ` + ((` + k + `) * ` + width + ` + ` + m + ` - 1) / ` + m + `)`
+}
 
 // oomIndex is the covering OOM index of clock c and its time column.
 func oomIndex(c Clock) (index, at string) {
@@ -51,12 +65,9 @@ func (s *SQLite) oomCount(ctx context.Context, c Clock, from, until int64, withD
 	return n - dmg, dmg, nil
 }
 
-// oomPoints reads every step-th of the count OOM crashes of [from, until)
-// days on clock c that meet cond (on crashes c, columns of the OOM index;
-// "" for all),
-// in one statement: a recursive query finds each point by skipping step-1
-// index entries from the one before (seeking to its time), so the points
-// cost index steps inside the database rather than a round trip each.
+// oomPoints reads the OOM crashes of [from, until) days on clock c that meet
+// cond (on crashes c, columns of the OOM index; "" for all), count of them:
+// all of them, or the first of each slice (oomSlice).
 func (s *SQLite) oomPoints(ctx context.Context, c Clock, cond string, args []any, from, until int64, count int) ([]OOMPoint, error) {
 	if count <= 0 {
 		return nil, nil
@@ -69,21 +80,22 @@ func (s *SQLite) oomPoints(ctx context.Context, c Clock, cond string, args []any
 			index = "crashes_oom_seq_by_crash_at"
 		}
 	}
-	step := max(1, (count+maxOOMPoints-1)/maxOOMPoints)
-	pick := func(lower string) string {
-		return `(SELECT c.dump_id FROM crashes c INDEXED BY ` + index + ` WHERE c.oom AND c.` + at + ` >= ` + lower +
-			` AND c.` + at + ` < ? AND ` + cond
+	details := `SELECT c.` + at + `, d.uid, c.signature, c.alloc_bytes, c.largest_free FROM `
+	var query string
+	var a []any
+	if count <= maxOOMPoints {
+		query = details + `crashes c INDEXED BY ` + index + ` JOIN dumps d ON d.id = c.dump_id
+			WHERE c.oom AND c.` + at + ` >= ? AND c.` + at + ` < ? AND ` + cond + `
+			ORDER BY c.` + at + `, c.dump_id LIMIT ` + strconv.Itoa(maxOOMPoints)
+		a = append([]any{from * dayMS, until * dayMS}, args...)
+	} else {
+		query = `WITH RECURSIVE k(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM k WHERE k + 1 < ` + strconv.Itoa(maxOOMPoints) + `),
+			p(id) AS (SELECT (SELECT c.dump_id FROM crashes c INDEXED BY ` + index + `
+				WHERE c.oom AND c.` + at + ` >= ` + oomSliceStartSQL("k", from, until) + ` AND c.` + at + ` < ` + oomSliceStartSQL("k + 1", from, until) + `
+				AND ` + cond + ` ORDER BY c.` + at + `, c.dump_id LIMIT 1) FROM k)
+		` + details + `p JOIN crashes c ON c.dump_id = p.id JOIN dumps d ON d.id = p.id ORDER BY c.` + at + `, c.dump_id`
+		a = args
 	}
-	prevAt := `(SELECT ` + at + ` FROM crashes WHERE dump_id = p.id)`
-	query := `WITH RECURSIVE p(i, id) AS (
-		SELECT 0, ` + pick(`?`) + ` ORDER BY c.` + at + `, c.dump_id LIMIT 1)
-		UNION ALL
-		SELECT p.i + 1, ` + pick(prevAt) + ` AND NOT (c.` + at + ` = ` + prevAt + ` AND c.dump_id <= p.id)
-			ORDER BY c.` + at + `, c.dump_id LIMIT 1 OFFSET ?) FROM p WHERE p.id IS NOT NULL AND p.i < ?)
-	SELECT c.` + at + `, d.uid, c.signature, c.alloc_bytes, c.largest_free FROM p JOIN crashes c ON c.dump_id = p.id
-		JOIN dumps d ON d.id = p.id ORDER BY p.i`
-	a := append([]any{from * dayMS, until * dayMS}, args...)
-	a = append(append(append(a, until*dayMS), args...), step-1, (count-1)/step)
 	rows, err := s.r.QueryContext(ctx, query, a...)
 	if err != nil {
 		return nil, err
