@@ -117,10 +117,15 @@ type candidate struct {
 }
 
 // sigCandidates lists the signatures of the crashes m matches with their
-// all-time counts, most first: the filter's own keys (crash_groups) or
-// filter_groups' rows.
-func (s *SQLite) sigCandidates(ctx context.Context, m matched) ([]candidate, error) {
+// all-time counts, most first: the filter's own keys (crash_groups), one
+// key's filter_groups rows as topBounded reads them, or several keys'
+// rows summed.
+func (s *SQLite) sigCandidates(ctx context.Context, m matched) (func() (candidate, bool, error), error) {
 	fdim := fieldDims[m.Field].dim
+	if fdim != DimSignature && len(m.keys) == 1 {
+		return s.pagedCandidates(ctx, `SELECT key, n FROM filter_groups INDEXED BY filter_groups_by_count
+			WHERE fdim = ? AND fkey = ? AND dim = ? ORDER BY n DESC, key`, fdim, m.keys[0], DimSignature), nil
+	}
 	var out []candidate
 	if fdim == DimSignature {
 		for _, k := range m.keys {
@@ -157,7 +162,7 @@ func (s *SQLite) sigCandidates(ctx context.Context, m matched) ([]candidate, err
 		}
 	}
 	sortCandidates(out)
-	return out, nil
+	return sliceCandidates(out), nil
 }
 
 func sortCandidates(cs []candidate) {
@@ -312,7 +317,7 @@ func (s *SQLite) trendsRollup(ctx context.Context, q TrendQuery, t Trends, m mat
 		return t, err
 	}
 	days, prev := map[string][]int{}, map[string]int{}
-	top, err := topBounded(sliceCandidates(cands), max(q.Top, 15), false, func(sig string) (int, int, error) {
+	top, err := topBounded(cands, max(q.Top, 15), false, func(sig string) (int, int, error) {
 		cur := make([]int, q.Days)
 		total, p := 0, 0
 		err := s.sigDays(ctx, q.Clock, m, sig, prevFrom, until, func(d int64, n int) {
@@ -510,21 +515,20 @@ func pageGroups(all []Group, offset, limit int) GroupPage {
 // rollupGroupDims are the dimensions filter_groups counts.
 func rollupGroupDim(dim string) bool { return dim == DimSignature || dim == DimModule }
 
-// candidatePage is how many candidates topSigs reads at a time.
+// candidatePage is how many candidates pagedCandidates reads at a time.
 const candidatePage = 64
 
-// topSigs is topKeysWithout for signatures: the candidates are
-// crash_groups' signatures, most crashes of all time first, each counted
-// from its crash_rollup days (topBounded).
-func (s *SQLite) topSigs(ctx context.Context, dim string, from, until int64, limit int, dmg map[string]int) ([]Group, error) {
-	// Candidates come in pages, so no query stays open while another runs
-	// (the reader pool may be one connection).
+// pagedCandidates reads the candidates (key, bound) that query (ordered by
+// bound, most first, then key) selects with args, a page at a time as
+// topBounded asks for them: the top few rarely need more than one page.
+// No query stays open while another runs (the reader pool may be one
+// connection).
+func (s *SQLite) pagedCandidates(ctx context.Context, query string, args ...any) func() (candidate, bool, error) {
 	var page []candidate
 	offset := 0
-	next := func() (candidate, bool, error) {
+	return func() (candidate, bool, error) {
 		if len(page) == 0 {
-			rows, err := s.r.QueryContext(ctx, `SELECT key, n FROM crash_groups INDEXED BY crash_groups_by_count
-				WHERE dim = ? ORDER BY n DESC, key LIMIT ? OFFSET ?`, DimSignature, candidatePage, offset)
+			rows, err := s.r.QueryContext(ctx, query+` LIMIT ? OFFSET ?`, append(args, candidatePage, offset)...)
 			if err != nil {
 				return candidate{}, false, err
 			}
@@ -549,6 +553,14 @@ func (s *SQLite) topSigs(ctx context.Context, dim string, from, until int64, lim
 		page = page[1:]
 		return c, true, nil
 	}
+}
+
+// topSigs is topKeysWithout for signatures: the candidates are
+// crash_groups' signatures, most crashes of all time first, each counted
+// from its crash_rollup days (topBounded).
+func (s *SQLite) topSigs(ctx context.Context, dim string, from, until int64, limit int, dmg map[string]int) ([]Group, error) {
+	next := s.pagedCandidates(ctx, `SELECT key, n FROM crash_groups INDEXED BY crash_groups_by_count
+		WHERE dim = ? ORDER BY n DESC, key`, DimSignature)
 	return topBounded(next, limit, true, func(sig string) (int, int, error) {
 		var raw int
 		err := s.r.QueryRowContext(ctx, `SELECT coalesce(sum(n), 0) FROM crash_rollup WHERE dim = ? AND key = ?
