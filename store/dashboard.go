@@ -859,7 +859,15 @@ func (s *SQLite) keyDays(ctx context.Context, dim string, keys []string, from, u
 }
 
 // maxOOMPoints bounds the out-of-memory chart: more points say nothing more.
-var maxOOMPoints = 800
+const maxOOMPoints = 800
+
+// maxOOMPoints is the store's bound on the out-of-memory chart.
+func (s *SQLite) maxOOMPoints() int {
+	if s.oomPointsLimit > 0 {
+		return s.oomPointsLimit
+	}
+	return maxOOMPoints
+}
 
 // Trends implements Dashboard.
 func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error) {
@@ -994,8 +1002,8 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 	// All of the period's OOM crashes, or the first of each slice (oomSlice):
 	// with one slice per crash, each is the first of its own.
 	slice := `dump_id`
-	if t.OOMCount > maxOOMPoints {
-		slice = `(` + at + ` - ` + strconv.FormatInt(from*dayMS, 10) + `) * ` + strconv.Itoa(maxOOMPoints) + ` / ` + strconv.FormatInt((until-from)*dayMS, 10)
+	if t.OOMCount > s.maxOOMPoints() {
+		slice = `(` + at + ` - ` + strconv.FormatInt(from*dayMS, 10) + `) * ` + strconv.Itoa(s.maxOOMPoints()) + ` / ` + strconv.FormatInt((until-from)*dayMS, 10)
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT c.at, d.uid, c.signature, c.alloc_bytes, c.largest_free
 		FROM (SELECT `+at+` AS at, signature, alloc_bytes, largest_free, dump_id,
@@ -1270,11 +1278,11 @@ func (s *SQLite) trendsScan(ctx context.Context, q TrendQuery, t Trends, from, u
 	lastSlice := int64(-1)
 	for _, o := range ooms {
 		// All of them, or the first of each slice (oomSlice).
-		if len(ooms) > maxOOMPoints {
-			if oomSlice(o.at, from, until) == lastSlice {
+		if len(ooms) > s.maxOOMPoints() {
+			if s.oomSlice(o.at, from, until) == lastSlice {
 				continue
 			}
-			lastSlice = oomSlice(o.at, from, until)
+			lastSlice = s.oomSlice(o.at, from, until)
 		}
 		p := OOMPoint{At: fromMS(o.at), Signature: o.sig}
 		if err := s.r.QueryRowContext(ctx, `SELECT uid FROM dumps WHERE id = ?`, o.id).Scan(&p.DumpID); err != nil {

@@ -141,6 +141,21 @@ func TestFilterRollupsMatchScan(t *testing.T) {
 	})
 }
 
+// rollupAndScan returns what f reads through the rollups, then by scans.
+func rollupAndScan[T any](t *testing.T, s *SQLite, f func() (T, error)) (got, want T) {
+	t.Helper()
+	got, err := f()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.scanOnly = true
+	defer func() { s.scanOnly = false }()
+	if want, err = f(); err != nil {
+		t.Fatal(err)
+	}
+	return got, want
+}
+
 func filterRollupsMatchScan(t *testing.T, s *SQLite) {
 	ctx := context.Background()
 	checkFilterRollups(t, s)
@@ -148,32 +163,14 @@ func filterRollupsMatchScan(t *testing.T, s *SQLite) {
 		t.Helper()
 		for _, ms := range filterCases(t, s) {
 			q := SearchQuery{Matches: ms, ListQuery: ListQuery{Limit: 20}}
-			got, err := s.SearchDumps(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s.scanOnly = true
-			want, err := s.SearchDumps(ctx, q)
-			s.scanOnly = false
-			if err != nil {
-				t.Fatal(err)
-			}
+			got, want := rollupAndScan(t, s, func() (DumpPage, error) { return s.SearchDumps(ctx, q) })
 			if d := cmp.Diff(want, got); d != "" {
 				t.Errorf("SearchDumps(%v) (-scan +rollups):\n%s", ms, d)
 			}
 			for _, dim := range []string{DimSignature, DimModule} {
 				for _, q := range []GroupQuery{{Dim: dim, Matches: ms}, {Dim: dim, Matches: ms, Offset: 7, Limit: 5},
 					{Dim: dim, Matches: ms, Search: "a"}} {
-					got, err := s.Groups(ctx, q)
-					if err != nil {
-						t.Fatal(err)
-					}
-					s.scanOnly = true
-					want, err := s.Groups(ctx, q)
-					s.scanOnly = false
-					if err != nil {
-						t.Fatal(err)
-					}
+					got, want := rollupAndScan(t, s, func() (GroupPage, error) { return s.Groups(ctx, q) })
 					if !exactTimes {
 						// First and last seen only widen in the rollups (as in
 						// crash_groups) when a re-analysis moves a crash.
@@ -190,32 +187,14 @@ func filterRollupsMatchScan(t *testing.T, s *SQLite) {
 			}
 			for _, q := range []TrendQuery{{Days: 30, Matches: ms}, {Days: 365, Matches: ms, Clock: ClockUpload},
 				{Days: 90, Matches: ms, IncludeDamaged: true}, {Days: 7, Top: 3, Matches: ms, Clock: ClockUpload, IncludeDamaged: true}} {
-				got, err := s.Trends(ctx, q)
-				if err != nil {
-					t.Fatal(err)
-				}
-				s.scanOnly = true
-				want, err := s.Trends(ctx, q)
-				s.scanOnly = false
-				if err != nil {
-					t.Fatal(err)
-				}
+				got, want := rollupAndScan(t, s, func() (Trends, error) { return s.Trends(ctx, q) })
 				if d := cmp.Diff(want, got); d != "" {
 					t.Errorf("Trends(%v, %d days, %s, damaged %v) rollup vs scan (-want +got):\n%s", ms, q.Days, q.Clock, q.IncludeDamaged, d)
 				}
 			}
 		}
 		for _, q := range []TrendQuery{{Days: 30}, {Days: 365}, {Days: 1, Clock: ClockUpload}, {Days: 90, IncludeDamaged: true}} {
-			got, err := s.Trends(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s.scanOnly = true
-			want, err := s.Trends(ctx, q)
-			s.scanOnly = false
-			if err != nil {
-				t.Fatal(err)
-			}
+			got, want := rollupAndScan(t, s, func() (Trends, error) { return s.Trends(ctx, q) })
 			if d := cmp.Diff(want, got); d != "" {
 				t.Errorf("Trends(%d days, %s) bounded top signatures vs the rollup's sums (-want +got):\n%s", q.Days, q.Clock, d)
 			}
@@ -223,8 +202,7 @@ func filterRollupsMatchScan(t *testing.T, s *SQLite) {
 	}
 	t.Run("seeded", func(t *testing.T) { compare(t, true) })
 	// Few points: the first crash of each slice of the period.
-	defer func(n int) { maxOOMPoints = n }(maxOOMPoints)
-	maxOOMPoints = 7
+	s.oomPointsLimit = 7
 	// Damaged dumps (the update trigger) and an analysis replaced (the
 	// insert trigger), then deleted dumps.
 	if _, err := s.w.ExecContext(ctx, `UPDATE analyses SET damaged = 1, signature = 'corrupt dump | truncated'

@@ -15,13 +15,13 @@ import (
 
 // oomSlice is the slice of [from, until) days that instant at (ms) falls in.
 // Slice k starts at oomSliceStart(k): the two agree on integers.
-func oomSlice(at, from, until int64) int64 {
-	return (at - from*dayMS) * int64(maxOOMPoints) / ((until - from) * dayMS)
+func (s *SQLite) oomSlice(at, from, until int64) int64 {
+	return (at - from*dayMS) * int64(s.maxOOMPoints()) / ((until - from) * dayMS)
 }
 
 // oomSliceStartSQL is oomSlice's slice k start, as SQL on the column k.
-func oomSliceStartSQL(k string, from, until int64) string {
-	width, m := strconv.FormatInt((until-from)*dayMS, 10), strconv.Itoa(maxOOMPoints)
+func (s *SQLite) oomSliceStartSQL(k string, from, until int64) string {
+	width, m := strconv.FormatInt((until-from)*dayMS, 10), strconv.Itoa(s.maxOOMPoints())
 	return `(` + strconv.FormatInt(from*dayMS, 10) + ` + ((` + k + `) * ` + width + ` + ` + m + ` - 1) / ` + m + `)`
 }
 
@@ -83,15 +83,15 @@ func (s *SQLite) oomPoints(ctx context.Context, c Clock, cond string, args []any
 	details := `SELECT c.` + at + `, d.uid, c.signature, c.alloc_bytes, c.largest_free FROM `
 	var query string
 	var a []any
-	if count <= maxOOMPoints {
+	if count <= s.maxOOMPoints() {
 		query = details + `crashes c INDEXED BY ` + index + ` JOIN dumps d ON d.id = c.dump_id
 			WHERE c.oom AND c.` + at + ` >= ? AND c.` + at + ` < ? AND ` + cond + `
-			ORDER BY c.` + at + `, c.dump_id LIMIT ` + strconv.Itoa(maxOOMPoints)
+			ORDER BY c.` + at + `, c.dump_id LIMIT ` + strconv.Itoa(s.maxOOMPoints())
 		a = append([]any{from * dayMS, until * dayMS}, args...)
 	} else {
-		query = `WITH RECURSIVE k(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM k WHERE k + 1 < ` + strconv.Itoa(maxOOMPoints) + `),
+		query = `WITH RECURSIVE k(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM k WHERE k + 1 < ` + strconv.Itoa(s.maxOOMPoints()) + `),
 			p(id) AS (SELECT (SELECT c.dump_id FROM crashes c INDEXED BY ` + index + `
-				WHERE c.oom AND c.` + at + ` >= ` + oomSliceStartSQL("k", from, until) + ` AND c.` + at + ` < ` + oomSliceStartSQL("k + 1", from, until) + `
+				WHERE c.oom AND c.` + at + ` >= ` + s.oomSliceStartSQL("k", from, until) + ` AND c.` + at + ` < ` + s.oomSliceStartSQL("k + 1", from, until) + `
 				AND ` + cond + ` ORDER BY c.` + at + `, c.dump_id LIMIT 1) FROM k)
 		` + details + `p JOIN crashes c ON c.dump_id = p.id JOIN dumps d ON d.id = p.id ORDER BY c.` + at + `, c.dump_id`
 		a = args

@@ -34,6 +34,8 @@ type SQLite struct {
 	// the crashes and sum every signature of a period, as before the
 	// filter rollups (00013): the reference the tests compare them with.
 	scanOnly bool
+	// oomPointsLimit replaces maxOOMPoints when set (tests: few points).
+	oomPointsLimit int
 
 	// Write statements are prepared once: parsing them was a tenth of the
 	// pipeline's CPU. A statement first runs unprepared inside its
