@@ -278,9 +278,20 @@ func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, er
 		q.Process != "" || q.OS != "" || q.Arch != "" || q.StackOverflow != nil || len(fms) > 0
 	at, id, hint := "d.uploaded_at", "d.id", ""
 	from := ` FROM dumps d LEFT JOIN analyses a ON a.dump_id = d.id `
+	// The order the page is sorted by, as written in ORDER BY.
+	orderAt := "c.at"
 	if byCrash {
 		at, id = "c.at", "c.dump_id"
-		hint = s.drivingIndex(ctx, q, fms)
+		var sorts bool
+		hint, sorts = s.drivingIndex(ctx, q, fms)
+		if sorts && s.pg {
+			// PostgreSQL has no INDEXED BY. Given few crashes of several
+			// keys, its estimate can favour walking crashes_by_at newest
+			// first, filtering out all but a few: 44,515 rows for 51 at
+			// 388,000 dumps (85 ms). An order it can't read from that index
+			// keeps it on the keys' index.
+			orderAt = "(c.at + 0)"
+		}
 		from = ` FROM crashes c` + hint + ` JOIN dumps d ON d.id = c.dump_id JOIN analyses a ON a.dump_id = c.dump_id `
 	}
 	for _, m := range fms {
@@ -346,7 +357,10 @@ func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, er
 	if len(where) > 0 {
 		query += `WHERE ` + strings.Join(where, ` AND `)
 	}
-	query += ` ORDER BY ` + at + ` DESC, ` + id + ` DESC LIMIT ?`
+	if !byCrash {
+		orderAt = at
+	}
+	query += ` ORDER BY ` + orderAt + ` DESC, ` + id + ` DESC LIMIT ?`
 	onCrashes := byCrash && q.Status == "" && q.SHA256 == "" && q.Arch == "" && q.StackOverflow == nil &&
 		q.HasModule == "" && q.Product == "" && len(q.Annotations) == 0
 	if onCrashes && len(where) > 0 {
@@ -354,7 +368,7 @@ func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, er
 		// first and join the dumps and analyses of those alone, rather than
 		// of every candidate the sort or the filters read.
 		query = `SELECT ` + dumpCols + ` FROM (SELECT c.dump_id, c.at FROM crashes c` + hint +
-			` WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY c.at DESC, c.dump_id DESC LIMIT ?) c
+			` WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY ` + orderAt + ` DESC, c.dump_id DESC LIMIT ?) c
 			JOIN dumps d ON d.id = c.dump_id JOIN analyses a ON a.dump_id = c.dump_id ORDER BY c.at DESC, c.dump_id DESC`
 	}
 	args = append(args, limit+1)
@@ -386,8 +400,9 @@ func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, er
 // may walk a common value's index and filter out nearly every row. A text
 // filter that matched several keys reads each key's rows and sorts them, so
 // past sortRows it is cheaper to walk all crashes newest first and stop at
-// the page's end.
-func (s *SQLite) drivingIndex(ctx context.Context, q SearchQuery, ms []matched) string {
+// the page's end. sorts says the index read is several keys' rows, sorted
+// after.
+func (s *SQLite) drivingIndex(ctx context.Context, q SearchQuery, ms []matched) (hint string, sorts bool) {
 	best, bestN := "", -1
 	for _, m := range ms {
 		if m.broad {
@@ -398,6 +413,7 @@ func (s *SQLite) drivingIndex(ctx context.Context, q SearchQuery, ms []matched) 
 			idx = "crashes_by_at"
 		}
 		if bestN < 0 || m.total < bestN {
+			sorts = len(m.keys) > 1 && idx != "crashes_by_at"
 			best, bestN = idx, m.total
 		}
 	}
@@ -415,16 +431,16 @@ func (s *SQLite) drivingIndex(ctx context.Context, q SearchQuery, ms []matched) 
 		var n int
 		err := s.r.QueryRowContext(ctx, `SELECT n FROM crash_groups WHERE dim = ? AND key = ?`, f.dim, f.key).Scan(&n)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return ""
+			return "", false
 		}
 		if bestN < 0 || n < bestN {
-			best, bestN = f.index, n
+			best, bestN, sorts = f.index, n, false
 		}
 	}
 	if best == "" {
-		return ""
+		return "", false
 	}
-	return ` INDEXED BY ` + best
+	return ` INDEXED BY ` + best, sorts
 }
 
 func scanGroups(rows *sql.Rows, err error) ([]Group, error) {
