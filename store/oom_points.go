@@ -54,9 +54,10 @@ func (s *SQLite) oomCount(ctx context.Context, c Clock, from, until int64, withD
 		AND substr(signature, 1, 15) = ? AND oom AND ` + at + ` >= ? AND ` + at + ` < ?`
 	args := []any{corruptPrefix, corruptPrefix[:len(corruptPrefix)-1] + "!", corruptPrefix, from * dayMS, until * dayMS}
 	if s.pg {
-		// Text ranges follow the collation there.
-		query = `SELECT count(*) FROM crashes WHERE substr(signature, 1, 15) = ? AND oom AND ` + at + ` >= ? AND ` + at + ` < ?`
-		args = args[2:]
+		// Text ranges follow the collation there: the prefix is written out
+		// so that the planner can use the partial indexes of 00016.
+		query = `SELECT count(*) FROM crashes WHERE substr(signature, 1, 15) = '` + corruptPrefix + `' AND oom AND ` + at + ` >= ? AND ` + at + ` < ?`
+		args = args[3:]
 	}
 	var dmg int
 	if err := s.r.QueryRowContext(ctx, query, args...).Scan(&dmg); err != nil {
