@@ -278,20 +278,10 @@ func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, er
 		q.Process != "" || q.OS != "" || q.Arch != "" || q.StackOverflow != nil || len(fms) > 0
 	at, id, hint := "d.uploaded_at", "d.id", ""
 	from := ` FROM dumps d LEFT JOIN analyses a ON a.dump_id = d.id `
-	// The order the page is sorted by, as written in ORDER BY.
-	orderAt := "c.at"
+	sorts := false
 	if byCrash {
 		at, id = "c.at", "c.dump_id"
-		var sorts bool
 		hint, sorts = s.drivingIndex(ctx, q, fms)
-		if sorts && s.pg {
-			// PostgreSQL has no INDEXED BY. Given few crashes of several
-			// keys, its estimate can favour walking crashes_by_at newest
-			// first, filtering out all but a few: 44,515 rows for 51 at
-			// 388,000 dumps (85 ms). An order it can't read from that index
-			// keeps it on the keys' index.
-			orderAt = "(c.at + 0)"
-		}
 		from = ` FROM crashes c` + hint + ` JOIN dumps d ON d.id = c.dump_id JOIN analyses a ON a.dump_id = c.dump_id `
 	}
 	for _, m := range fms {
@@ -357,8 +347,15 @@ func (s *SQLite) SearchDumps(ctx context.Context, q SearchQuery) (_ DumpPage, er
 	if len(where) > 0 {
 		query += `WHERE ` + strings.Join(where, ` AND `)
 	}
-	if !byCrash {
-		orderAt = at
+	// The page's order as written in ORDER BY.
+	orderAt := at
+	if sorts && s.pg {
+		// PostgreSQL has no INDEXED BY. Given few crashes of several keys,
+		// its estimate can favour walking crashes_by_at newest first,
+		// filtering out all but a few: 44,515 rows for 51 at 388,000 dumps
+		// (85 ms). An order it can't read from that index keeps it on the
+		// keys' index.
+		orderAt = "(" + at + " + 0)"
 	}
 	query += ` ORDER BY ` + orderAt + ` DESC, ` + id + ` DESC LIMIT ?`
 	onCrashes := byCrash && q.Status == "" && q.SHA256 == "" && q.Arch == "" && q.StackOverflow == nil &&
@@ -1019,7 +1016,7 @@ func (s *SQLite) Trends(ctx context.Context, q TrendQuery) (_ Trends, err error)
 	// with one slice per crash, each is the first of its own.
 	slice := `dump_id`
 	if t.OOMCount > s.maxOOMPoints() {
-		slice = `(` + at + ` - ` + strconv.FormatInt(from*dayMS, 10) + `) * ` + strconv.Itoa(s.maxOOMPoints()) + ` / ` + strconv.FormatInt((until-from)*dayMS, 10)
+		slice = s.oomSliceSQL(at, from, until)
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT c.at, d.uid, c.signature, c.alloc_bytes, c.largest_free
 		FROM (SELECT `+at+` AS at, signature, alloc_bytes, largest_free, dump_id,
@@ -1295,10 +1292,11 @@ func (s *SQLite) trendsScan(ctx context.Context, q TrendQuery, t Trends, from, u
 	for _, o := range ooms {
 		// All of them, or the first of each slice (oomSlice).
 		if len(ooms) > s.maxOOMPoints() {
-			if s.oomSlice(o.at, from, until) == lastSlice {
+			slice := s.oomSlice(o.at, from, until)
+			if slice == lastSlice {
 				continue
 			}
-			lastSlice = s.oomSlice(o.at, from, until)
+			lastSlice = slice
 		}
 		p := OOMPoint{At: fromMS(o.at), Signature: o.sig}
 		if err := s.r.QueryRowContext(ctx, `SELECT uid FROM dumps WHERE id = ?`, o.id).Scan(&p.DumpID); err != nil {

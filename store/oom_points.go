@@ -13,10 +13,16 @@ import (
 // million dumps as at a thousand. (Every n-th crash would walk all of them.)
 // The count comes from crash_rollup's 'oom' days (migration 00013).
 
-// oomSlice is the slice of [from, until) days that instant at (ms) falls in.
-// Slice k starts at oomSliceStart(k): the two agree on integers.
+// oomSlice is the slice of [from, until) days that instant at (ms) falls in;
+// oomSliceSQL is the same on a column. Slice k starts at oomSliceStartSQL(k):
+// the two agree on integers.
 func (s *SQLite) oomSlice(at, from, until int64) int64 {
 	return (at - from*dayMS) * int64(s.maxOOMPoints()) / ((until - from) * dayMS)
+}
+
+func (s *SQLite) oomSliceSQL(col string, from, until int64) string {
+	return `(` + col + ` - ` + strconv.FormatInt(from*dayMS, 10) + `) * ` + strconv.Itoa(s.maxOOMPoints()) + ` / ` +
+		strconv.FormatInt((until-from)*dayMS, 10)
 }
 
 // oomSliceStartSQL is oomSlice's slice k start, as SQL on the column k.
@@ -57,7 +63,7 @@ func (s *SQLite) oomCount(ctx context.Context, c Clock, from, until int64, withD
 		// Text ranges follow the collation there: the prefix is written out
 		// so that the planner can use the partial indexes of 00016.
 		query = `SELECT count(*) FROM crashes WHERE substr(signature, 1, 15) = '` + corruptPrefix + `' AND oom AND ` + at + ` >= ? AND ` + at + ` < ?`
-		args = args[3:]
+		args = []any{from * dayMS, until * dayMS}
 	}
 	var dmg int
 	if err := s.r.QueryRowContext(ctx, query, args...).Scan(&dmg); err != nil {
