@@ -322,6 +322,16 @@ func (s *SQLite) raiseAlerts(ctx context.Context, tx *sql.Tx, dumpRow int64, sig
 			return err
 		}
 	}
+	if g.State == GroupFixed && s.pg {
+		// Another worker's regression or a user's change may have landed
+		// since the group was read: decide on its state now, in turn.
+		if err := s.lockGroup(ctx, tx, sig); err != nil {
+			return err
+		}
+		if g, err = s.groupStatus(ctx, tx, sig); err != nil {
+			return err
+		}
+	}
 	if g.State == GroupFixed && version != "" && CompareVersions(version, g.FixedIn) >= 0 {
 		if err := raise(AlertRegression, fmt.Sprintf("marked fixed in %s, crashed in %s", g.FixedIn, version), 0); err != nil {
 			return err

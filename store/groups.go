@@ -119,6 +119,9 @@ func changes(old, new GroupStatus) []GroupEvent {
 func (s *SQLite) UpdateGroup(ctx context.Context, c GroupChange) (g GroupStatus, err error) {
 	defer wrap(&err, "UpdateGroup(%q)", c.Signature)
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockGroup(ctx, tx, c.Signature); err != nil {
+			return err
+		}
 		old, err := s.groupStatus(ctx, tx, c.Signature)
 		if err != nil {
 			return err
@@ -159,6 +162,22 @@ func (s *SQLite) UpdateGroup(ctx context.Context, c GroupChange) (g GroupStatus,
 		return addGroupEvents(ctx, tx, g.Signature, ms(now), c.By, evs)
 	})
 	return g, err
+}
+
+// groupLockClass is the first key of the groups' advisory locks, which
+// keeps them apart from any other advisory lock on the database.
+const groupLockClass = 0x67727570 // "grup"
+
+// lockGroup makes the transactions that change one group's workflow take
+// turns until they end. SQLite's single writer already does; on PostgreSQL
+// two changes read at once would each log a change from the same old value.
+// The lock is on the signature, not a row: a group's row may not exist yet.
+func (s *SQLite) lockGroup(ctx context.Context, tx *sql.Tx, sig string) error {
+	if !s.pg {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?, hashtext(?))`, groupLockClass, sig)
+	return err
 }
 
 func addGroupEvents(ctx context.Context, tx *sql.Tx, sig string, at int64, by string, evs []GroupEvent) error {

@@ -5,8 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/dumptriage/dumptriage/analyzer/report"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -133,4 +138,77 @@ func TestVersionsAtOrPast(t *testing.T) {
 			t.Errorf("%q: %v, want %s", tt.fixed, got, tt.want)
 		}
 	}
+}
+
+// TestBackendsGroupConcurrentChanges: changes made at once to one group
+// are applied one after another, as SQLite's single writer applies them:
+// each logged change starts from the value the one before it left, and a
+// fixed group that crashes in several workers at once regresses once.
+func TestBackendsGroupConcurrentChanges(t *testing.T) {
+	forBackends(t, func(t *testing.T, open func(testing.TB, Config) *Store) {
+		st := open(t, Config{})
+		ctx := context.Background()
+		const sig = "crash"
+		var wg sync.WaitGroup
+		for i := range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range 4 {
+					if _, err := st.UpdateGroup(ctx, GroupChange{Signature: sig, By: "bob",
+						Note: ptr(fmt.Sprintf("note %d.%d", i, j))}); err != nil {
+						t.Error(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		p, err := st.GroupEvents(ctx, sig, 500, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Total != 24 {
+			t.Fatalf("%d events, want 24", p.Total)
+		}
+		prev := ""
+		for i := len(p.Events) - 1; i >= 0; i-- { // oldest first
+			e := p.Events[i]
+			if e.Old != prev {
+				t.Fatalf("event %d changed the note from %q, but the note was %q", len(p.Events)-i, e.Old, prev)
+			}
+			prev = e.New
+		}
+		if g, _ := st.GroupStatus(ctx, sig); g.Note != prev {
+			t.Errorf("note %q, last logged %q", g.Note, prev)
+		}
+
+		if _, err := st.UpdateGroup(ctx, GroupChange{Signature: sig, By: "bob", State: ptr(GroupFixed), FixedIn: ptr("2.0")}); err != nil {
+			t.Fatal(err)
+		}
+		for seed := range uint64(6) {
+			if _, err := st.Ingest(ctx, bytes.NewReader(fakeDump(300+seed, 4000)), Upload{Annotations: map[string]string{"prod": "P", "ver": "2.0"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Analyses that take a while finish at about the same time.
+		slow := func(ctx context.Context, r io.ReaderAt, size int64, sha string) (*report.Report, error) {
+			time.Sleep(50 * time.Millisecond)
+			return okAnalyzer(ctx, r, size, sha)
+		}
+		runUntilIdle(t, st, WorkerConfig{Workers: 4}, slow)
+		p, _ = st.GroupEvents(ctx, sig, 500, 0)
+		regressions := 0
+		for _, e := range p.Events {
+			if e.Field == "regression" {
+				regressions++
+			}
+		}
+		var alerts int
+		if err := st.Index.(*SQLite).r.QueryRowContext(ctx, `SELECT count(*) FROM alerts WHERE kind = 'regression'`).Scan(&alerts); err != nil {
+			t.Fatal(err)
+		}
+		if regressions != 1 || alerts != 1 {
+			t.Errorf("%d regression events and %d regression alerts, want 1 and 1", regressions, alerts)
+		}
+	})
 }
