@@ -195,9 +195,9 @@ func aligned(mem Memory, req Request) ([]inst, string) {
 	// The bytes available before the address are a suffix of the range:
 	// find where it begins.
 	lo, hi := addr-back, addr
+	probe := make([]byte, back+1)
 	readsTo := func(s uint64) bool {
-		var b [maxInst*8 + 1]byte
-		n, _ := mem.ReadMemory(s, b[:addr-s+1])
+		n, _ := mem.ReadMemory(s, probe[:addr-s+1])
 		return uint64(n) > addr-s
 	}
 	if !readsTo(lo) {
