@@ -136,6 +136,12 @@ func (a *analysis) walkStacks() {
 			continue
 		}
 		t := &d.Threads[i]
+		if scratch == nil || i == a.crashIndex {
+			// A buffer for the whole limit: a walk touches only the
+			// frames it fills, where growing one from 32 would copy each
+			// smaller buffer and fault in its fresh pages on the way.
+			scratch = make([]unwind.Frame, 0, limit)
+		}
 		opts := unwind.Options{MaxFrames: limit, StackLimits: a.stackLimits(t), Frames: scratch,
 			StackProbeAtContext: i == a.crashIndex && a.stackProbeFault(ctx)}
 		var frames []unwind.Frame

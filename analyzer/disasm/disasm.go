@@ -195,9 +195,9 @@ func aligned(mem Memory, req Request) ([]inst, string) {
 	// The bytes available before the address are a suffix of the range:
 	// find where it begins.
 	lo, hi := addr-back, addr
+	probe := make([]byte, back+1)
 	readsTo := func(s uint64) bool {
-		var b [maxInst*8 + 1]byte
-		n, _ := mem.ReadMemory(s, b[:addr-s+1])
+		n, _ := mem.ReadMemory(s, probe[:addr-s+1])
 		return uint64(n) > addr-s
 	}
 	if !readsTo(lo) {
@@ -218,24 +218,44 @@ func aligned(mem Memory, req Request) ([]inst, string) {
 	got, _ := mem.ReadMemory(lo, buf)
 	buf = buf[:got]
 	to := int(addr - lo)
-	var cands [][]inst
-	for s := 0; s < to; s++ {
-		run, ok := decodeRun(buf, lo, s, to, req.Mode)
-		if !ok || len(run) == 0 {
+	// A run from start s is the chain s, s+len(s), ... that lands on to:
+	// decode each offset once, then follow the chains from every start.
+	at := make([]step, to)
+	for s := range at {
+		in, err := x86asm.Decode(buf[s:], req.Mode)
+		if err != nil || in.Len == 0 {
 			continue
 		}
-		cands = append(cands, run)
+		at[s] = step{len: in.Len, call: in.Op == x86asm.CALL, rare: rare(inst{bytes: buf[s : s+in.Len], Inst: in})}
+	}
+	// run walks the chain from s: ok when it lands on to; n instructions;
+	// the last is a call; one is rare.
+	run := func(s int) (ok bool, n int, call, anyRare bool) {
+		for off := s; off < to; {
+			st := at[off]
+			if st.len == 0 || off+st.len > to {
+				return false, 0, false, false
+			}
+			n++
+			call, anyRare = st.call, anyRare || st.rare
+			off += st.len
+		}
+		return true, n, call, anyRare
+	}
+	type cand struct {
+		start, n   int
+		call, rare bool
+	}
+	var cands []cand
+	for s := 0; s < to; s++ {
+		if ok, n, call, anyRare := run(s); ok {
+			cands = append(cands, cand{s, n, call, anyRare})
+		}
 	}
 	if req.Return {
 		// A return address follows a call: keep the starts that say so,
 		// when any does.
-		var calls [][]inst
-		for _, c := range cands {
-			if c[len(c)-1].Op == x86asm.CALL {
-				calls = append(calls, c)
-			}
-		}
-		if len(calls) > 0 {
+		if calls := slices.DeleteFunc(slices.Clone(cands), func(c cand) bool { return !c.call }); len(calls) > 0 {
 			cands = calls
 		}
 	}
@@ -244,37 +264,41 @@ func aligned(mem Memory, req Request) ([]inst, string) {
 	}
 	// Misaligned starts tend to decode instructions compilers do not
 	// emit; drop those runs when any other remains.
-	var plausible [][]inst
-	for _, c := range cands {
-		if !slices.ContainsFunc(c, rare) {
-			plausible = append(plausible, c)
-		}
-	}
-	if len(plausible) > 0 {
+	if plausible := slices.DeleteFunc(slices.Clone(cands), func(c cand) bool { return c.rare }); len(plausible) > 0 {
 		cands = plausible
 	}
-	votes := map[uint64]int{}
+	votes := make([]int, to)
 	for _, c := range cands {
-		for _, in := range c {
-			votes[in.addr]++
+		for off := c.start; off < to; off += at[off].len {
+			votes[off]++
 		}
 	}
 	// Score only the instructions the window shows, so that a long run is
 	// not preferred for its length alone.
 	best, bestScore := -1, -1
-	for i, c := range cands {
-		shown := c[max(0, len(c)-req.Before):]
+	for _, c := range cands {
 		score := 0
-		for _, in := range shown {
-			score += votes[in.addr]
+		for i, off := 0, c.start; off < to; i, off = i+1, off+at[off].len {
+			if i >= c.n-req.Before {
+				score += votes[off]
+			}
 		}
 		// Ties go to the earliest start (cands are in start order), which
 		// shows the most context.
 		if score > bestScore {
-			best, bestScore = i, score
+			best, bestScore = c.start, score
 		}
 	}
-	return cands[best], "x86 cannot be decoded backwards: the instructions before the address come from the start most candidate starts agree on, and may be misaligned"
+	chosen, _ := decodeRun(buf, lo, best, to, req.Mode)
+	return chosen, "x86 cannot be decoded backwards: the instructions before the address come from the start most candidate starts agree on, and may be misaligned"
+}
+
+// step is what aligned keeps of the instruction decoded at one offset:
+// its length (0 when it does not decode), whether it is a call, and
+// whether it is rare.
+type step struct {
+	len        int
+	call, rare bool
 }
 
 // negDisp is a 32-bit displacement x86asm writes unsigned.
