@@ -322,9 +322,10 @@ func (s *SQLite) raiseAlerts(ctx context.Context, tx *sql.Tx, dumpRow int64, sig
 			return err
 		}
 	}
-	if g.State == GroupFixed && s.pg {
+	if g.State == GroupFixed {
 		// Another worker's regression or a user's change may have landed
-		// since the group was read: decide on its state now, in turn.
+		// since the group was read (on PostgreSQL, where writers don't
+		// take turns): decide on its state now, in turn.
 		if err := s.lockGroup(ctx, tx, sig); err != nil {
 			return err
 		}
